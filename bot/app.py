@@ -1,0 +1,60 @@
+"""The Flask application factory: wiring, blueprints and error handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from bot.config import Settings
+from bot.services import Services, build_services
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Build the web app. Gunicorn calls it with no arguments: settings then come from the environment."""
+    settings = settings or Settings.from_env()
+    services = services or build_services(settings)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.extensions["ptibot"] = services
+
+    from bot import webchat, webhooks
+
+    app.register_blueprint(webchat.bp)
+    app.register_blueprint(webhooks.bp)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        try:
+            with services.database.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:  # any database failure means "not healthy", whatever its type
+            log.exception("health check failed")
+            return jsonify(status="unavailable"), 503
+        return jsonify(status="ok")
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Any:
+        if isinstance(error, HTTPException):
+            return error
+        log.exception("unhandled error")
+        return jsonify(error="Something went wrong on our side. Please try again."), 500
+
+    return app
+
+
+def services_of(app: Flask) -> Services:
+    services: Services = app.extensions["ptibot"]
+    return services

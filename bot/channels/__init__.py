@@ -1,0 +1,15 @@
+"""Channel adapters: verify a request, parse it into `Inbound`, send an `Outbound`. Nothing else."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.messages import Outbound, SendResult
+
+
+class Sender(Protocol):
+    """The sending half of a channel, used by the outbox dispatcher."""
+
+    def send(self, external_id: str, outbound: Outbound) -> SendResult:
+        """Deliver one message; raise `bot.errors.SendError` on failure."""
+        ...

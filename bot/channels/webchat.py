@@ -1,0 +1,32 @@
+"""The web chat channel: the browser polls for replies, so "sending" only marks them delivered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.errors import BadRequest
+from bot.messages import Inbound, Outbound, SendResult
+
+CHANNEL = "webchat"
+MAX_TEXT = 4000
+
+
+class InlineSender:
+    """For channels whose replies travel in the HTTP answer or the terminal: nothing to send."""
+
+    def send(self, external_id: str, outbound: Outbound) -> SendResult:
+        return SendResult(provider_id=None)
+
+
+def parse_message(session_id: str, body: Any, provider_id: str, locale_hint: str | None) -> Inbound:
+    """Turn the JSON the page posts into an `Inbound`; reject anything else as a bad request."""
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object")
+    text = body.get("text", "")
+    payload = body.get("payload")
+    if not isinstance(text, str) or (payload is not None and not isinstance(payload, str)):
+        raise BadRequest("text and payload must be strings")
+    if not text.strip() and not payload:
+        raise BadRequest("send a text or a payload")
+    return Inbound(channel=CHANNEL, contact_ref=session_id, provider_id=provider_id,
+                   text=text.strip()[:MAX_TEXT], payload=payload or None, locale_hint=locale_hint)

@@ -1,0 +1,168 @@
+"""Every setting of the bot in one typed place, read once from the environment (and a `.env` file)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from bot.errors import ConfigurationError
+
+SUPPORTED_LOCALES = ("es_MX", "en")
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a minimal `.env` (KEY=VALUE, # comments, optional quotes); the real environment wins."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _dev_secret(data_dir: Path, name: str, make: str) -> str:
+    """Return a development secret stored in the data dir, creating it with mode 0600 the first time."""
+    path = data_dir / name
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = Fernet.generate_key().decode() if make == "fernet" else secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku-style `postgres://` URLs and pick the psycopg 3 driver for PostgreSQL."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The configuration of one process. Built by `from_env`; tests build it directly."""
+
+    env: str = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    port: int = 8000
+    secret_key: str = ""
+    data_encryption_keys: tuple[str, ...] = ()
+    public_base_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    smtp_url: str | None = None
+    mail_from: str | None = None
+    business_timezone: str = "America/Mexico_City"
+    default_locale: str = "es_MX"
+    resume_after_minutes: int = 30
+    run_worker_in_process: bool = True
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+        """Read the environment once; in production, report every missing secret in one error.
+
+        Args:
+            environ: the variables to read (defaults to `os.environ`); a `.env` file in `cwd` fills gaps.
+            cwd: where to look for `.env` (defaults to the working directory).
+        """
+        env = dict(_read_dotenv((cwd or Path.cwd()) / ".env"))
+        env.update(os.environ if environ is None else environ)
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        mode = get("PTIBOT_ENV") or "development"
+        production = mode == "production"
+        missing: list[str] = []
+        if production:
+            for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS", "DATABASE_URL", "PUBLIC_BASE_URL"):
+                if not get(name):
+                    missing.append(name)
+        if get("TELEGRAM_BOT_TOKEN") and not get("TELEGRAM_WEBHOOK_SECRET"):
+            missing.append("TELEGRAM_WEBHOOK_SECRET")
+        twilio = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM")
+        if any(get(name) for name in twilio):
+            missing.extend(name for name in twilio if not get(name))
+        if get("SMTP_URL") and not get("MAIL_FROM"):
+            missing.append("MAIL_FROM")
+        if missing:
+            raise ConfigurationError(
+                f"PTIBOT_ENV={mode}: missing required settings: {', '.join(missing)}"
+            )
+
+        data_dir = Path(get("PTIBOT_DATA_DIR") or "var").resolve()
+        secret_key = get("SECRET_KEY") or _dev_secret(data_dir, "secret_key", "token")
+        keys_text = get("DATA_ENCRYPTION_KEYS") or _dev_secret(data_dir, "data_encryption_key", "fernet")
+        keys = tuple(key.strip() for key in keys_text.split(",") if key.strip())
+        for key in keys:
+            try:
+                Fernet(key)
+            except ValueError as error:
+                raise ConfigurationError("DATA_ENCRYPTION_KEYS: every key must be a Fernet key") from error
+        database_url = normalise_database_url(
+            get("DATABASE_URL") or f"sqlite:///{data_dir / 'ptibot.sqlite3'}"
+        )
+        locale = get("DEFAULT_LOCALE") or "es_MX"
+        if locale not in SUPPORTED_LOCALES:
+            raise ConfigurationError(f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
+        try:
+            port = int(get("PORT") or 8000)
+        except ValueError as error:
+            raise ConfigurationError("PORT must be a number") from error
+        return cls(
+            env=mode,
+            data_dir=data_dir,
+            database_url=database_url,
+            port=port,
+            secret_key=secret_key,
+            data_encryption_keys=keys,
+            public_base_url=(get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
+            telegram_api_base_url=(get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org").rstrip("/"),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+            twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
+            twilio_api_base_url=(get("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip("/"),
+            smtp_url=get("SMTP_URL"),
+            mail_from=get("MAIL_FROM"),
+            business_timezone=get("BUSINESS_TIMEZONE") or "America/Mexico_City",
+            default_locale=locale,
+        )

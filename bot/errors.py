@@ -1,0 +1,33 @@
+"""The bot's small error hierarchy: adapters translate provider errors into these."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigurationError(BotError):
+    """The settings are incomplete or invalid; the process must not start."""
+
+
+class BadRequest(BotError):
+    """An inbound request is malformed (answer 400)."""
+
+
+class Forbidden(BotError):
+    """An inbound request failed verification (answer 403)."""
+
+
+class SendError(BotError):
+    """Sending an outbound message failed.
+
+    Attributes:
+        permanent: retrying will not help (blocked bot, invalid number).
+        retry_after: seconds the provider asked us to wait, when it said so.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after

@@ -1,0 +1,118 @@
+"""Channel-neutral messages: what adapters parse into and what the engine answers with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered to the user; `payload` comes back when it is pressed."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent by the user or to the user, referenced by the channel's own id or URL."""
+
+    kind: str  # "image" | "document"
+    ref: str
+    content_type: str | None = None
+    filename: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing the user did: a text, a button press, a file, or an event the platform reported."""
+
+    channel: str
+    contact_ref: str
+    provider_id: str
+    text: str = ""
+    payload: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    locale_hint: str | None = None
+    display_name: str | None = None
+    phone: str | None = None
+    kind: str = "message"  # "message" | "unsupported" | "event"
+    meta: tuple[tuple[str, str], ...] = ()
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "payload": self.payload,
+            "kind": self.kind,
+            "attachments": [attachment_to_dict(a) for a in self.attachments],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One reply bubble: text plus optional buttons and attachments."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    kind: str = "reply"
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+            "attachments": [attachment_to_dict(a) for a in self.attachments],
+            "kind": self.kind,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Outbound:
+        return cls(
+            text=record.get("text", ""),
+            buttons=tuple(Button(b["title"], b["payload"]) for b in record.get("buttons", [])),
+            attachments=tuple(Attachment(**a) for a in record.get("attachments", [])),
+            kind=record.get("kind", "reply"),
+        )
+
+
+def attachment_to_dict(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "kind": attachment.kind,
+        "ref": attachment.ref,
+        "content_type": attachment.content_type,
+        "filename": attachment.filename,
+        "size": attachment.size,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What a channel reports after a successful send."""
+
+    provider_id: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a text into chunks of at most `limit` characters, preferring paragraph, line, then word breaks.
+
+    Platforms reject longer texts (Telegram 4,096, WhatsApp 1,600), and a cut mid-word reads badly.
+    """
+    chunks: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator)
+            if cut > limit // 3:
+                break
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks

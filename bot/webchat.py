@@ -1,0 +1,71 @@
+"""The web chat: a phone-sized page and its JSON API, where anyone can talk to the bot as an applicant."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template, request, session
+
+from bot.app import services_of
+from bot.channels.webchat import CHANNEL, parse_message
+from bot.errors import BadRequest
+from storage.repositories import ContactRepository, MessageRepository, StoredReply
+
+bp = Blueprint("webchat", __name__)
+SESSION_KEY = "webchat_id"
+
+
+def _session_id() -> str:
+    """The browser's identity, kept in the signed session cookie; created on first use."""
+    if SESSION_KEY not in session:
+        session[SESSION_KEY] = secrets.token_urlsafe(24)
+        session.permanent = True
+    return str(session[SESSION_KEY])
+
+
+def _reply_json(reply: StoredReply) -> dict[str, Any]:
+    return {
+        "id": reply.id,
+        "text": reply.outbound.text,
+        "buttons": [{"title": b.title, "payload": b.payload} for b in reply.outbound.buttons],
+        "attachments": [{"kind": a.kind, "filename": a.filename} for a in reply.outbound.attachments],
+        "author": reply.author,
+    }
+
+
+@bp.get("/")
+def page() -> str:
+    return render_template("webchat.html")
+
+
+@bp.post("/webchat/api/messages")
+def post_message() -> Any:
+    services = services_of(current_app)
+    body = request.get_json(silent=True)
+    client_id = body.get("id") if isinstance(body, dict) else None
+    provider_id = str(client_id)[:100] if client_id else secrets.token_hex(16)
+    try:
+        inbound = parse_message(_session_id(), body, f"{_session_id()}:{provider_id}",
+                                request.accept_languages.best)
+    except BadRequest as error:
+        return jsonify(error=str(error)), 400
+    outcome = services.turns.handle(inbound)
+    return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate)
+
+
+@bp.get("/webchat/api/messages")
+def list_messages() -> Any:
+    services = services_of(current_app)
+    try:
+        after = int(request.args.get("after", "0"))
+    except ValueError:
+        return jsonify(error="after must be a number"), 400
+    if SESSION_KEY not in session:
+        return jsonify(messages=[])
+    with services.database.session_scope() as db_session:
+        contact = ContactRepository(db_session, services.cipher).find(CHANNEL, str(session[SESSION_KEY]))
+        if contact is None:
+            return jsonify(messages=[])
+        replies = MessageRepository(db_session, services.cipher).outbound_for_contact(contact.id, after)
+    return jsonify(messages=[_reply_json(reply) for reply in replies])

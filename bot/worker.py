@@ -1,0 +1,124 @@
+"""The background worker: sends the outbox in order per conversation, retrying what can be retried.
+
+It runs as a thread inside `ptibot serve` or alone as `ptibot worker`; several can run against
+PostgreSQL because claims skip rows another worker holds. A message stays queued in the database until
+a send succeeds, so a crash at any point loses no reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot.channels import Sender
+from bot.errors import SendError
+from bot.turns import utcnow
+from storage.crypto import Cipher
+from storage.db import Database
+from storage.repositories import ContactRepository, MessageRepository, OutboxItem
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BASE_DELAY = 2.0
+MAX_DELAY = 600.0
+STALE_CLAIM = timedelta(minutes=2)
+
+
+def backoff(attempts: int, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with full jitter: 2 s, 4 s, 8 s … capped at 10 minutes."""
+    ceiling = min(MAX_DELAY, BASE_DELAY * (2 ** attempts))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+class Dispatcher:
+    """Claims due outbox rows and hands each to its channel's sender."""
+
+    def __init__(self, database: Database, cipher: Cipher, senders: Mapping[str, Sender],
+                 clock: Callable[[], datetime] = utcnow, batch: int = 50) -> None:
+        self.database = database
+        self.cipher = cipher
+        self.senders = senders
+        self.clock = clock
+        self.batch = batch
+
+    def run_once(self) -> int:
+        """Send what is due now; return how many messages were handled."""
+        with self.database.session_scope() as session:
+            items = MessageRepository(session, self.cipher).claim_due(
+                self.clock(), self.batch, stale_after=STALE_CLAIM)
+        for item in items:
+            self._deliver(item)
+        return len(items)
+
+    def _deliver(self, item: OutboxItem) -> None:
+        sender = self.senders.get(item.channel)
+        outcome: tuple[str, str | None, float | None]
+        if sender is None:
+            outcome = ("retry", f"channel {item.channel} is not configured", 60.0)
+        else:
+            try:
+                result = sender.send(item.external_id, item.outbound)
+                outcome = ("sent", result.provider_id, None)
+            except SendError as error:
+                if error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
+                    outcome = ("failed" if not error.permanent else "blocked", str(error), None)
+                else:
+                    outcome = ("retry", str(error), error.retry_after or backoff(item.attempts))
+            except Exception as error:  # the dispatch boundary: a bug must not stop the queue
+                log.exception("unexpected error sending message %s", item.id)
+                outcome = ("retry", f"internal error: {type(error).__name__}", backoff(item.attempts))
+        now = self.clock()
+        with self.database.session_scope() as session:
+            messages = MessageRepository(session, self.cipher)
+            kind, detail, delay = outcome
+            if kind == "sent":
+                messages.mark_sent(item.id, detail, now)
+            elif kind == "retry":
+                messages.mark_retry(item.id, detail or "", now + timedelta(seconds=delay or 0), now)
+                log.warning("message %s will be retried in %.1fs: %s", item.id, delay, detail)
+            else:
+                messages.mark_failed(item.id, detail or "", now)
+                if kind == "blocked":
+                    ContactRepository(session, self.cipher).set_reachable(item.contact_id, False)
+                log.warning("message %s failed for good: %s", item.id, detail)
+
+
+class Worker:
+    """A loop around the dispatcher; `wake()` makes it look at the outbox right away."""
+
+    def __init__(self, dispatcher: Dispatcher, poll_interval: float = 1.0) -> None:
+        self.dispatcher = dispatcher
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        log.info("worker started")
+        while not self._stop.is_set():
+            try:
+                handled = self.dispatcher.run_once()
+            except Exception:  # the loop boundary: log, pause, go on (the database may be restarting)
+                log.exception("worker iteration failed")
+                handled = 0
+            if handled == 0:
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+        log.info("worker stopped")
+
+    def start_thread(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="ptibot-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)

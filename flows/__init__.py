@@ -1,0 +1,1 @@
+"""Declarative dialog flows: steps, choices, questions and their pure validators; no I/O here."""

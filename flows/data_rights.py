@@ -1,0 +1,57 @@
+"""What we hold about you and how to delete it: "mis datos" and "borrar mis datos".
+
+"mis datos" shows, in plain words, every piece of data the assistant has kept from the conversation.
+"borrar mis datos" asks for an explicit confirmation before anything is erased; "no" leaves
+everything as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.i18n import N_, translate
+from flows.model import Choice, Context, Flow, Step
+
+# Labels of the fields a conversation may hold, in the order they are shown.
+FIELD_LABELS: tuple[tuple[str, str], ...] = (
+    ("full_name", N_("Name")),
+    ("curp", N_("CURP")),
+    ("rfc", N_("RFC")),
+    ("nss", N_("NSS")),
+    ("email", N_("Email")),
+    ("phone", N_("Phone")),
+    ("address", N_("Address")),
+    ("postal_code", N_("Postal code")),
+    ("occupation", N_("Occupation")),
+    ("monthly_income", N_("Monthly income")),
+    ("payment_frequency", N_("Payment frequency")),
+)
+
+
+def held_data(context: Context) -> Mapping[str, Any]:
+    """A readable list of the stored fields, or a line saying there are none."""
+    lines = [f"• {translate(context.locale, label)}: {context.data[key]}"
+             for key, label in FIELD_LABELS if context.data.get(key) not in (None, "")]
+    if not lines:
+        return {"summary": translate(context.locale, N_("I have no personal data of yours saved."))}
+    return {"summary": "\n".join(lines)}
+
+
+STEPS = (
+    Step("my_data", (N_("*Your data with us*\n%(summary)s"),), (
+        Choice("delete", N_("Delete my data"), "confirm_delete", ("borrar", "eliminar")),
+        Choice("menu", N_("Main menu"), "@menu", ("menu",)),
+    ), where=N_("your data"), values=held_data),
+    Step("confirm_delete", (N_(
+        "Are you sure you want me to delete your personal data? This cannot be undone."
+    ),), (
+        Choice("yes", N_("Yes, delete it"), "data_deleted", ("si", "si borrar", "yes", "borrar"),
+               {"_erase": True}),
+        Choice("no", N_("No, keep it"), "@back", ("no", "keep", "conservar")),
+    ), where=N_("deleting your data")),
+    Step("data_deleted", (N_("Done: I deleted your personal data from this conversation."),),
+         then="main_menu", where=N_("deleting your data")),
+)
+
+FLOW = Flow("data_rights", "my_data", STEPS)

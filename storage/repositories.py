@@ -1,0 +1,248 @@
+"""The queries the rest of the code may use. Repositories take a session, return plain records, never commit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from bot.engine import Conversation as DialogState
+from bot.messages import Inbound, Outbound
+from storage.crypto import Cipher
+from storage.models import Contact, Conversation, Message, SendAttempt
+
+
+def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any],
+                                keys: list[str]) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING; the new row id, or None when the row already existed.
+
+    Racing webhooks (two deliveries of one update, two first messages of a new contact) must not fail
+    the turn, so the database decides who wins instead of a read-then-write in Python.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (dialect.insert(table).values(**values)
+                 .on_conflict_do_nothing(index_elements=keys).returning(table.c.id))
+    return session.execute(statement).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    id: int
+    channel: str
+    external_id: str
+    locale: str | None
+    reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    conversation_id: int
+    contact_id: int
+    channel: str
+    external_id: str
+    outbound: Outbound
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    id: int
+    outbound: Outbound
+    author: str
+    created_at: datetime
+
+
+class ContactRepository:
+    def __init__(self, session: Session, cipher: Cipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    def get_or_create(self, inbound: Inbound, now: datetime) -> ContactRecord:
+        _insert_ignoring_duplicates(self.session, Contact.__table__, {
+            "channel": inbound.channel, "external_id": inbound.contact_ref, "created_at": now,
+            "reachable": True, "display_name": self.cipher.encrypt_text(inbound.display_name),
+            "phone": self.cipher.encrypt_text(inbound.phone),
+        }, ["channel", "external_id"])
+        contact = self.session.execute(
+            select(Contact).where(Contact.channel == inbound.channel,
+                                  Contact.external_id == inbound.contact_ref)
+        ).scalar_one()
+        if inbound.kind != "event":
+            contact.last_inbound_at = now
+        return ContactRecord(contact.id, contact.channel, contact.external_id, contact.locale,
+                             contact.reachable)
+
+    def find(self, channel: str, external_id: str) -> ContactRecord | None:
+        contact = self.session.execute(
+            select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
+        ).scalar_one_or_none()
+        if contact is None:
+            return None
+        return ContactRecord(contact.id, contact.channel, contact.external_id, contact.locale,
+                             contact.reachable)
+
+    def set_reachable(self, contact_id: int, reachable: bool) -> None:
+        self.session.execute(update(Contact).where(Contact.id == contact_id).values(reachable=reachable))
+
+
+class ConversationRepository:
+    def __init__(self, session: Session, cipher: Cipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    def lock(self, contact_id: int, locale: str, now: datetime) -> tuple[int, DialogState]:
+        """Load (creating if needed) the contact's conversation, locked until the transaction ends."""
+        _insert_ignoring_duplicates(self.session, Conversation.__table__, {
+            "contact_id": contact_id, "locale": locale, "created_at": now, "flow": "", "state": "",
+            "history": "[]", "owner": "bot", "misses": 0, "turns": 0,
+        }, ["contact_id"])
+        row = self.session.execute(
+            select(Conversation).where(Conversation.contact_id == contact_id).with_for_update()
+        ).scalar_one()
+        state = DialogState(
+            flow=row.flow, state=row.state, data=self.cipher.decrypt_json(row.data, {}),
+            history=json.loads(row.history), locale=row.locale, owner=row.owner, misses=row.misses,
+            updated_at=_aware(row.updated_at),
+        )
+        return row.id, state
+
+    def save(self, conversation_id: int, state: DialogState, events: tuple[str, ...]) -> None:
+        row = self.session.get(Conversation, conversation_id)
+        assert row is not None
+        row.flow, row.state, row.locale = state.flow, state.state, state.locale
+        row.data = self.cipher.encrypt_json(state.data)
+        row.history = json.dumps(state.history)
+        row.misses = state.misses
+        row.turns += 1
+        row.updated_at = state.updated_at
+        if row.owner != state.owner:
+            row.owner = state.owner
+            row.waiting_since = state.updated_at if state.owner == "human" else None
+
+
+class MessageRepository:
+    def __init__(self, session: Session, cipher: Cipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    def find_inbound(self, channel: str, provider_id: str) -> int | None:
+        return self.session.execute(
+            select(Message.id).where(Message.channel == channel, Message.direction == "in",
+                                     Message.provider_id == provider_id)
+        ).scalar_one_or_none()
+
+    def record_inbound(self, conversation_id: int, inbound: Inbound, now: datetime) -> int | None:
+        """Store an inbound message; None when this provider id was already stored (a redelivery)."""
+        return _insert_ignoring_duplicates(self.session, Message.__table__, {
+            "conversation_id": conversation_id, "channel": inbound.channel, "direction": "in",
+            "author": "contact", "provider_id": inbound.provider_id, "status": "received",
+            "body": self.cipher.encrypt_json(inbound.to_record()), "created_at": now, "attempts": 0,
+        }, ["channel", "direction", "provider_id"])
+
+    def queue(self, conversation_id: int, channel: str, outbound: Outbound, now: datetime, *,
+              in_reply_to: int | None = None, author: str = "bot") -> int:
+        row = Message(
+            conversation_id=conversation_id, channel=channel, direction="out", author=author,
+            in_reply_to=in_reply_to, body=self.cipher.encrypt_json(outbound.to_record()),
+            status="queued", attempts=0, next_attempt_at=now, created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def replies_to(self, inbound_id: int) -> list[StoredReply]:
+        rows = self.session.execute(
+            select(Message).where(Message.in_reply_to == inbound_id).order_by(Message.id)
+        ).scalars()
+        return [self._reply(row) for row in rows]
+
+    def outbound_for_contact(self, contact_id: int, after_id: int) -> list[StoredReply]:
+        rows = self.session.execute(
+            select(Message).join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.contact_id == contact_id, Message.direction == "out", Message.id > after_id)
+            .order_by(Message.id)
+        ).scalars()
+        return [self._reply(row) for row in rows]
+
+    def _reply(self, row: Message) -> StoredReply:
+        return StoredReply(row.id, Outbound.from_record(self.cipher.decrypt_json(row.body)), row.author,
+                           row.created_at)
+
+    # -- the outbox --------------------------------------------------------------------------------
+    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta) -> list[OutboxItem]:
+        """Claim the next sendable message of each conversation (order per conversation is kept).
+
+        A message is sendable when it is queued and due, and no earlier outbound message of its
+        conversation is still queued or being sent. Claims older than `stale_after` belong to a worker
+        that died mid-send and are taken over. PostgreSQL skips rows other workers hold.
+        """
+        self.session.execute(
+            update(Message).where(Message.status == "sending", Message.claimed_at < now - stale_after)
+            .values(status="queued", claimed_at=None)
+        )
+        earlier = aliased(Message)
+        blocked = exists().where(
+            earlier.conversation_id == Message.conversation_id, earlier.direction == "out",
+            earlier.id < Message.id, earlier.status.in_(("queued", "sending")),
+        )
+        query = (
+            select(Message, Contact)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(Message.direction == "out", Message.status == "queued",
+                   or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now), ~blocked)
+            .order_by(Message.next_attempt_at, Message.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=Message, skip_locked=True)
+        items = []
+        for message, contact in self.session.execute(query).all():
+            message.status = "sending"
+            message.claimed_at = now
+            items.append(OutboxItem(
+                message.id, message.conversation_id, contact.id, message.channel, contact.external_id,
+                Outbound.from_record(self.cipher.decrypt_json(message.body)), message.attempts,
+            ))
+        return items
+
+    def mark_sent(self, message_id: int, provider_id: str | None, now: datetime) -> None:
+        self._attempt(message_id, now, "sent", provider_id, None)
+        self.session.execute(update(Message).where(Message.id == message_id).values(
+            status="sent", provider_id=provider_id, sent_at=now, attempts=Message.attempts + 1,
+            claimed_at=None, last_error=None))
+
+    def mark_retry(self, message_id: int, error: str, when: datetime, now: datetime) -> None:
+        self._attempt(message_id, now, "retry", None, error)
+        self.session.execute(update(Message).where(Message.id == message_id).values(
+            status="queued", next_attempt_at=when, attempts=Message.attempts + 1, claimed_at=None,
+            last_error=error))
+
+    def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
+        self._attempt(message_id, now, "failed", None, error)
+        self.session.execute(update(Message).where(Message.id == message_id).values(
+            status="failed", attempts=Message.attempts + 1, claimed_at=None, last_error=error))
+
+    def _attempt(self, message_id: int, now: datetime, outcome: str, provider_id: str | None,
+                 error: str | None) -> None:
+        self.session.add(SendAttempt(message_id=message_id, attempted_at=now, outcome=outcome,
+                                     provider_id=provider_id, error=error))
+
+    def outbox_depth(self) -> int:
+        return self.session.execute(
+            select(func.count()).select_from(Message).where(
+                and_(Message.direction == "out", Message.status.in_(("queued", "sending"))))
+        ).scalar_one()
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything we store is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment

@@ -1,0 +1,75 @@
+"""Settings: development needs nothing; production refuses to start and names every missing secret."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import ConfigurationError
+
+
+def test_development_needs_nothing(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)
+    assert settings.database_url == f"sqlite:///{tmp_path / 'data' / 'ptibot.sqlite3'}"
+    for name in ("secret_key", "data_encryption_key"):
+        path = tmp_path / "data" / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)
+    assert again.secret_key == settings.secret_key
+    assert again.data_encryption_keys == settings.data_encryption_keys
+    assert not settings.telegram_enabled and not settings.whatsapp_enabled
+
+
+def test_production_names_every_missing_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        Settings.from_env({"PTIBOT_ENV": "production", "TELEGRAM_BOT_TOKEN": "1:x",
+                           "TWILIO_ACCOUNT_SID": "AC1"}, cwd=tmp_path)
+    message = str(error.value)
+    for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS", "DATABASE_URL", "PUBLIC_BASE_URL",
+                 "TELEGRAM_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM"):
+        assert name in message
+    assert not (tmp_path / "var").exists()
+
+
+def test_production_with_everything_starts(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    keys = f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"
+    settings = Settings.from_env({
+        "PTIBOT_ENV": "production", "SECRET_KEY": "s" * 40, "DATA_ENCRYPTION_KEYS": keys,
+        "DATABASE_URL": "postgres://u:p@db/ptibot", "PUBLIC_BASE_URL": "https://bot.example.mx/",
+    }, cwd=tmp_path)
+    assert settings.database_url == "postgresql+psycopg://u:p@db/ptibot"
+    assert settings.public_base_url == "https://bot.example.mx"
+    assert len(settings.data_encryption_keys) == 2
+    assert settings.is_production
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "# local\nPORT=9001\nDEFAULT_LOCALE='en'\nexport BUSINESS_TIMEZONE=America/Tijuana\n")
+    settings = Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path), "PORT": "9002"}, cwd=tmp_path)
+    assert settings.port == 9002
+    assert settings.default_locale == "en"
+    assert settings.business_timezone == "America/Tijuana"
+
+
+@pytest.mark.parametrize(("name", "value"), [("DATA_ENCRYPTION_KEYS", "not-a-key"), ("PORT", "eighty"),
+                                             ("DEFAULT_LOCALE", "fr")])
+def test_bad_values_are_reported_clearly(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path), name: value}, cwd=tmp_path)
+
+
+def test_cli_reports_configuration_errors_without_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=tmp_path,
+                            env={"PTIBOT_ENV": "production", "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
