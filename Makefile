@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint catalogs bench clean
+.PHONY: run test lint catalogs diagram bench clean
 
 $(BIN)/ptibot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ lint: $(BIN)/ptibot
 
 catalogs: $(BIN)/ptibot
 	$(BIN)/python tools/catalogs.py
+
+diagram: $(BIN)/ptibot
+	$(BIN)/python tools/readme_diagram.py
 
 bench: $(BIN)/ptibot
 	$(BIN)/python bench/turns.py

@@ -128,7 +128,8 @@ class Engine:
                 turn.enter(HOME if command == "menu" else conversation.state)
             return turn.result()
         if paused:
-            turn.say(N_("Welcome back! We were at: %(where)s."), where=self.where(conversation.state))
+            where = translate(conversation.locale, self.where(conversation.state) or N_("the same question"))
+            turn.say(N_("Welcome back! We were at: %(where)s."), where=where)
         if command:
             turn.run_command(command)
         elif inbound.kind == "unsupported":
@@ -265,7 +266,7 @@ class _TurnState:
                      for c in step.choices]
             index = pick(inbound.text, names)
         if index is None:
-            if is_greeting(inbound.text):
+            if is_greeting(inbound.text) and not forgive:
                 self.say(N_("Hi! 👋"))
                 self.reprompt()
                 return

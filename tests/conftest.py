@@ -146,3 +146,40 @@ class Phone:
 @pytest.fixture
 def phone(client: FlaskClient) -> Phone:
     return Phone(client)
+
+
+TELEGRAM_TOKEN = "123456:TEST-token"
+TELEGRAM_SECRET = "s3cret-token-for-tests"
+
+
+@pytest.fixture
+def telegram_api() -> Iterator[Any]:
+    from tests.fakes.telegram_api import FakeTelegramAPI
+
+    with FakeTelegramAPI(expected_token=TELEGRAM_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def telegram_settings(database_url: str, tmp_path: Path, telegram_api: Any) -> Settings:
+    return make_settings(database_url, tmp_path / "data", telegram_bot_token=TELEGRAM_TOKEN,
+                         telegram_webhook_secret=TELEGRAM_SECRET, telegram_api_base_url=telegram_api.url)
+
+
+@pytest.fixture
+def telegram_services(telegram_settings: Settings) -> Iterator[Services]:
+    built = build_services(telegram_settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def telegram_client(telegram_settings: Settings, telegram_services: Services) -> FlaskClient:
+    return create_app(telegram_settings, telegram_services).test_client()
+
+
+def telegram_text_update(update_id: int, chat_id: int, text: str, language: str = "es") -> dict[str, Any]:
+    user = {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": language}
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": 1764300000, "chat": {"id": chat_id, "type": "private"},
+        "from": user, "text": text}}

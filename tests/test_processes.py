@@ -1,0 +1,135 @@
+"""Real processes: `ptibot serve`, `ptibot worker`, `ptibot chat`, `ptibot flow diagram`, `db upgrade`.
+
+The crash test is the promise of DESIGN §2: a reply committed before the process died is sent by the
+next worker, and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, TEST_KEY, telegram_text_update
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "PTIBOT_"))}
+    env.update({"DATABASE_URL": database_url, "PTIBOT_DATA_DIR": str(data_dir), "SECRET_KEY": "x" * 32,
+                "DATA_ENCRYPTION_KEYS": TEST_KEY, **extra})
+    return env
+
+
+@contextmanager
+def serving(env: dict[str, str], *args: str) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port), *args], env=env,
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read() if process.stdout else ""
+                    raise AssertionError(f"serve did not start: {output}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def post_json(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read() or b"null")
+
+
+def test_serve_answers_the_web_chat(database_url: str, tmp_path: Path) -> None:
+    with serving(environment(database_url, tmp_path)) as base:
+        with urllib.request.urlopen(f"{base}/", timeout=5) as response:
+            assert b"webchat" in response.read()
+        status, body = post_json(f"{base}/webchat/api/messages", {"text": "hola"})
+        assert status == 200 and "IMSS" in body["messages"][0]["text"]
+
+
+def test_reply_committed_before_a_crash_is_sent_by_the_next_worker(database_url: str, tmp_path: Path) -> None:
+    from tests.fakes.telegram_api import FakeTelegramAPI
+
+    with FakeTelegramAPI(expected_token=TELEGRAM_TOKEN) as api:
+        env = environment(database_url, tmp_path, TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+                          TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET, TELEGRAM_API_BASE_URL=api.url)
+        with serving(env, "--no-worker") as base:
+            status, _ = post_json(f"{base}/webhooks/telegram", telegram_text_update(1, 55, "hola"),
+                                  {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+            assert status == 200
+        # `serving` killed the process (SIGKILL) after the answer and before any send.
+        assert api.calls_to("sendMessage") == []
+        worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            calls = api.wait_for("sendMessage", count=2, timeout=20)
+            time.sleep(1.5)  # a second pass must find nothing left to send
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=15)
+        assert len(api.calls_to("sendMessage")) == 2
+        assert "IMSS" in calls[0].params["text"] and calls[1].params["reply_markup"]
+
+
+def test_chat_in_the_terminal(database_url: str, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--contact", "tester"], input="4\nmenu\n",
+                            env=environment(database_url, tmp_path), cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "[1]" in result.stdout and "CURP" in result.stdout
+
+
+def test_flow_diagram_is_mermaid() -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "flow", "diagram"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.startswith("stateDiagram-v2\n")
+    assert "main_menu --> benefits: benefits" in result.stdout
+    assert "confirm_delete --> data_deleted: yes" in result.stdout
+
+
+def test_db_upgrade_is_idempotent(database_url: str, tmp_path: Path) -> None:
+    env = environment(database_url, tmp_path)
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert "up to date" in result.stdout
+
+
+def test_readme_shows_the_current_diagram() -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "flow", "diagram"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"```mermaid\n{result.stdout}```" in readme, "run `make diagram` to refresh the README"

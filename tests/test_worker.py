@@ -1,0 +1,124 @@
+"""The outbox dispatcher against the loopback Telegram API: order, retries, backoff, permanent failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from bot.services import Services
+from bot.worker import MAX_DELAY, Dispatcher, backoff
+from storage.models import Contact, Message, SendAttempt
+from tests.conftest import TELEGRAM_SECRET, telegram_text_update
+
+
+def post(client: FlaskClient, update: dict[str, Any]) -> int:
+    response = client.post("/webhooks/telegram", json=update,
+                           headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+    return response.status_code
+
+
+def drain(services: Services, clock_shift: timedelta = timedelta(0)) -> int:
+    from bot.turns import utcnow
+
+    dispatcher = Dispatcher(services.database, services.cipher, services.senders,
+                            clock=lambda: utcnow() + clock_shift)
+    total = 0
+    while handled := dispatcher.run_once():
+        total += handled
+    return total
+
+
+def outbound(services: Services) -> list[Message]:
+    with services.database.session_scope() as session:
+        return list(session.execute(
+            select(Message).where(Message.direction == "out").order_by(Message.id)).scalars())
+
+
+def test_replies_are_sent_in_order_with_buttons(telegram_client: FlaskClient, telegram_services: Services,
+                                                telegram_api: Any) -> None:
+    assert post(telegram_client, telegram_text_update(1, 777, "hola")) == 200
+    assert telegram_api.calls == []  # nothing is sent before the worker runs
+    drain(telegram_services)
+    calls = telegram_api.calls_to("sendMessage")
+    assert len(calls) == 2
+    assert "IMSS" in calls[0].params["text"]
+    assert calls[0].params["chat_id"] == 777
+    keyboard = calls[1].params["reply_markup"]["inline_keyboard"]
+    assert keyboard[0][0]["callback_data"] == "enroll"
+    assert all(m.status == "sent" and m.provider_id and m.attempts == 1 for m in outbound(telegram_services))
+
+
+def test_bold_is_html_and_user_text_cannot_inject_markup(telegram_client: FlaskClient,
+                                                         telegram_services: Services, telegram_api: Any) -> None:
+    post(telegram_client, telegram_text_update(1, 5, "hola"))
+    post(telegram_client, telegram_text_update(2, 5, "4"))
+    drain(telegram_services)
+    text = telegram_api.calls_to("sendMessage")[-1].params["text"]
+    assert "<b>" in text and "*" not in text
+    assert telegram_api.calls_to("sendMessage")[-1].params["parse_mode"] == "HTML"
+
+
+def test_transient_errors_are_retried_with_backoff_and_every_attempt_recorded(
+        telegram_client: FlaskClient, telegram_services: Services, telegram_api: Any) -> None:
+    telegram_api.fail_next("sendMessage", status=500, times=2)
+    post(telegram_client, telegram_text_update(1, 9, "hola"))
+    drain(telegram_services)
+    first = outbound(telegram_services)[0]
+    assert first.status == "queued" and first.attempts == 1 and "network" in (first.last_error or "")
+    later = outbound(telegram_services)[1]
+    assert later.status == "queued" and later.attempts == 0  # waits behind the first: order is kept
+    drain(telegram_services, timedelta(seconds=10))
+    drain(telegram_services, timedelta(seconds=30))
+    messages = outbound(telegram_services)
+    assert [m.status for m in messages] == ["sent", "sent"]
+    assert messages[0].attempts == 3
+    with telegram_services.database.session_scope() as session:
+        outcomes = [a.outcome for a in session.execute(
+            select(SendAttempt).where(SendAttempt.message_id == messages[0].id).order_by(SendAttempt.id)).scalars()]
+    assert outcomes == ["retry", "retry", "sent"]
+    texts = [c.params["text"] for c in telegram_api.calls_to("sendMessage") if c.status == 200]
+    assert len(texts) == 2 and "IMSS" in texts[0]
+
+
+def test_rate_limit_retry_after_is_honoured(telegram_client: FlaskClient, telegram_services: Services,
+                                            telegram_api: Any) -> None:
+    telegram_api.fail_next("sendMessage", status=429, retry_after=7)
+    post(telegram_client, telegram_text_update(1, 9, "hola"))
+    drain(telegram_services)
+    first = outbound(telegram_services)[0]
+    assert first.status == "queued"
+    assert first.next_attempt_at is not None and first.created_at is not None
+    waited = first.next_attempt_at.replace(tzinfo=None) - first.created_at.replace(tzinfo=None)
+    assert timedelta(seconds=6) < waited < timedelta(seconds=9)
+    assert drain(telegram_services, timedelta(seconds=3)) == 0
+    drain(telegram_services, timedelta(seconds=8))
+    assert [m.status for m in outbound(telegram_services)] == ["sent", "sent"]
+
+
+def test_blocked_bot_is_a_permanent_failure_and_flags_the_contact(
+        telegram_client: FlaskClient, telegram_services: Services, telegram_api: Any) -> None:
+    telegram_api.fail_next("sendMessage", status=403, times=5)
+    post(telegram_client, telegram_text_update(1, 9, "hola"))
+    drain(telegram_services)
+    assert outbound(telegram_services)[0].status == "failed"
+    with telegram_services.database.session_scope() as session:
+        assert session.execute(select(Contact.reachable)).scalar_one() is False
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert 1.0 <= backoff(0, lambda: 0.0) <= backoff(0, lambda: 1.0) == 2.0
+    assert backoff(3, lambda: 1.0) == 16.0
+    assert backoff(30, lambda: 1.0) == MAX_DELAY
+    assert backoff(3, lambda: 0.0) == 8.0  # jitter spreads retries over the upper half
+
+
+def test_unconfigured_channel_waits_instead_of_failing(services: Services) -> None:
+    """A row for a channel this process cannot send on stays queued for a process that can."""
+    from bot.messages import Inbound
+
+    services.turns.handle(Inbound("telegram", "42", "u1", text="hola"))
+    drain(services)
+    assert {m.status for m in outbound(services)} == {"queued"}
