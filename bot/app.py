@@ -25,15 +25,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production,
-        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=11 * 1024 * 1024,
         JSON_AS_ASCII=False,
     )
     app.extensions["ptibot"] = services
 
-    from bot import webchat, webhooks
+    from bot import legal, webchat, webhooks
 
     app.register_blueprint(webchat.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(legal.bp)
+
+    @app.errorhandler(413)
+    def too_large(error: Exception) -> Any:
+        return jsonify(error="That file is too large: the limit is 10 MB. / El archivo es muy grande: "
+                             "el límite es 10 MB."), 413
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -78,12 +78,18 @@ class Settings:
     business_timezone: str = "America/Mexico_City"
     default_locale: str = "es_MX"
     resume_after_minutes: int = 30
+    case_review_days: int = 3
     run_worker_in_process: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def base_url(self) -> str:
+        """Where links in messages point: the public origin, or this machine in development."""
+        return self.public_base_url or f"http://127.0.0.1:{self.port}"
 
     @property
     def telegram_enabled(self) -> bool:
@@ -146,6 +152,10 @@ class Settings:
             port = int(get("PORT") or 8000)
         except ValueError as error:
             raise ConfigurationError("PORT must be a number") from error
+        try:
+            review_days = int(get("CASE_REVIEW_DAYS") or 3)
+        except ValueError as error:
+            raise ConfigurationError("CASE_REVIEW_DAYS must be a number of business days") from error
         return cls(
             env=mode,
             data_dir=data_dir,
@@ -165,4 +175,5 @@ class Settings:
             mail_from=get("MAIL_FROM"),
             business_timezone=get("BUSINESS_TIMEZONE") or "America/Mexico_City",
             default_locale=locale,
+            case_review_days=review_days,
         )

@@ -15,6 +15,7 @@ from bot.worker import Dispatcher, Worker
 from flows.registry import FLOWS
 from storage.crypto import Cipher
 from storage.db import Database
+from storage.files import DocumentStore
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Services:
     cipher: Cipher
     engine: Engine
     turns: TurnService
+    documents: DocumentStore
     senders: dict[str, Sender] = field(default_factory=dict)
     worker: Worker | None = None
 
@@ -45,9 +47,11 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     cipher = Cipher(settings.data_encryption_keys)
-    engine = Engine(FLOWS, resume_after=timedelta(minutes=settings.resume_after_minutes))
+    engine = Engine(FLOWS, resume_after=timedelta(minutes=settings.resume_after_minutes),
+                    base_url=settings.base_url, review_days=settings.case_review_days)
     senders = build_senders(settings)
     turns = TurnService(database, cipher, engine, settings.default_locale)
     worker = Worker(Dispatcher(database, cipher, senders))
     turns.on_queued = worker.wake
-    return Services(settings, database, cipher, engine, turns, senders, worker)
+    documents = DocumentStore(settings.data_dir / "documents", cipher)
+    return Services(settings, database, cipher, engine, turns, documents, senders, worker)

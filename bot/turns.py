@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bot.engine import Engine
-from bot.messages import Inbound
+from sqlalchemy.orm import Session
+
+from bot.engine import Conversation, Engine, Turn
+from bot.messages import Inbound, Outbound
+from flows.documents import missing_required
+from flows.eligibility import assess
+from flows.model import AssignDocument, FileCase, RecordConsent
 from storage.crypto import Cipher
 from storage.db import Database
+from storage.enrollment import CaseRecord, CaseRepository, ConsentRepository, DocumentRepository
 from storage.repositories import (
     ContactRepository,
     ConversationRepository,
@@ -27,6 +33,19 @@ log = logging.getLogger(__name__)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """An upload that passed the document checks and sits encrypted in the document store."""
+
+    storage_name: str
+    content_type: str
+    size: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    pages: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +70,12 @@ class TurnService:
         self.clock = clock
         self.on_queued = on_queued
 
-    def handle(self, inbound: Inbound) -> TurnOutcome:
-        """Store the inbound message and run its turn, exactly once per provider id."""
+    def handle(self, inbound: Inbound, stored_file: StoredFile | None = None) -> TurnOutcome:
+        """Store the inbound message and run its turn, exactly once per provider id.
+
+        `stored_file` is a checked, encrypted upload: it is recorded in the same transaction and its id
+        travels to the engine in the inbound event.
+        """
         now = self.clock()
         with self.database.session_scope() as session:
             contact = ContactRepository(session, self.cipher).get_or_create(inbound, now)
@@ -65,9 +88,19 @@ class TurnService:
                 original = messages.find_inbound(inbound.channel, inbound.provider_id)
                 replies = messages.replies_to(original) if original is not None else []
                 return TurnOutcome(True, conversation_id, original, tuple(replies))
+            case = CaseRepository(session, self.cipher).latest_for_conversation(conversation_id)
+            if case is not None:
+                state.data["case"] = {"folio": case.folio, "status": case.status}
+            if stored_file is not None:
+                document_id = DocumentRepository(session).add(
+                    conversation_id, stored_file.storage_name, stored_file.content_type, stored_file.size,
+                    stored_file.sha256, now, width=stored_file.width, height=stored_file.height,
+                    pages=stored_file.pages)
+                inbound = replace(inbound, meta=(*inbound.meta, ("document_id", str(document_id))))
             turn = self.engine.run(state, inbound, now, self.default_locale)
+            extra = self._apply_effects(session, turn, contact.id, conversation_id, inbound_id, now)
             conversations.save(conversation_id, turn.conversation, turn.events)
-            for reply in turn.replies:
+            for reply in (*turn.replies, *extra):
                 messages.queue(conversation_id, inbound.channel, reply, now, in_reply_to=inbound_id)
             replies = messages.replies_to(inbound_id)
         log.info("turn channel=%s conversation=%s state=%s replies=%d events=%s", inbound.channel,
@@ -75,3 +108,34 @@ class TurnService:
         if replies and self.on_queued:
             self.on_queued()
         return TurnOutcome(False, conversation_id, inbound_id, tuple(replies), turn.events)
+
+    def _apply_effects(self, session: Session, turn: Turn, contact_id: int, conversation_id: int,
+                       inbound_id: int, now: datetime) -> list[Outbound]:
+        """Store what the engine decided, in the turn's transaction; return replies of follow-up events."""
+        replies: list[Outbound] = []
+        for effect in turn.effects:
+            if isinstance(effect, RecordConsent):
+                ConsentRepository(session).record(contact_id, effect.kind, effect.version, effect.accepted,
+                                                  inbound_id, now)
+            elif isinstance(effect, AssignDocument):
+                DocumentRepository(session).assign(effect.document_id, conversation_id, effect.slot)
+            elif isinstance(effect, FileCase):
+                case = self._file_case(session, turn.conversation, contact_id, conversation_id, now)
+                follow = self.engine.run_event(turn.conversation, "case_filed",
+                                               {"folio": case.folio, "status": case.status}, now)
+                replies.extend(follow.replies)
+        return replies
+
+    def _file_case(self, session: Session, conversation: Conversation, contact_id: int, conversation_id: int,
+                   now: datetime) -> CaseRecord:
+        data = conversation.data
+        snapshot = {k: v for k, v in data.items() if not k.startswith("_") and k not in ("editing", "case")}
+        result = assess(data)
+        flags = [flag for flag, raised in (
+            ("nss_check_digit", data.get("flag_nss_check")),
+            ("rfc_check_digit", data.get("rfc_check_digit_ok") is False),
+            ("eligibility_review", result.outcome != "likely"),
+            ("documents_pending", bool(missing_required(data))),
+        ) if raised]
+        return CaseRepository(session, self.cipher).create(contact_id, conversation_id, snapshot, result.outcome,
+                                                           result.reasons, flags, now)

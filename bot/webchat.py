@@ -10,6 +10,8 @@ from flask import Blueprint, current_app, jsonify, render_template, request, ses
 from bot.app import services_of
 from bot.channels.webchat import CHANNEL, parse_message
 from bot.errors import BadRequest
+from bot.messages import Inbound
+from bot.uploads import receive_document
 from storage.repositories import ContactRepository, MessageRepository, StoredReply
 
 bp = Blueprint("webchat", __name__)
@@ -42,6 +44,8 @@ def page() -> str:
 @bp.post("/webchat/api/messages")
 def post_message() -> Any:
     services = services_of(current_app)
+    if request.mimetype == "multipart/form-data":
+        return _post_file()
     body = request.get_json(silent=True)
     client_id = body.get("id") if isinstance(body, dict) else None
     provider_id = str(client_id)[:100] if client_id else secrets.token_hex(16)
@@ -51,6 +55,20 @@ def post_message() -> Any:
     except BadRequest as error:
         return jsonify(error=str(error)), 400
     outcome = services.turns.handle(inbound)
+    return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate)
+
+
+def _post_file() -> Any:
+    """A photo or PDF picked in the page: checked, encrypted and handed to the document step."""
+    services = services_of(current_app)
+    upload = request.files.get("file")
+    if upload is None:
+        return jsonify(error="send the file in a field named 'file'"), 400
+    content = upload.read()
+    client_id = request.form.get("id") or secrets.token_hex(16)
+    inbound = Inbound(channel=CHANNEL, contact_ref=_session_id(), provider_id=f"{_session_id()}:{client_id[:100]}",
+                      locale_hint=request.accept_languages.best)
+    outcome = receive_document(services.turns, services.documents, inbound, content)
     return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate)
 
 

@@ -11,28 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.i18n import N_, translate
+from flows.case import ITEMS, display
 from flows.model import Choice, Context, Flow, Step
-
-# Labels of the fields a conversation may hold, in the order they are shown.
-FIELD_LABELS: tuple[tuple[str, str], ...] = (
-    ("full_name", N_("Name")),
-    ("curp", N_("CURP")),
-    ("rfc", N_("RFC")),
-    ("nss", N_("NSS")),
-    ("email", N_("Email")),
-    ("phone", N_("Phone")),
-    ("address", N_("Address")),
-    ("postal_code", N_("Postal code")),
-    ("occupation", N_("Occupation")),
-    ("monthly_income", N_("Monthly income")),
-    ("payment_frequency", N_("Payment frequency")),
-)
 
 
 def held_data(context: Context) -> Mapping[str, Any]:
     """A readable list of the stored fields, or a line saying there are none."""
-    lines = [f"• {translate(context.locale, label)}: {context.data[key]}"
-             for key, label in FIELD_LABELS if context.data.get(key) not in (None, "")]
+    lines = [f"• {translate(context.locale, label)}: {display(key, context.data[key], context.locale)}"
+             for label, key, _ in ITEMS if context.data.get(key) not in (None, "", [])]
     if not lines:
         return {"summary": translate(context.locale, N_("I have no personal data of yours saved."))}
     return {"summary": "\n".join(lines)}

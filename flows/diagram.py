@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from flows.model import Flow, Route
 
 
-def _targets(goto: str | tuple[Route, ...]) -> list[str]:
+def _targets(goto: str | tuple[Route, ...] | None) -> list[str]:
+    if goto is None:
+        return []
     return [goto] if isinstance(goto, str) else [route.goto for route in goto]
 
 
@@ -23,12 +25,13 @@ def mermaid(flows: Sequence[Flow]) -> str:
             labelled: list[tuple[str, str]] = [(t, c.key) for c in step.choices for t in _targets(c.goto)]
             if step.question:
                 labelled += [(t, step.question.field) for t in _targets(step.question.goto)]
-            if step.then:
-                labelled.append((step.then, "then"))
+            if step.upload:
+                labelled += [(t, step.upload.slot) for t in _targets(step.upload.goto)]
+            labelled += [(t, "then") for t in _targets(step.then)]
             for target, label in labelled:
                 target = "main_menu" if target in ("@menu", "@cancel") else target
                 if target.startswith("@"):
-                    target = f"cmd_{target[1:]}"
+                    target = "cmd_" + target[1:].replace(":", "_")
                 edges.append(f"    {step.name} --> {target}: {label}")
         lines.append("    }")
     return "\n".join(lines + sorted(set(edges), key=edges.index)) + "\n"

@@ -11,22 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from babel.numbers import format_currency
-
 from bot.i18n import N_
+from flows.estimate import estimate
 from flows.imss import constants_for
-from flows.model import Choice, Context, Flow, Step
+from flows.model import Choice, Context, Flow, Route, Step
+from flows.money import money
 
-ENROLL = Choice("enroll", N_("Start my enrollment"), "enroll_start",
+# An applicant with a case sees its status; anyone else starts or continues where they left off.
+ENROLL = Choice("enroll", N_("Start my enrollment"),
+                (Route("case_status", lambda data: bool(data.get("case"))), Route("@resume:enrollment")),
                 ("inscribirme", "quiero inscribirme", "inscripcion", "inscribir", "registrarme", "enroll"))
 MENU = Choice("menu", N_("Main menu"), "@menu", ("menu", "inicio"))
 HUMAN = Choice("human", N_("Talk to a person"), "@human", ("asesor", "persona", "agente"))
 MORE_BENEFITS = Choice("more", N_("Other benefits"), "benefits", ("otro", "otros", "mas", "beneficios"))
-
-
-def money(amount: float, locale: str) -> str:
-    """Pesos as a Mexican reader expects them ($1,234.50), in either language."""
-    return format_currency(amount, "MXN", locale="es_MX" if locale == "es_MX" else "en_US", currency_digits=True)
 
 
 def cost_values(context: Context) -> Mapping[str, Any]:
@@ -38,7 +35,8 @@ def cost_values(context: Context) -> Mapping[str, Any]:
         "border": money(constants.minimum_wage_border_daily, locale),
         "maximum": money(constants.max_base_daily, locale),
         "uma": money(constants.uma_daily, locale),
-        "example": money(constants.illustrative_monthly_at_minimum_wage, locale),
+        "example": money(estimate(constants.minimum_wage_daily * constants.days_per_month,
+                                  context.today).monthly_total, locale),
         "day": constants.payment_day,
         "year": constants.valid_from.year,
     }
@@ -154,19 +152,12 @@ STEPS = (
             "the one on your línea de captura. IMSS contributions are not part of our fee."
         ),
     ), (ENROLL, HUMAN, MENU), where=N_("how much IMSS costs"), values=cost_values),
-    Step("case_status", (N_(
-        "You have no enrollment in progress yet. You can start one now, or talk to a person."
-    ),), (ENROLL, HUMAN, MENU), where=N_("your case status")),
     Step("reminders_info", (N_(
         "*Payment reminders (optional membership)*\n"
         "Coverage ends if a payment is missed, so we can remind you before each deadline, generate "
         "your líneas de captura and help you keep up to date. A person from our team can tell you "
         "about the membership."
     ),), (HUMAN, MENU), where=N_("payment reminders")),
-    Step("enroll_start", (N_(
-        "The guided enrollment in this chat is almost ready. For now, a person from our team can start "
-        "your enrollment with you right here."
-    ),), (HUMAN, MENU), where=N_("the start of your enrollment")),
     Step("choose_language", (N_("Choose your language:"),), (
         Choice("es", "Español", "@back", ("espanol", "spanish", "es"), {"_locale": "es_MX"}),
         Choice("en", "English", "@back", ("ingles", "english", "en"), {"_locale": "en"}),

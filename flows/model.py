@@ -27,11 +27,39 @@ class Parsed:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a step's text may depend on: the collected data, the date and the reader's locale."""
+    """What a step's text may depend on: the collected data, the date, the reader's locale, and the
+    business settings a text quotes (public links, how long a review usually takes)."""
 
     data: Data
     today: date
     locale: str
+    base_url: str = ""
+    review_days: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConsent:
+    """Effect: store that the applicant accepted (or declined) a versioned text."""
+
+    kind: str  # "terms" | "privacy" | "financial" | "health" | "reminders"
+    version: str
+    accepted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FileCase:
+    """Effect: create the enrollment case from the collected data; storage assigns the folio."""
+
+
+@dataclass(frozen=True, slots=True)
+class AssignDocument:
+    """Effect: an uploaded, checked document now fills this slot of the applicant's file."""
+
+    document_id: int
+    slot: str
+
+
+Effect = RecordConsent | FileCase | AssignDocument
 
 
 Parser = Callable[[str, Data], Parsed]
@@ -56,6 +84,15 @@ class Choice:
     goto: str | tuple[Route, ...]
     synonyms: tuple[str, ...] = ()
     sets: Mapping[str, Any] = field(default_factory=dict)
+    effects: tuple[Effect, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A document slot filled by a checked photo or PDF; `goto` follows once it is accepted."""
+
+    slot: str
+    goto: str | tuple[Route, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +102,7 @@ class Question:
     field: str
     parse: Parser
     goto: str | tuple[Route, ...]
+    append: bool = False  # collect a list (beneficiaries) instead of replacing the value
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +118,12 @@ class Step:
     say: tuple[str, ...]
     choices: tuple[Choice, ...] = ()
     question: Question | None = None
+    upload: Upload | None = None
     where: str = ""
     values: Renderer | None = None
-    then: str | None = None
+    then: str | tuple[Route, ...] | None = None
     command_choices: tuple[str, ...] = ()  # global commands offered as extra buttons ("human", "menu")
+    resumable: bool = True  # False: coming back to the flow starts at its beginning instead of here
 
 
 @dataclass(frozen=True, slots=True)

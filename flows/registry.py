@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flows import data_rights, menu
+from flows import applicant, case, consent, data_rights, documents, eligibility, menu
 from flows.model import Flow
 
-FLOWS: tuple[Flow, ...] = (menu.FLOW, data_rights.FLOW)
+# The enrollment journey is one flow (one machine) assembled from the modules that tell each part.
+ENROLLMENT = Flow("enrollment", "enroll_start",
+                  consent.STEPS + eligibility.STEPS + applicant.STEPS + documents.STEPS + case.STEPS)
+FLOWS: tuple[Flow, ...] = (menu.FLOW, ENROLLMENT, data_rights.FLOW)

@@ -101,3 +101,67 @@ class SendAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(12))  # "sent" | "retry" | "failed"
     provider_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Consent(Base):
+    """An acceptance (or refusal) of a versioned text, with the message that carried it."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # terms | privacy | financial | health | reminders
+    version: Mapped[str] = mapped_column(String(20))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Case(Base):
+    """An enrollment case: the data as confirmed, the eligibility result, and where it stands."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    folio: Mapped[str | None] = mapped_column(String(20), unique=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted JSON snapshot
+    eligibility: Mapped[str] = mapped_column(String(16))  # likely | review | not_for_you
+    eligibility_reasons: Mapped[str] = mapped_column(Text, default="[]")  # msgids, JSON
+    flags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of review flags
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseEvent(Base):
+    """The history of a case: every status it went through, when, and who moved it."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(120))  # "applicant", "bot" or a staff email
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Document(Base):
+    """An uploaded file that passed the checks; the bytes live encrypted in the document store."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    slot: Mapped[str | None] = mapped_column(String(30))
+    storage_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

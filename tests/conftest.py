@@ -128,6 +128,16 @@ class Phone:
         self.last = response.get_json()["messages"]
         return self.last
 
+    def upload(self, content: bytes, filename: str = "foto.jpg", message_id: str | None = None,
+               status: int = 200) -> list[dict[str, Any]]:
+        import io
+
+        response = self.client.post("/webchat/api/messages", content_type="multipart/form-data", data={
+            "id": message_id or uuid.uuid4().hex, "file": (io.BytesIO(content), filename)})
+        assert response.status_code == status, response.get_data(as_text=True)
+        self.last = response.get_json().get("messages", [])
+        return self.last
+
     def press(self, title: str) -> list[dict[str, Any]]:
         """Press the button with this title among the last replies."""
         for message in reversed(self.last):

@@ -1,0 +1,138 @@
+"""Queries for the enrollment journey: consents, cases with their history, and documents."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.crypto import Cipher
+from storage.models import Case, CaseEvent, Consent, Document
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    id: int
+    folio: str
+    status: str
+    conversation_id: int | None
+    eligibility: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    kind: str
+    version: str
+    accepted: bool
+    message_id: int | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    id: int
+    slot: str | None
+    storage_name: str
+    content_type: str
+    size: int
+    case_id: int | None
+
+
+class ConsentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, contact_id: int, kind: str, version: str, accepted: bool, message_id: int | None,
+               now: datetime) -> None:
+        self.session.add(Consent(contact_id=contact_id, kind=kind, version=version, accepted=accepted,
+                                 message_id=message_id, recorded_at=now))
+
+    def for_contact(self, contact_id: int) -> list[ConsentRecord]:
+        rows = self.session.execute(
+            select(Consent).where(Consent.contact_id == contact_id).order_by(Consent.id)).scalars()
+        return [ConsentRecord(r.kind, r.version, r.accepted, r.message_id, r.recorded_at) for r in rows]
+
+
+class CaseRepository:
+    def __init__(self, session: Session, cipher: Cipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    def create(self, contact_id: int, conversation_id: int, data: dict[str, Any], eligibility: str,
+               reasons: Sequence[str], flags: Sequence[str], now: datetime) -> CaseRecord:
+        """File a case with status "received"; the folio comes from the row id (PTI-2026-000123)."""
+        case = Case(contact_id=contact_id, conversation_id=conversation_id, status="received",
+                    data=self.cipher.encrypt_json(data), eligibility=eligibility,
+                    eligibility_reasons=json.dumps(list(reasons)), flags=json.dumps(list(flags)),
+                    created_at=now, updated_at=now)
+        self.session.add(case)
+        self.session.flush()
+        case.folio = f"PTI-{now.year}-{case.id:06d}"
+        self.session.add(CaseEvent(case_id=case.id, status="received", actor="applicant", at=now))
+        self.session.execute(update(Document).where(Document.conversation_id == conversation_id,
+                                                    Document.slot.is_not(None), Document.case_id.is_(None))
+                             .values(case_id=case.id))
+        return self._record(case)
+
+    def latest_for_conversation(self, conversation_id: int) -> CaseRecord | None:
+        case = self.session.execute(
+            select(Case).where(Case.conversation_id == conversation_id).order_by(Case.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        return self._record(case) if case else None
+
+    def get(self, case_id: int) -> CaseRecord | None:
+        case = self.session.get(Case, case_id)
+        return self._record(case) if case else None
+
+    def data(self, case_id: int) -> dict[str, Any]:
+        case = self.session.get(Case, case_id)
+        return self.cipher.decrypt_json(case.data, {}) if case else {}
+
+    def set_status(self, case_id: int, status: str, actor: str, now: datetime, note: str | None = None) -> None:
+        self.session.execute(update(Case).where(Case.id == case_id).values(status=status, updated_at=now))
+        self.session.add(CaseEvent(case_id=case_id, status=status, actor=actor, note=note, at=now))
+
+    def history(self, case_id: int) -> list[tuple[str, str, datetime]]:
+        rows = self.session.execute(
+            select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).scalars()
+        return [(row.status, row.actor, row.at) for row in rows]
+
+    @staticmethod
+    def _record(case: Case) -> CaseRecord:
+        return CaseRecord(case.id, case.folio or "", case.status, case.conversation_id, case.eligibility,
+                          case.created_at)
+
+
+class DocumentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, conversation_id: int, storage_name: str, content_type: str, size: int, sha256: str,
+            now: datetime, *, width: int | None = None, height: int | None = None,
+            pages: int | None = None) -> int:
+        document = Document(conversation_id=conversation_id, storage_name=storage_name,
+                            content_type=content_type, size=size, sha256=sha256, width=width, height=height,
+                            pages=pages, created_at=now)
+        self.session.add(document)
+        self.session.flush()
+        return document.id
+
+    def assign(self, document_id: int, conversation_id: int, slot: str) -> None:
+        """Put a document in a slot; it joins the conversation's case when one was already filed."""
+        case_id = self.session.execute(
+            select(Case.id).where(Case.conversation_id == conversation_id).order_by(Case.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        self.session.execute(update(Document).where(Document.id == document_id,
+                                                    Document.conversation_id == conversation_id)
+                             .values(slot=slot, case_id=case_id))
+
+    def for_conversation(self, conversation_id: int) -> list[DocumentRecord]:
+        rows = self.session.execute(
+            select(Document).where(Document.conversation_id == conversation_id).order_by(Document.id)).scalars()
+        return [DocumentRecord(r.id, r.slot, r.storage_name, r.content_type, r.size, r.case_id) for r in rows]

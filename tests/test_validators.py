@@ -1,0 +1,437 @@
+"""Typed answers as people send them from a phone: what is accepted, how it is stored, what is said back."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from stdnum import luhn
+from stdnum.mx import curp as stdnum_curp
+
+from flows import validators as v
+from flows.model import Parsed
+
+TODAY = "2025-06-01"
+
+
+def curp(body: str) -> str:
+    """A CURP from its first 17 characters, with the right check digit."""
+    return body + stdnum_curp.calc_check_digit(body)
+
+
+def nss(body: str) -> str:
+    """An NSS from its first 10 digits, with a Luhn check digit."""
+    return body + luhn.calc_check_digit(body)
+
+
+EDUARDO = curp("GODE561231HDFMZD0")  # Eduardo Gómez Díaz, man, 1956-12-31, Ciudad de México
+MARIA = curp("LOHM900215MJCPRR0")  # María López Hernández, woman, 1990-02-15, Jalisco
+JUAN = curp("PEGJ050310HNLRRNA")  # Juan Pérez García, man, 2005-03-10, Nuevo León
+
+
+def rejected(parsed: Parsed) -> str:
+    """The error msgid, after checking it renders with its values (no missing or stray placeholder)."""
+    assert not parsed.ok and parsed.value is None
+    assert parsed.error is not None
+    rendered = parsed.error % dict(parsed.error_values) if parsed.error_values else parsed.error
+    assert "%(" not in rendered
+    return parsed.error
+
+
+def accepted(parsed: Parsed) -> Any:
+    assert parsed.ok, parsed.error
+    return parsed.value
+
+
+# --- full name -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("said", "stored"), [
+    ("María López Hernández", "María López Hernández"),
+    ("  maría   LÓPEZ  hernández ", "María López Hernández"),
+    ("JUAN DE LA CRUZ PÉREZ", "Juan de la Cruz Pérez"),
+    ("ana o’connor pérez-gómez", "Ana O'Connor Pérez-Gómez"),
+    ("Ma. Guadalupe Ruiz", "Ma. Guadalupe Ruiz"),
+    ("Peña Nieto Ñoño", "Peña Nieto Ñoño"),
+])
+def test_full_name_is_cleaned(said: str, stored: str) -> None:
+    assert accepted(v.parse_full_name(said, {})) == stored
+
+
+@pytest.mark.parametrize(("said", "fragment"), [
+    ("María", "first name and your surnames"),
+    ("", "first name and your surnames"),
+    ("Ana 😊 López", "letters only"),
+    ("Juan Pérez 2", "letters only"),
+    ("juan@perez.com López", "letters only"),
+    ("A Bo", "between 5 and 120"),
+    ("Ana " + "López " * 30, "between 5 and 120"),
+])
+def test_full_name_errors(said: str, fragment: str) -> None:
+    assert fragment in rejected(v.parse_full_name(said, {}))
+
+
+# --- CURP ------------------------------------------------------------------------------------------------
+
+def test_curp_example_is_valid() -> None:
+    assert stdnum_curp.is_valid(v.CURP_EXAMPLE) and v.CURP_EXAMPLE == EDUARDO
+
+
+@pytest.mark.parametrize(("said", "updates"), [
+    (EDUARDO, {"birth_date": "1956-12-31", "age": 68, "sex": "H", "birth_state": "DF"}),
+    (MARIA, {"birth_date": "1990-02-15", "age": 35, "sex": "M", "birth_state": "JC"}),
+    (JUAN, {"birth_date": "2005-03-10", "age": 20, "sex": "H", "birth_state": "NL"}),
+])
+def test_curp_stores_what_it_encodes(said: str, updates: dict[str, Any]) -> None:
+    parsed = v.parse_curp(said, {"_today": TODAY})
+    assert accepted(parsed) == said
+    assert dict(parsed.updates) == updates
+    assert parsed.notes == ()
+
+
+@pytest.mark.parametrize("said", [
+    EDUARDO.lower(), f" {EDUARDO[:4]} {EDUARDO[4:10]} {EDUARDO[10:]} ", f"{EDUARDO[:10]}-{EDUARDO[10:]}",
+])
+def test_curp_spacing_and_case_do_not_matter(said: str) -> None:
+    assert accepted(v.parse_curp(said, {"_today": TODAY})) == EDUARDO
+
+
+@pytest.mark.parametrize(("today", "age"), [("2025-12-30", 68), ("2025-12-31", 69), (date(2026, 1, 1), 69)])
+def test_curp_age_counts_the_birthday(today: object, age: int) -> None:
+    assert v.parse_curp(EDUARDO, {"_today": today}).updates["age"] == age
+
+
+def test_curp_age_without_an_engine_date_uses_today() -> None:
+    born = date(1956, 12, 31)
+    today = date.today()
+    expected = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    assert v.parse_curp(EDUARDO, {"_today": "not a date"}).updates["age"] == expected
+    assert v.parse_curp(EDUARDO, {}).updates["age"] == expected
+
+
+@pytest.mark.parametrize(("said", "fragment", "values"), [
+    (EDUARDO[:-1], "has %(count)s characters", {"count": 17}),
+    (EDUARDO + "7", "has %(count)s characters", {"count": 19}),
+    ("", "has %(count)s characters", {"count": 0}),
+    ("MUÑO561231HDFXXX08", "Ñ is always written as X", {}),
+    ("1ODE561231HDFMZD08", "doesn't look like a CURP", {}),
+    (curp("GODE561231HZZMZD0"), "doesn't look like a CURP", {}),  # no such state
+    (curp("GODE561231XDFMZD0"), "doesn't look like a CURP", {}),  # sex is neither H nor M
+    (curp("BUEY561231HDFMZD0"), "doesn't look like a CURP", {}),  # RENAPO never issues these words
+    (curp("GODE561331HDFMZD0"), "not a real date", {}),
+    (curp("GODE560230HDFMZD0"), "not a real date", {}),
+    (curp("PEGJ300310HNLRRNA"), "not a real date", {}),  # born in 2030
+    (EDUARDO[:-1] + "9", "check each character", {}),
+])
+def test_curp_errors(said: str, fragment: str, values: dict[str, Any]) -> None:
+    parsed = v.parse_curp(said, {"_today": TODAY})
+    assert fragment in rejected(parsed)
+    assert parsed.error_values["example"] == v.CURP_EXAMPLE
+    for key, value in values.items():
+        assert parsed.error_values[key] == value
+
+
+@pytest.mark.parametrize(("said", "full_name"), [
+    (EDUARDO, "Eduardo Gómez Díaz"),
+    (EDUARDO, "eduardo gomez diaz"),
+    (EDUARDO, "Gómez Díaz Eduardo"),  # surnames first
+    (EDUARDO, "Eduardo Gómez"),  # mother's surname not typed
+    (MARIA, "María López Hernández"),  # María alone is the given name
+    (curp("MASL800101HMCRTS0"), "José Luis Martínez Soto"),  # José skipped before a second name
+    (curp("RUSG800101MDFZTD0"), "Ma. Guadalupe Ruiz Soto"),
+    (curp("CUPJ700101HDFRRN0"), "Juan de la Cruz Pérez"),  # particles skipped
+    (curp("PXDO800101HDFDRS0"), "Oscar Pedroza Domínguez"),  # PEDO is written PXDO
+    (curp("XAXA800101MDFXXN0"), "Ana Ñáñez"),  # Ñ is written X; no mother's surname typed
+])
+def test_curp_matching_the_name_has_no_note(said: str, full_name: str) -> None:
+    assert v.parse_curp(said, {"full_name": full_name, "_today": TODAY}).notes == ()
+
+
+@pytest.mark.parametrize("full_name", ["Ana Torres Ruiz", "Eduardo Díaz Gómez", "Pedro Gómez Díaz"])
+def test_curp_not_matching_the_name_is_accepted_with_a_note(full_name: str) -> None:
+    parsed = v.parse_curp(EDUARDO, {"full_name": full_name, "_today": TODAY})
+    assert accepted(parsed) == EDUARDO
+    assert len(parsed.notes) == 1 and "RENAPO" in parsed.notes[0]
+
+
+# --- RFC -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("said", "data"), [
+    ("GODE561231GR8", {}),
+    ("gode-561231-gr8", {"curp": EDUARDO}),
+    (" GODE 561231 GR8 ", {"curp": EDUARDO}),
+    ("PEDX800101ABA", {"curp": curp("PXDO800101HDFDRS0")}),  # each registry hides the word its own way
+])
+def test_rfc_accepted(said: str, data: dict[str, Any]) -> None:
+    parsed = v.parse_rfc(said, data)
+    assert accepted(parsed) == "".join(ch for ch in said.upper() if ch.isalnum())
+    assert parsed.updates == {"rfc_check_digit_ok": True} and parsed.notes == ()
+
+
+def test_rfc_with_a_doubtful_check_digit_is_accepted_with_a_note() -> None:
+    parsed = v.parse_rfc("GODE561231GR9", {"curp": EDUARDO})
+    assert accepted(parsed) == "GODE561231GR9"
+    assert parsed.updates == {"rfc_check_digit_ok": False}
+    assert len(parsed.notes) == 1 and "double-check" in parsed.notes[0]
+
+
+@pytest.mark.parametrize(("said", "fragment", "values"), [
+    ("ABC680524P76", "belongs to a company", {"example": v.RFC_EXAMPLE}),
+    ("GODE561231", "homoclave", {"example": v.RFC_EXAMPLE}),
+    ("GODE561231G", "has %(count)s characters", {"count": 11, "example": v.RFC_EXAMPLE}),
+    ("GODE561231GR8X", "has %(count)s characters", {"count": 14, "example": v.RFC_EXAMPLE}),
+    ("GODE561331GR8", "doesn't look like a valid RFC", {"example": v.RFC_EXAMPLE}),
+    ("G0DE561231GR8", "doesn't look like a valid RFC", {"example": v.RFC_EXAMPLE}),
+    ("GODE561230GR8", "same as in your CURP", {"expected": "GODE561231"}),
+    ("GOME561231GR8", "same as in your CURP", {"expected": "GODE561231"}),
+])
+def test_rfc_errors(said: str, fragment: str, values: dict[str, Any]) -> None:
+    parsed = v.parse_rfc(said, {"curp": EDUARDO})
+    assert fragment in rejected(parsed)
+    assert dict(parsed.error_values) == values
+
+
+# --- NSS -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("said", [
+    "no lo tengo", "No tengo", "No sé", "no se", "NINGUNO", "skip", "Omitir", "no", "No.", "👎", "N/A",
+    "aún no lo tengo", "no lo sé 🤷",
+])
+def test_nss_can_be_skipped(said: str) -> None:
+    parsed = v.parse_nss(said, {"curp": EDUARDO})
+    assert accepted(parsed) is None
+    assert parsed.updates == {"nss_status": "none"}
+
+
+def test_nss_example_passes_luhn() -> None:
+    assert luhn.is_valid(v.NSS_EXAMPLE)
+
+
+@pytest.mark.parametrize(("said", "data"), [
+    (nss("1234565678"), {"curp": EDUARDO}),
+    (nss("1234905678"), {"curp": MARIA}),
+    ("12-34-56-5678-" + nss("1234565678")[-1], {"curp": EDUARDO}),
+    (v.NSS_EXAMPLE, {}),  # without a CURP any birth year is fine
+])
+def test_nss_valid(said: str, data: dict[str, Any]) -> None:
+    parsed = v.parse_nss(said, data)
+    assert accepted(parsed) == "".join(ch for ch in said if ch.isdigit())
+    assert parsed.updates == {"nss_status": "ok"} and parsed.notes == ()
+
+
+def test_nss_failing_luhn_is_accepted_flagged_and_noted() -> None:
+    good = nss("1234565678")
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    parsed = v.parse_nss(bad, {"curp": EDUARDO})
+    assert accepted(parsed) == bad
+    assert parsed.updates == {"nss_status": "luhn_failed", "flag_nss_check": True}
+    assert len(parsed.notes) == 1 and "double-check" in parsed.notes[0]
+
+
+@pytest.mark.parametrize(("said", "fragment", "values"), [
+    ("hola", "only numbers", {"example": v.NSS_EXAMPLE}),
+    ("1234567890A", "only numbers", {"example": v.NSS_EXAMPLE}),
+    ("１２３４５６７８９０３", "only numbers", {"example": v.NSS_EXAMPLE}),  # full-width digits
+    ("1234567890", "has %(count)s digits", {"count": 10, "example": v.NSS_EXAMPLE}),
+    ("123456789012", "has %(count)s digits", {"count": 12, "example": v.NSS_EXAMPLE}),
+    (nss("1234905678"), "birth year", {"year": "56", "example": nss("1234565678")}),
+    ("12349056780", "birth year", {"year": "56", "example": nss("1234565678")}),  # year beats Luhn
+])
+def test_nss_errors(said: str, fragment: str, values: dict[str, Any]) -> None:
+    parsed = v.parse_nss(said, {"curp": EDUARDO})
+    assert fragment in rejected(parsed)
+    assert dict(parsed.error_values) == values
+    if "year" in values:
+        assert luhn.is_valid(parsed.error_values["example"])
+
+
+# --- email -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("said", "stored"), [
+    ("ana.lopez@gmail.com", "ana.lopez@gmail.com"),
+    ("  Ana.Lopez@GMAIL.COM ", "Ana.Lopez@gmail.com"),
+    ("juan+imss@outlook.com", "juan+imss@outlook.com"),
+    ("maria@prodigy.net.mx", "maria@prodigy.net.mx"),
+])
+def test_email_accepted(said: str, stored: str) -> None:
+    assert accepted(v.parse_email(said, {})) == stored
+
+
+@pytest.mark.parametrize(("said", "typed", "suggestion"), [
+    ("ana@gmial.com", "gmial.com", "gmail.com"),
+    ("ana@gmail.con", "gmail.con", "gmail.com"),
+    ("ana@GMAIL.CON", "gmail.con", "gmail.com"),
+    ("ana@gmail.com.mx", "gmail.com.mx", "gmail.com"),
+    ("ana@gmail", "gmail", "gmail.com"),
+    ("ana@hotmial.com", "hotmial.com", "hotmail.com"),
+    ("ana@hotmail.con", "hotmail.con", "hotmail.com"),
+    ("ana@outlok.com", "outlok.com", "outlook.com"),
+    ("ana@yahoo.con", "yahoo.con", "yahoo.com"),
+])
+def test_email_typos_get_a_suggestion(said: str, typed: str, suggestion: str) -> None:
+    parsed = v.parse_email(said, {})
+    assert "did you mean" in rejected(parsed)
+    assert dict(parsed.error_values) == {"typed": typed, "suggestion": suggestion, "example": v.EMAIL_EXAMPLE}
+
+
+@pytest.mark.parametrize(("said", "fragment"), [
+    ("ana.lopez gmail.com", "no spaces"),
+    ("ana @ gmail.com", "no spaces"),
+    ("ana.lopezgmail.com", "missing the *@*"),
+    ("", "missing the *@*"),
+    ("ana@@gmail.com", "doesn't look right"),
+    ("@gmail.com", "doesn't look right"),
+    ("ana@gmail.com.", "doesn't look right"),
+    ("ana@localhost", "doesn't look right"),
+])
+def test_email_errors(said: str, fragment: str) -> None:
+    parsed = v.parse_email(said, {})
+    assert fragment in rejected(parsed)
+    assert parsed.error_values["example"] == v.EMAIL_EXAMPLE
+
+
+# --- phone -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("said", "stored"), [
+    ("55 1234 5678", "+525512345678"),
+    ("+52 1 55 1234 5678", "+525512345678"),
+    ("5215512345678", "+525512345678"),
+    ("5512345678", "+525512345678"),
+    ("(55) 1234-5678", "+525512345678"),
+    ("+52 (33) 1234 5678", "+523312345678"),
+    ("044 55 1234 5678", "+525512345678"),
+    ("+1 415 555 2671", "+14155552671"),
+])
+def test_phone_accepted(said: str, stored: str) -> None:
+    assert accepted(v.parse_phone(said, {})) == stored
+
+
+@pytest.mark.parametrize("said", ["1234", "55 1234", "hola", "", "55 1234 5678 90", "+52 1234"])
+def test_phone_errors(said: str) -> None:
+    parsed = v.parse_phone(said, {})
+    assert "valid phone number" in rejected(parsed)
+    assert parsed.error_values == {"example": v.PHONE_EXAMPLE}
+
+
+# --- postal code -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("said", "stored"), [
+    ("06600", "06600"), (" 06 600 ", "06600"), ("C.P. 06600", "06600"), ("cp 22000", "22000"),
+])
+def test_postal_code_accepted(said: str, stored: str) -> None:
+    assert accepted(v.parse_postal_code(said, {})) == stored
+
+
+@pytest.mark.parametrize("said", ["0660", "066000", "00000", "00123", "abcde", "", "０６６００"])
+def test_postal_code_errors(said: str) -> None:
+    parsed = v.parse_postal_code(said, {})
+    assert "exactly 5 digits" in rejected(parsed)
+    assert parsed.error_values == {"example": v.POSTAL_CODE_EXAMPLE}
+
+
+# --- address ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("said", "stored"), [
+    ("Av. Juárez 123, Col. Centro, Cuauhtémoc", "Av. Juárez 123, Col. Centro, Cuauhtémoc"),
+    ("  Calle 5 de Mayo   #12  ", "Calle 5 de Mayo #12"),
+    ("Domicilio conocido S/N, San Juan", "Domicilio conocido S/N, San Juan"),
+    ("Calle Hidalgo sin número", "Calle Hidalgo sin número"),
+])
+def test_address_accepted(said: str, stored: str) -> None:
+    assert accepted(v.parse_address(said, {})) == stored
+
+
+@pytest.mark.parametrize(("said", "fragment"), [
+    ("Calle 1", "10 to 200 characters"),
+    ("Calle Juárez 1" * 20, "10 to 200 characters"),
+    ("1234567890 12", "name of your street"),
+    ("Avenida Juárez, Centro", "street number"),
+    ("Calle Snow, San Pedro", "street number"),
+])
+def test_address_errors(said: str, fragment: str) -> None:
+    parsed = v.parse_address(said, {})
+    assert fragment in rejected(parsed)
+    assert parsed.error_values == {"example": v.ADDRESS_EXAMPLE}
+
+
+# --- occupation ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("said", "stored"), [
+    ("Carpintero", "Carpintero"), ("  vendo   comida ", "vendo comida"), ("Uber", "Uber"),
+])
+def test_occupation_accepted(said: str, stored: str) -> None:
+    assert accepted(v.parse_occupation(said, {})) == stored
+
+
+@pytest.mark.parametrize("said", ["ab", "", "12345", "🙂🙂🙂", "a" * 81])
+def test_occupation_errors(said: str) -> None:
+    assert "what you do for a living" in rejected(v.parse_occupation(said, {}))
+
+
+# --- income ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("said", "stored"), [
+    ("$12,500", 12500.0), ("12500", 12500.0), ("12,500.50", 12500.5), ("12500.50", 12500.5),
+    ("12 mil", 12000.0), ("12mil", 12000.0), ("12.5 mil", 12500.0), ("12,5 mil", 12500.0), ("12k", 12000.0),
+    ("12K", 12000.0), ("$ 9 500", 9500.0), ("12.500", 12500.0), ("12.500,75", 12500.75),
+    ("1,234,567.891", None), ("12500 pesos al mes", 12500.0), ("aprox. 8 mil", 8000.0), ("$8,000 MXN", 8000.0),
+    ("12500.", 12500.0), ("9999999", 9999999.0), ("10,000,000", 10000000.0), ("0.333", None), ("7.5", 7.5),
+])
+def test_income_formats(said: str, stored: float | None) -> None:
+    parsed = v.parse_income(said, {})
+    if stored is None:
+        assert "just the number" in rejected(parsed)
+    else:
+        assert accepted(parsed) == stored
+
+
+@pytest.mark.parametrize(("said", "fragment"), [
+    ("mucho", "just the number"), ("", "just the number"), ("doce mil", "just the number"),
+    ("entre 8 y 10 mil", "just the number"), ("10 15", "just the number"), ("1.2.3", "just the number"),
+    ("0", "more than zero"), ("$0.00", "more than zero"), ("-500", "more than zero"),
+    ("10,000,001", "too high"), ("50000 mil", "too high"),
+])
+def test_income_errors(said: str, fragment: str) -> None:
+    parsed = v.parse_income(said, {})
+    assert fragment in rejected(parsed)
+    assert parsed.error_values == {"example": v.INCOME_EXAMPLE}
+
+
+# --- beneficiary -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("said", "name", "relationship"), [
+    ("María López, esposa", "María López", "spouse"),
+    ("juan pérez, Esposo", "Juan Pérez", "spouse"),
+    ("Ana Ruiz, cónyuge", "Ana Ruiz", "spouse"),
+    ("Ana Ruiz, CONYUGE", "Ana Ruiz", "spouse"),
+    ("Ana Ruiz, pareja", "Ana Ruiz", "spouse"),
+    ("Ana Ruiz, concubina", "Ana Ruiz", "spouse"),
+    ("Luis Ruiz, concubino", "Luis Ruiz", "spouse"),
+    ("Luis Ruiz, hijo", "Luis Ruiz", "child"),
+    ("Sofía Ruiz, hija", "Sofía Ruiz", "child"),
+    ("Pedro López, padre", "Pedro López", "father"),
+    ("Pedro López, papá", "Pedro López", "father"),
+    ("ROSA LÓPEZ, MAMÁ", "Rosa López", "mother"),
+    ("Rosa López, madre", "Rosa López", "mother"),
+    ("Rosa López, mi mamá", "Rosa López", "mother"),
+    ("esposa, María López", "María López", "spouse"),
+    ("María López (esposa)", "María López", "spouse"),
+    ("María López - esposa", "María López", "spouse"),
+    ("María López esposa", "María López", "spouse"),
+    ("hija Sofía Ruiz", "Sofía Ruiz", "child"),
+])
+def test_beneficiary_accepted(said: str, name: str, relationship: str) -> None:
+    assert accepted(v.parse_beneficiary(said, {})) == {"name": name, "relationship": relationship}
+
+
+@pytest.mark.parametrize(("said", "fragment"), [
+    ("María López", "separated by a comma"),
+    ("", "separated by a comma"),
+    ("María López, esposa, hija", "separated by a comma"),
+    ("María López, tía", "spouse or partner, son or daughter, father or mother"),
+    ("María López, abuela", "spouse or partner, son or daughter, father or mother"),
+    ("María, esposa", "full name"),
+    ("María 😊 López, esposa", "full name"),
+])
+def test_beneficiary_errors(said: str, fragment: str) -> None:
+    assert fragment in rejected(v.parse_beneficiary(said, {}))
