@@ -8,6 +8,7 @@ import logging
 import secrets
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -58,7 +59,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         services.worker.start_thread()
     print(f"PTI Bot is running: open http://{args.host}:{port}/ to chat with it (Ctrl+C to stop)",
           flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+    # shutdown() waits for serve_forever() to return, so it must not run on the serving thread itself.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     try:
         server.serve_forever()
     except KeyboardInterrupt:

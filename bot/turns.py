@@ -29,6 +29,9 @@ from storage.repositories import (
 )
 
 log = logging.getLogger(__name__)
+# Channels whose replies travel in the answer to the request itself (the web chat page, the terminal):
+# nothing is left for the worker to send.
+INLINE_CHANNELS = frozenset({"webchat", "cli"})
 
 
 def utcnow() -> datetime:
@@ -100,12 +103,14 @@ class TurnService:
             turn = self.engine.run(state, inbound, now, self.default_locale)
             extra = self._apply_effects(session, turn, contact.id, conversation_id, inbound_id, now)
             conversations.save(conversation_id, turn.conversation, turn.events)
+            inline = inbound.channel in INLINE_CHANNELS
             for reply in (*turn.replies, *extra):
-                messages.queue(conversation_id, inbound.channel, reply, now, in_reply_to=inbound_id)
+                messages.queue(conversation_id, inbound.channel, reply, now, in_reply_to=inbound_id,
+                               delivered_inline=inline)
             replies = messages.replies_to(inbound_id)
         log.info("turn channel=%s conversation=%s state=%s replies=%d events=%s", inbound.channel,
                  conversation_id, turn.conversation.state, len(replies), ",".join(turn.events) or "-")
-        if replies and self.on_queued:
+        if replies and self.on_queued and not inline:
             self.on_queued()
         return TurnOutcome(False, conversation_id, inbound_id, tuple(replies), turn.events)
 

@@ -136,7 +136,7 @@ STEPS = (
     ), where=N_("your income")),
     ask("ask_income", N_("How much do you earn a month, roughly? (e.g. $12,500). It sets your contributions and "
                          "your cash benefits, so do not under-declare it."), "monthly_income", parse_income,
-        "ask_frequency", N_("your income")),
+        (Route("show_estimate", editing), Route("ask_frequency")), N_("your income")),
     Step("ask_frequency", (N_("How often will you pay IMSS? (always in advance)"),), tuple(
         Choice(key, title, "show_estimate", synonyms, {"payment_frequency": key})
         for key, title, synonyms in (

@@ -32,6 +32,11 @@ def missing(slot: str) -> Any:
     return lambda data: slot not in (data.get("documents") or {})
 
 
+def still_offered(slot: str) -> Any:
+    """An optional document is offered during the journey, not again once the case is filed."""
+    return lambda data: slot not in (data.get("documents") or {}) and not has_case(data)
+
+
 def missing_required(data: Data) -> list[str]:
     held = data.get("documents") or {}
     return [slot for slot, _, _, required in SLOTS if required and slot not in held]
@@ -39,7 +44,8 @@ def missing_required(data: Data) -> list[str]:
 
 def after(index: int) -> tuple[Route, ...]:
     """After a document (sent or left for later): the next missing one, then the summary or the case."""
-    later = [Route(step, missing(slot)) for slot, step, _, _ in SLOTS[index + 1:]]
+    later = [Route(step, missing(slot) if required else still_offered(slot))
+             for slot, step, _, required in SLOTS[index + 1:]]
     return (Route("summary", lambda data: bool(data.get("editing"))), *later, Route("case_status", has_case),
             Route("summary"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time and its busy handler sleeps with growing pauses, so threads of
+        # one process queue here instead: waits are short and served in order. Other processes still
+        # rely on the busy timeout.
+        self._writer = threading.RLock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def is_postgres(self) -> bool:
@@ -56,6 +61,8 @@ class Database:
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
+        if self._writer is not None:
+            self._writer.acquire()
         session = self.sessions()
         try:
             yield session
@@ -65,6 +72,8 @@ class Database:
             raise
         finally:
             session.close()
+            if self._writer is not None:
+                self._writer.release()
 
     def dispose(self) -> None:
         self.engine.dispose()

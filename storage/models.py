@@ -71,6 +71,7 @@ class Message(Base):
         UniqueConstraint("channel", "direction", "provider_id", name="uq_messages_provider"),
         Index("ix_messages_outbox", "status", "next_attempt_at"),
         Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_in_reply_to", "in_reply_to"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, TextClause, and_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.engine import Conversation as DialogState
@@ -17,17 +17,31 @@ from storage.crypto import Cipher
 from storage.models import Contact, Conversation, Message, SendAttempt
 
 
+@cache
+def _insert_or_ignore(table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> TextClause:
+    """INSERT … ON CONFLICT (keys) DO NOTHING RETURNING id, written once per table and column set.
+
+    The syntax is the same on SQLite (3.35+) and PostgreSQL. A plain text statement with typed bind
+    parameters is cached by SQLAlchemy, unlike the dialect-specific insert constructs, which are
+    recompiled on every call (measured: a third of a turn's time).
+    """
+    statement = text(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id"
+    )
+    return statement.bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+
+
 def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any],
                                 keys: list[str]) -> int | None:
-    """INSERT … ON CONFLICT DO NOTHING; the new row id, or None when the row already existed.
+    """Insert a row unless one with the same keys exists; the new id, or None for a duplicate.
 
     Racing webhooks (two deliveries of one update, two first messages of a new contact) must not fail
     the turn, so the database decides who wins instead of a read-then-write in Python.
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (dialect.insert(table).values(**values)
-                 .on_conflict_do_nothing(index_elements=keys).returning(table.c.id))
-    return session.execute(statement).scalar_one_or_none()
+    statement = _insert_or_ignore(table, tuple(sorted(values)), tuple(keys))
+    result: int | None = session.execute(statement, values).scalar_one_or_none()
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +78,16 @@ class ContactRepository:
         self.cipher = cipher
 
     def get_or_create(self, inbound: Inbound, now: datetime) -> ContactRecord:
-        _insert_ignoring_duplicates(self.session, Contact.__table__, {
-            "channel": inbound.channel, "external_id": inbound.contact_ref, "created_at": now,
-            "reachable": True, "display_name": self.cipher.encrypt_text(inbound.display_name),
-            "phone": self.cipher.encrypt_text(inbound.phone),
-        }, ["channel", "external_id"])
-        contact = self.session.execute(
-            select(Contact).where(Contact.channel == inbound.channel,
-                                  Contact.external_id == inbound.contact_ref)
-        ).scalar_one()
+        query = select(Contact).where(Contact.channel == inbound.channel,
+                                      Contact.external_id == inbound.contact_ref)
+        contact = self.session.execute(query).scalar_one_or_none()
+        if contact is None:
+            _insert_ignoring_duplicates(self.session, Contact.__table__, {
+                "channel": inbound.channel, "external_id": inbound.contact_ref, "created_at": now,
+                "reachable": True, "display_name": self.cipher.encrypt_text(inbound.display_name),
+                "phone": self.cipher.encrypt_text(inbound.phone),
+            }, ["channel", "external_id"])
+            contact = self.session.execute(query).scalar_one()
         if inbound.kind != "event":
             contact.last_inbound_at = now
         return ContactRecord(contact.id, contact.channel, contact.external_id, contact.locale,
@@ -98,13 +113,14 @@ class ConversationRepository:
 
     def lock(self, contact_id: int, locale: str, now: datetime) -> tuple[int, DialogState]:
         """Load (creating if needed) the contact's conversation, locked until the transaction ends."""
-        _insert_ignoring_duplicates(self.session, Conversation.__table__, {
-            "contact_id": contact_id, "locale": locale, "created_at": now, "flow": "", "state": "",
-            "history": "[]", "owner": "bot", "misses": 0, "turns": 0,
-        }, ["contact_id"])
-        row = self.session.execute(
-            select(Conversation).where(Conversation.contact_id == contact_id).with_for_update()
-        ).scalar_one()
+        query = select(Conversation).where(Conversation.contact_id == contact_id).with_for_update()
+        row = self.session.execute(query).scalar_one_or_none()
+        if row is None:
+            _insert_ignoring_duplicates(self.session, Conversation.__table__, {
+                "contact_id": contact_id, "locale": locale, "created_at": now, "flow": "", "state": "",
+                "history": "[]", "owner": "bot", "misses": 0, "turns": 0,
+            }, ["contact_id"])
+            row = self.session.execute(query).scalar_one()
         state = DialogState(
             flow=row.flow, state=row.state, data=self.cipher.decrypt_json(row.data, {}),
             history=json.loads(row.history), locale=row.locale, owner=row.owner, misses=row.misses,
@@ -146,11 +162,14 @@ class MessageRepository:
         }, ["channel", "direction", "provider_id"])
 
     def queue(self, conversation_id: int, channel: str, outbound: Outbound, now: datetime, *,
-              in_reply_to: int | None = None, author: str = "bot") -> int:
+              in_reply_to: int | None = None, author: str = "bot", delivered_inline: bool = False) -> int:
+        """Queue a reply for the worker, or record it as sent when it travels in the HTTP answer itself."""
         row = Message(
             conversation_id=conversation_id, channel=channel, direction="out", author=author,
             in_reply_to=in_reply_to, body=self.cipher.encrypt_json(outbound.to_record()),
-            status="queued", attempts=0, next_attempt_at=now, created_at=now,
+            status="sent" if delivered_inline else "queued", attempts=0,
+            next_attempt_at=None if delivered_inline else now, created_at=now,
+            sent_at=now if delivered_inline else None,
         )
         self.session.add(row)
         self.session.flush()
