@@ -9,8 +9,9 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.config import Settings
 from bot.errors import ConfigurationError
@@ -128,6 +129,88 @@ def cmd_chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO
     return 0
 
 
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def _telegram(settings: Settings) -> Any:
+    from bot.channels.telegram import TelegramSender
+
+    if not settings.telegram_bot_token:
+        print("ptibot: set TELEGRAM_BOT_TOKEN (and TELEGRAM_WEBHOOK_SECRET) first", file=sys.stderr)
+        raise SystemExit(2)
+    return TelegramSender(settings.telegram_bot_token, settings.telegram_api_base_url)
+
+
+def cmd_telegram(args: argparse.Namespace) -> int:
+    """Register or remove the webhook, or long-poll into the same turns for local development."""
+    settings = _settings()
+    telegram = _telegram(settings)
+    if args.telegram_command == "set-webhook":
+        if not settings.public_base_url:
+            print("ptibot: set PUBLIC_BASE_URL to the public https origin first", file=sys.stderr)
+            return 2
+        url = f"{settings.public_base_url}/webhooks/telegram"
+        telegram.bot_call(lambda bot: bot.set_webhook(
+            url=url, secret_token=settings.telegram_webhook_secret, allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False))
+        print(f"webhook set to {url}")
+        return 0
+    if args.telegram_command == "delete-webhook":
+        telegram.bot_call(lambda bot: bot.delete_webhook())
+        print("webhook deleted")
+        return 0
+    return _poll(settings, telegram, args.once)
+
+
+def _poll(settings: Settings, telegram: Any, once: bool) -> int:
+    from bot.channels.telegram import parse_update
+    from bot.errors import BadRequest, SendError
+    from bot.services import build_services
+    from storage.migrate import upgrade
+
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    assert services.worker is not None
+    services.worker.start_thread()
+    telegram.bot_call(lambda bot: bot.delete_webhook())  # getUpdates is refused while a webhook is set
+    offset = 0
+    print("polling Telegram (Ctrl+C to stop)", flush=True)
+    try:
+        while True:
+            try:
+                updates = telegram.bot_call(lambda bot, start=offset: bot.get_updates(
+                    offset=start, timeout=1 if once else 25, allowed_updates=ALLOWED_UPDATES))
+            except SendError as error:
+                log.warning("getUpdates failed: %s", error)
+                time.sleep(2)
+                continue
+            for update in updates:
+                offset = update.update_id + 1
+                try:
+                    inbound = parse_update(update.to_dict())
+                except BadRequest:
+                    continue
+                if inbound is not None:
+                    services.turns.handle(inbound)
+            if once:
+                deadline = time.monotonic() + 10
+                while services.worker and time.monotonic() < deadline and _outbox_depth(services):
+                    time.sleep(0.1)
+                return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        services.close()
+
+
+def _outbox_depth(services: Any) -> int:
+    from storage.repositories import MessageRepository
+
+    with services.database.session_scope() as session:
+        depth: int = MessageRepository(session, services.cipher).outbox_depth()
+        return depth
+
+
 def cmd_flow_diagram(args: argparse.Namespace) -> int:
     from flows.diagram import mermaid
     from flows.registry import FLOWS
@@ -157,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--contact", default=f"terminal-{getpass.getuser()}",
                       help="who you are to the bot (keeps your conversation between runs)")
     chat.set_defaults(func=cmd_chat)
+
+    telegram = commands.add_parser("telegram", help="Telegram webhook and long polling")
+    telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
+    telegram_commands.add_parser("set-webhook", help="register PUBLIC_BASE_URL/webhooks/telegram with the secret")
+    telegram_commands.add_parser("delete-webhook", help="remove the webhook")
+    poll = telegram_commands.add_parser("poll", help="long polling into the same engine (development)")
+    poll.add_argument("--once", action="store_true", help="handle what is pending, send the replies, exit")
+    telegram.set_defaults(func=cmd_telegram)
 
     flow = commands.add_parser("flow", help="dialog flows")
     flow_commands = flow.add_subparsers(dest="flow_command", required=True)

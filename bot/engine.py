@@ -122,6 +122,10 @@ class Engine:
         if not conversation.state or conversation.state not in self.steps:
             conversation.locale = match_locale(inbound.locale_hint, conversation.locale or default_locale)
             turn.enter(WELCOME)
+            start = dict(inbound.meta).get("start")  # a deep link such as t.me/our_bot?start=enroll
+            choice = next((c for c in turn.step().choices if c.key == start), None)
+            if choice is not None:
+                turn.choose(choice)
             return turn.result()
         paused = conversation.updated_at is not None and now - conversation.updated_at > self.resume_after
         command = find_command(inbound.text, inbound.payload) if inbound.kind != "event" else None
@@ -139,6 +143,9 @@ class Engine:
             turn.run_command(command)
         elif inbound.kind == "event":
             turn.handle_event(inbound.payload or "", dict(inbound.meta))
+        elif inbound.kind == "edited":
+            turn.say(N_("I only read new messages. If you corrected something, please send it again."))
+            turn.reprompt()
         elif inbound.kind == "unsupported":
             turn.say(N_("I can only read text, photos and PDF files. Please send one of those."))
             turn.reprompt()

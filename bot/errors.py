@@ -31,3 +31,7 @@ class SendError(BotError):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class MediaTooLarge(BotError):
+    """A file the applicant sent is larger than the channel lets us download or we accept."""

@@ -38,8 +38,11 @@ class Inbound:
     locale_hint: str | None = None
     display_name: str | None = None
     phone: str | None = None
-    kind: str = "message"  # "message" | "unsupported" | "event"
+    kind: str = "message"  # "message" | "edited" | "unsupported" | "event" | "status"
     meta: tuple[tuple[str, str], ...] = ()
+    # What the channel must do to acknowledge this input (e.g. answer a Telegram button press);
+    # queued ahead of the replies so it never happens before the turn is stored.
+    ack: tuple[tuple[str, str], ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -57,7 +60,8 @@ class Outbound:
     text: str
     buttons: tuple[Button, ...] = ()
     attachments: tuple[Attachment, ...] = ()
-    kind: str = "reply"
+    kind: str = "reply"  # "reply" | "ack" (channel housekeeping, e.g. answering a button press)
+    control: tuple[tuple[str, str], ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,7 @@ class Outbound:
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
             "attachments": [attachment_to_dict(a) for a in self.attachments],
             "kind": self.kind,
+            "control": [list(pair) for pair in self.control],
         }
 
     @classmethod
@@ -74,6 +79,7 @@ class Outbound:
             buttons=tuple(Button(b["title"], b["payload"]) for b in record.get("buttons", [])),
             attachments=tuple(Attachment(**a) for a in record.get("attachments", [])),
             kind=record.get("kind", "reply"),
+            control=tuple((str(k), str(v)) for k, v in record.get("control", [])),
         )
 
 

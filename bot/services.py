@@ -10,6 +10,8 @@ from bot.channels.webchat import CHANNEL as WEBCHAT
 from bot.channels.webchat import InlineSender
 from bot.config import Settings
 from bot.engine import Engine
+from bot.media import MediaFetcher, MediaWorker
+from bot.throttle import Throttle
 from bot.turns import TurnService
 from bot.worker import Dispatcher, Worker
 from flows.registry import FLOWS
@@ -28,6 +30,7 @@ class Services:
     documents: DocumentStore
     senders: dict[str, Sender] = field(default_factory=dict)
     worker: Worker | None = None
+    channels: Channels | None = None
 
     def close(self) -> None:
         if self.worker:
@@ -35,13 +38,25 @@ class Services:
         self.database.dispose()
 
 
-def build_senders(settings: Settings) -> dict[str, Sender]:
-    senders: dict[str, Sender] = {WEBCHAT: InlineSender(), "cli": InlineSender()}
+@dataclass
+class Channels:
+    """What each configured channel can do for the worker: send, download media, and its rate limits."""
+
+    senders: dict[str, Sender] = field(default_factory=dict)
+    fetchers: dict[str, MediaFetcher] = field(default_factory=dict)
+    throttles: dict[str, Throttle] = field(default_factory=dict)
+
+
+def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
+    channels = Channels(senders={WEBCHAT: InlineSender(), "cli": InlineSender()})
     if settings.telegram_enabled and settings.telegram_bot_token:
         from bot.channels.telegram import CHANNEL, TelegramSender
 
-        senders[CHANNEL] = TelegramSender(settings.telegram_bot_token, settings.telegram_api_base_url)
-    return senders
+        telegram = TelegramSender(settings.telegram_bot_token, settings.telegram_api_base_url, documents)
+        channels.senders[CHANNEL] = telegram
+        channels.fetchers[CHANNEL] = telegram
+        channels.throttles[CHANNEL] = Throttle(per_second=30, per_chat_interval=1.0)
+    return channels
 
 
 def build_services(settings: Settings) -> Services:
@@ -49,9 +64,11 @@ def build_services(settings: Settings) -> Services:
     cipher = Cipher(settings.data_encryption_keys)
     engine = Engine(FLOWS, resume_after=timedelta(minutes=settings.resume_after_minutes),
                     base_url=settings.base_url, review_days=settings.case_review_days)
-    senders = build_senders(settings)
-    turns = TurnService(database, cipher, engine, settings.default_locale)
-    worker = Worker(Dispatcher(database, cipher, senders))
-    turns.on_queued = worker.wake
     documents = DocumentStore(settings.data_dir / "documents", cipher)
-    return Services(settings, database, cipher, engine, turns, documents, senders, worker)
+    channels = build_channels(settings, documents)
+    turns = TurnService(database, cipher, engine, settings.default_locale)
+    dispatcher = Dispatcher(database, cipher, channels.senders, throttles=channels.throttles)
+    media = MediaWorker(database, cipher, turns, documents, channels.fetchers)
+    worker = Worker(dispatcher, jobs=[media])
+    turns.on_queued = worker.wake
+    return Services(settings, database, cipher, engine, turns, documents, channels.senders, worker, channels)

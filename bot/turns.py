@@ -21,6 +21,7 @@ from flows.model import AssignDocument, FileCase, RecordConsent
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.enrollment import CaseRecord, CaseRepository, ConsentRepository, DocumentRepository
+from storage.media import MediaJobRepository
 from storage.repositories import (
     ContactRepository,
     ConversationRepository,
@@ -79,40 +80,60 @@ class TurnService:
         `stored_file` is a checked, encrypted upload: it is recorded in the same transaction and its id
         travels to the engine in the inbound event.
         """
-        now = self.clock()
         with self.database.session_scope() as session:
-            contact = ContactRepository(session, self.cipher).get_or_create(inbound, now)
-            conversations = ConversationRepository(session, self.cipher)
-            conversation_id, state = conversations.lock(
-                contact.id, contact.locale or self.default_locale, now)
-            messages = MessageRepository(session, self.cipher)
-            inbound_id = messages.record_inbound(conversation_id, inbound, now)
-            if inbound_id is None:
-                original = messages.find_inbound(inbound.channel, inbound.provider_id)
-                replies = messages.replies_to(original) if original is not None else []
-                return TurnOutcome(True, conversation_id, original, tuple(replies))
-            case = CaseRepository(session, self.cipher).latest_for_conversation(conversation_id)
-            if case is not None:
-                state.data["case"] = {"folio": case.folio, "status": case.status}
-            if stored_file is not None:
-                document_id = DocumentRepository(session).add(
-                    conversation_id, stored_file.storage_name, stored_file.content_type, stored_file.size,
-                    stored_file.sha256, now, width=stored_file.width, height=stored_file.height,
-                    pages=stored_file.pages)
-                inbound = replace(inbound, meta=(*inbound.meta, ("document_id", str(document_id))))
-            turn = self.engine.run(state, inbound, now, self.default_locale)
-            extra = self._apply_effects(session, turn, contact.id, conversation_id, inbound_id, now)
-            conversations.save(conversation_id, turn.conversation, turn.events)
-            inline = inbound.channel in INLINE_CHANNELS
-            for reply in (*turn.replies, *extra):
-                messages.queue(conversation_id, inbound.channel, reply, now, in_reply_to=inbound_id,
-                               delivered_inline=inline)
-            replies = messages.replies_to(inbound_id)
+            outcome = self._run(session, inbound, stored_file, self.clock())
+        # Wake the worker only after the commit, so it finds what this turn queued.
+        if not outcome.duplicate and inbound.channel not in INLINE_CHANNELS:
+            self._wake()
+        return outcome
+
+    def _run(self, session: Session, inbound: Inbound, stored_file: StoredFile | None,
+             now: datetime) -> TurnOutcome:
+        contact = ContactRepository(session, self.cipher).get_or_create(inbound, now)
+        conversations = ConversationRepository(session, self.cipher)
+        conversation_id, state = conversations.lock(contact.id, contact.locale or self.default_locale, now)
+        messages = MessageRepository(session, self.cipher)
+        inbound_id = messages.record_inbound(conversation_id, inbound, now)
+        if inbound_id is None:
+            original = messages.find_inbound(inbound.channel, inbound.provider_id)
+            replies = messages.replies_to(original) if original is not None else []
+            return TurnOutcome(True, conversation_id, original, tuple(replies))
+        inline = inbound.channel in INLINE_CHANNELS
+        if inbound.ack:
+            messages.queue(conversation_id, inbound.channel, Outbound("", kind="ack", control=inbound.ack),
+                           now, in_reply_to=inbound_id, delivered_inline=inline)
+        if inbound.kind == "status":
+            ContactRepository(session, self.cipher).set_reachable(contact.id, inbound.payload == "reachable")
+            return TurnOutcome(False, conversation_id, inbound_id, ())
+        if inbound.attachments and not inline:
+            # Files are downloaded by the worker; the document turn runs when they arrive.
+            jobs = MediaJobRepository(session, self.cipher)
+            for attachment in inbound.attachments:
+                jobs.add(inbound_id, inbound.channel, inbound.contact_ref, attachment, now)
+            return TurnOutcome(False, conversation_id, inbound_id, tuple(messages.replies_to(inbound_id)))
+        case = CaseRepository(session, self.cipher).latest_for_conversation(conversation_id)
+        if case is not None:
+            state.data["case"] = {"folio": case.folio, "status": case.status}
+        if stored_file is not None:
+            document_id = DocumentRepository(session).add(
+                conversation_id, stored_file.storage_name, stored_file.content_type, stored_file.size,
+                stored_file.sha256, now, width=stored_file.width, height=stored_file.height,
+                pages=stored_file.pages)
+            inbound = replace(inbound, meta=(*inbound.meta, ("document_id", str(document_id))))
+        turn = self.engine.run(state, inbound, now, self.default_locale)
+        extra = self._apply_effects(session, turn, contact.id, conversation_id, inbound_id, now)
+        conversations.save(conversation_id, turn.conversation, turn.events)
+        for reply in (*turn.replies, *extra):
+            messages.queue(conversation_id, inbound.channel, reply, now, in_reply_to=inbound_id,
+                           delivered_inline=inline)
+        replies = messages.replies_to(inbound_id)
         log.info("turn channel=%s conversation=%s state=%s replies=%d events=%s", inbound.channel,
                  conversation_id, turn.conversation.state, len(replies), ",".join(turn.events) or "-")
-        if replies and self.on_queued and not inline:
-            self.on_queued()
         return TurnOutcome(False, conversation_id, inbound_id, tuple(replies), turn.events)
+
+    def _wake(self) -> None:
+        if self.on_queued:
+            self.on_queued()
 
     def _apply_effects(self, session: Session, turn: Turn, contact_id: int, conversation_id: int,
                        inbound_id: int, now: datetime) -> list[Outbound]:

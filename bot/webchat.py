@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, ses
 from bot.app import services_of
 from bot.channels.webchat import CHANNEL, parse_message
 from bot.errors import BadRequest
+from bot.i18n import N_, match_locale, translate
 from bot.messages import Inbound
 from bot.uploads import receive_document
 from storage.repositories import ContactRepository, MessageRepository, StoredReply
@@ -36,9 +37,24 @@ def _reply_json(reply: StoredReply) -> dict[str, Any]:
     }
 
 
+PAGE_TEXTS = {
+    "title": N_("IMSS enrollment · Self-employed workers"),
+    "subtitle": N_("Online assistant"),
+    "placeholder": N_("Write a message"),
+    "send": N_("Send"),
+    "attach": N_("Send a photo or PDF"),
+    "typing": N_("typing…"),
+    "offline": N_("No connection. Check your internet and try again."),
+    "failed": N_("I could not send your message."),
+    "greeting": N_("hello"),
+}
+
+
 @bp.get("/")
 def page() -> str:
-    return render_template("webchat.html")
+    locale = match_locale(request.accept_languages.best, services_of(current_app).settings.default_locale)
+    texts = {key: translate(locale, msgid) for key, msgid in PAGE_TEXTS.items()}
+    return render_template("webchat.html", t=texts, lang="en" if locale == "en" else "es")
 
 
 @bp.post("/webchat/api/messages")

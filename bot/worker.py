@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.channels import Sender
 from bot.errors import SendError
+from bot.throttle import Throttle
 from bot.turns import utcnow
 from storage.crypto import Cipher
 from storage.db import Database
@@ -38,12 +40,14 @@ class Dispatcher:
     """Claims due outbox rows and hands each to its channel's sender."""
 
     def __init__(self, database: Database, cipher: Cipher, senders: Mapping[str, Sender],
-                 clock: Callable[[], datetime] = utcnow, batch: int = 50) -> None:
+                 clock: Callable[[], datetime] = utcnow, batch: int = 50,
+                 throttles: Mapping[str, Throttle] | None = None) -> None:
         self.database = database
         self.cipher = cipher
         self.senders = senders
         self.clock = clock
         self.batch = batch
+        self.throttles = throttles or {}
 
     def run_once(self) -> int:
         """Send what is due now; return how many messages were handled."""
@@ -57,6 +61,12 @@ class Dispatcher:
     def _deliver(self, item: OutboxItem) -> None:
         sender = self.senders.get(item.channel)
         outcome: tuple[str, str | None, float | None]
+        throttle = self.throttles.get(item.channel)
+        wait = throttle.reserve(item.external_id, self.clock()) if throttle and item.outbound.kind != "ack" else 0
+        if wait > 0:
+            with self.database.session_scope() as session:
+                MessageRepository(session, self.cipher).defer(item.id, self.clock() + timedelta(seconds=wait))
+            return
         if sender is None:
             outcome = ("retry", f"channel {item.channel} is not configured", 60.0)
         else:
@@ -87,11 +97,18 @@ class Dispatcher:
                 log.warning("message %s failed for good: %s", item.id, detail)
 
 
-class Worker:
-    """A loop around the dispatcher; `wake()` makes it look at the outbox right away."""
+class Job(Protocol):
+    def run_once(self) -> int:
+        """Do what is due now; return how much was handled (0 lets the loop rest)."""
+        ...
 
-    def __init__(self, dispatcher: Dispatcher, poll_interval: float = 1.0) -> None:
+
+class Worker:
+    """A loop around the dispatcher and the other jobs; `wake()` makes it look at the outbox right away."""
+
+    def __init__(self, dispatcher: Dispatcher, poll_interval: float = 0.5, jobs: Sequence[Job] = ()) -> None:
         self.dispatcher = dispatcher
+        self.jobs: list[Job] = [dispatcher, *jobs]
         self.poll_interval = poll_interval
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -103,11 +120,12 @@ class Worker:
     def run_forever(self) -> None:
         log.info("worker started")
         while not self._stop.is_set():
-            try:
-                handled = self.dispatcher.run_once()
-            except Exception:  # the loop boundary: log, pause, go on (the database may be restarting)
-                log.exception("worker iteration failed")
-                handled = 0
+            handled = 0
+            for job in self.jobs:
+                try:
+                    handled += job.run_once()
+                except Exception:  # the loop boundary: log, pause, go on (the database may be restarting)
+                    log.exception("worker job %s failed", type(job).__name__)
             if handled == 0:
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()

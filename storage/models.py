@@ -166,3 +166,25 @@ class Document(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     pages: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MediaJob(Base):
+    """A file an applicant sent on a channel that must be downloaded (Telegram getFile, Twilio MediaUrl)
+    before the document checks can run. The worker claims these like outbox rows."""
+
+    __tablename__ = "media_jobs"
+    __table_args__ = (Index("ix_media_jobs_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    contact_ref: Mapped[str] = mapped_column(String(128))
+    ref: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted: media URLs can carry identifiers
+    content_type: Mapped[str | None] = mapped_column(String(80))
+    size: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))  # queued | fetching | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -243,6 +243,11 @@ class MessageRepository:
             status="queued", next_attempt_at=when, attempts=Message.attempts + 1, claimed_at=None,
             last_error=error))
 
+    def defer(self, message_id: int, when: datetime) -> None:
+        """Put a claimed message back for later without counting an attempt (rate limits)."""
+        self.session.execute(update(Message).where(Message.id == message_id).values(
+            status="queued", next_attempt_at=when, claimed_at=None))
+
     def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
         self._attempt(message_id, now, "failed", None, error)
         self.session.execute(update(Message).where(Message.id == message_id).values(

@@ -23,11 +23,13 @@ from telegram.error import Forbidden as TelegramForbidden
 from telegram.error import RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.errors import BadRequest, Forbidden, SendError
+from bot.errors import BadRequest, Forbidden, MediaTooLarge, SendError
 from bot.messages import Attachment, Inbound, Outbound, SendResult, split_text
+from storage.files import DocumentStore
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 MAX_CALLBACK_BYTES = 64
 SEND_TIMEOUT = 30.0
 _BOLD = re.compile(r"\*([^*\n]+)\*")
@@ -46,18 +48,29 @@ def parse_update(data: Any) -> Inbound | None:
         raise BadRequest("not a Telegram update")
     try:
         update = Update.de_json(data, None)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise BadRequest("malformed Telegram update") from error
     provider_id = str(update.update_id)
     if update.callback_query and update.callback_query.from_user:
         query = update.callback_query
         user = query.from_user
         chat_id = query.message.chat.id if query.message else user.id
+        ack = [("callback_query_id", query.id)]
+        if query.message:
+            ack.append(("message_id", str(query.message.message_id)))
         return Inbound(CHANNEL, str(chat_id), provider_id, payload=query.data or "",
-                       locale_hint=user.language_code, display_name=user.full_name,
-                       meta=(("callback_query_id", query.id),))
+                       locale_hint=user.language_code, display_name=user.full_name, ack=tuple(ack))
+    if update.my_chat_member:
+        member = update.my_chat_member
+        blocked = member.new_chat_member.status in ("kicked", "left")
+        return Inbound(CHANNEL, str(member.chat.id), provider_id, kind="status",
+                       payload="unreachable" if blocked else "reachable")
+    if update.edited_message and update.edited_message.from_user:
+        edited = update.edited_message
+        return Inbound(CHANNEL, str(edited.chat.id), provider_id, kind="edited",
+                       locale_hint=edited.from_user.language_code if edited.from_user else None)
     message = update.message
-    if message is None or message.from_user is None:
+    if message is None or message.from_user is None or message.chat.type != "private":
         return None
     user = message.from_user
     common: dict[str, Any] = {
@@ -65,10 +78,7 @@ def parse_update(data: Any) -> Inbound | None:
         "locale_hint": user.language_code, "display_name": user.full_name,
     }
     if message.text:
-        text = message.text
-        if text.startswith("/start"):
-            text = "menu"
-        return Inbound(text=text, **common)
+        return _text(message.text, common)
     if message.photo:
         largest = max(message.photo, key=lambda size: size.width * size.height)
         return Inbound(text=message.caption or "", attachments=(Attachment(
@@ -79,6 +89,18 @@ def parse_update(data: Any) -> Inbound | None:
             "document", document.file_id, document.mime_type, document.file_name, document.file_size),),
             **common)
     return Inbound(kind="unsupported", **common)
+
+
+def _text(text: str, common: dict[str, Any]) -> Inbound:
+    """Commands arrive as "/ayuda" or "/ayuda@our_bot"; "/start <payload>" is a deep link."""
+    if text.startswith("/"):
+        command, _, argument = text.partition(" ")
+        command = command.split("@", 1)[0]
+        if command == "/start":
+            meta = (("start", argument.strip()),) if argument.strip() else ()
+            return Inbound(text="menu", meta=meta, **common)
+        text = command
+    return Inbound(text=text, **common)
 
 
 def to_html(text: str) -> str:
@@ -107,8 +129,9 @@ class _LoopThread:
 class TelegramSender:
     """Sends `Outbound` messages with PTB's `Bot`, created inside the loop thread on first use."""
 
-    def __init__(self, token: str, api_base_url: str) -> None:
+    def __init__(self, token: str, api_base_url: str, documents: DocumentStore | None = None) -> None:
         self._token = token
+        self._documents = documents
         self._api = api_base_url.rstrip("/")
         self._loop = _LoopThread()
         self._bot: telegram.Bot | None = None
@@ -138,17 +161,25 @@ class TelegramSender:
         except TelegramBadRequest as error:
             permanent = "chat not found" in error.message.lower()
             raise SendError(f"telegram bad request: {error.message}", permanent=permanent) from error
+        except MediaTooLarge:
+            raise
         except (TelegramError, TimeoutError, OSError) as error:
             raise SendError(f"telegram network error: {error}") from error
 
     def send(self, external_id: str, outbound: Outbound) -> SendResult:
+        if outbound.kind == "ack":
+            return self._acknowledge(int(external_id), dict(outbound.control))
+        last_id = None
+        for attachment in outbound.attachments:
+            last_id = self._send_document(int(external_id), attachment)
+        if not outbound.text:
+            return SendResult(provider_id=last_id)
         chunks = split_text(outbound.text, MAX_TEXT) or [""]
         markup = None
         if outbound.buttons:
             rows = [[InlineKeyboardButton(b.title, callback_data=_callback_data(b.payload))]
                     for b in outbound.buttons]
             markup = InlineKeyboardMarkup(rows)
-        last_id = None
         for index, chunk in enumerate(chunks):
             keyboard = markup if index == len(chunks) - 1 else None
             message = self.call(lambda bot, text=chunk, keyboard=keyboard: bot.send_message(
@@ -156,6 +187,46 @@ class TelegramSender:
                 reply_markup=keyboard))
             last_id = f"{external_id}:{message.message_id}"
         return SendResult(provider_id=last_id)
+
+
+    def _acknowledge(self, chat_id: int, control: dict[str, str]) -> SendResult:
+        """Answer the button press (stops the client's spinner) and remove that keyboard so it cannot be
+        pressed twice. A keyboard already gone is fine."""
+        self.call(lambda bot: bot.answer_callback_query(control["callback_query_id"]))
+        if "message_id" in control:
+            try:
+                self.call(lambda bot: bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=int(control["message_id"]), reply_markup=None))
+            except SendError as error:
+                if "not modified" not in str(error).lower() and "not found" not in str(error).lower():
+                    raise
+        return SendResult(provider_id=None)
+
+    def _send_document(self, chat_id: int, attachment: Attachment) -> str:
+        if self._documents is None:
+            raise SendError("no document store configured for Telegram attachments", permanent=True)
+        content = self._documents.load(attachment.ref)
+        message = self.call(lambda bot: bot.send_document(
+            chat_id=chat_id, document=content, filename=attachment.filename or "documento.pdf"))
+        return f"{chat_id}:{message.message_id}"
+
+    def fetch(self, ref: str, size_hint: int | None) -> bytes:
+        """Download a file the user sent: getFile, then the file URL (Bot API limit: 20 MB)."""
+        if size_hint and size_hint > MAX_DOWNLOAD:
+            raise MediaTooLarge(f"telegram file of {size_hint} bytes")
+
+        async def download(bot: telegram.Bot) -> bytes:
+            file = await bot.get_file(ref)
+            if file.file_size and file.file_size > MAX_DOWNLOAD:
+                raise MediaTooLarge(f"telegram file of {file.file_size} bytes")
+            return bytes(await file.download_as_bytearray())
+
+        content: bytes = self.call(download)
+        return content
+
+    def bot_call(self, factory: Any) -> Any:
+        """For the CLI: run any Bot coroutine on the loop thread (set_webhook, get_updates…)."""
+        return self.call(factory)
 
 
 def _callback_data(payload: str) -> str:
