@@ -30,11 +30,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.extensions["ptibot"] = services
 
-    from bot import legal, webchat, webhooks
+    from bot import legal, media_links, webchat, webhooks
 
     app.register_blueprint(webchat.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(legal.bp)
+    app.register_blueprint(media_links.bp)
 
     @app.errorhandler(413)
     def too_large(error: Exception) -> Any:

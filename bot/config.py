@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -78,6 +79,8 @@ class Settings:
     business_timezone: str = "America/Mexico_City"
     default_locale: str = "es_MX"
     resume_after_minutes: int = 30
+    whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
+    whatsapp_send_rate: float = 10.0
     case_review_days: int = 3
     run_worker_in_process: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -156,6 +159,14 @@ class Settings:
             review_days = int(get("CASE_REVIEW_DAYS") or 3)
         except ValueError as error:
             raise ConfigurationError("CASE_REVIEW_DAYS must be a number of business days") from error
+        try:
+            templates = json.loads(get("WHATSAPP_TEMPLATES") or "{}")
+            send_rate = float(get("WHATSAPP_SEND_RATE") or 10)
+        except ValueError as error:
+            raise ConfigurationError("WHATSAPP_TEMPLATES must be a JSON object of message kind to "
+                                     "content SID, and WHATSAPP_SEND_RATE a number") from error
+        if not isinstance(templates, dict) or send_rate <= 0:
+            raise ConfigurationError("WHATSAPP_TEMPLATES must be a JSON object; WHATSAPP_SEND_RATE above 0")
         return cls(
             env=mode,
             data_dir=data_dir,
@@ -176,4 +187,6 @@ class Settings:
             business_timezone=get("BUSINESS_TIMEZONE") or "America/Mexico_City",
             default_locale=locale,
             case_review_days=review_days,
+            whatsapp_templates={str(k): str(v) for k, v in templates.items()},
+            whatsapp_send_rate=send_rate,
         )

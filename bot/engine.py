@@ -128,7 +128,16 @@ class Engine:
                 turn.choose(choice)
             return turn.result()
         paused = conversation.updated_at is not None and now - conversation.updated_at > self.resume_after
-        command = find_command(inbound.text, inbound.payload) if inbound.kind != "event" else None
+        command = find_command(inbound.text, inbound.payload) if inbound.kind == "message" else None
+        if inbound.kind == "opt_out":
+            turn.say(N_("Done: we will not send you notices or reminders here anymore. You can still write to "
+                        "us whenever you want; reply *ALTA* to receive them again."))
+            return turn.result()
+        if inbound.kind == "opt_in":
+            turn.say(N_("Done: you will receive our notices and reminders here again."))
+            if conversation.owner == "bot":
+                turn.reprompt()
+            return turn.result()
         if conversation.owner == "human":
             if command in ("menu", "bot"):
                 conversation.owner = "bot"

@@ -27,10 +27,14 @@ class SendError(BotError):
         retry_after: seconds the provider asked us to wait, when it said so.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None,
+                 outcome: str | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        # "held": may not be sent now (WhatsApp window, no template) but may later;
+        # "suppressed": must not be sent (the applicant opted out). Neither is the contact's fault.
+        self.outcome = outcome
 
 
 class MediaTooLarge(BotError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -91,6 +92,16 @@ def attachment_to_dict(attachment: Attachment) -> dict[str, Any]:
         "filename": attachment.filename,
         "size": attachment.size,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a queued message goes to, with what a channel needs to decide how to send it."""
+
+    external_id: str
+    locale: str = "es_MX"
+    last_inbound_at: datetime | None = None
+    opted_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,23 @@ def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
         channels.senders[CHANNEL] = telegram
         channels.fetchers[CHANNEL] = telegram
         channels.throttles[CHANNEL] = Throttle(per_second=30, per_chat_interval=1.0)
+    if settings.whatsapp_enabled:
+        from bot.channels.whatsapp import CHANNEL as WHATSAPP
+        from bot.channels.whatsapp import WhatsAppSender
+        from bot.media_links import media_url
+
+        assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from
+        base = settings.base_url
+        whatsapp = WhatsAppSender(
+            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_whatsapp_from,
+            settings.twilio_api_base_url,
+            status_callback=f"{settings.public_base_url}/webhooks/whatsapp/status" if settings.public_base_url
+            else None,
+            templates=settings.whatsapp_templates,
+            media_url_for=lambda attachment: media_url(settings.secret_key, base, attachment))
+        channels.senders[WHATSAPP] = whatsapp
+        channels.fetchers[WHATSAPP] = whatsapp
+        channels.throttles[WHATSAPP] = Throttle(per_second=settings.whatsapp_send_rate)
     return channels
 
 

@@ -17,6 +17,7 @@ from bot.engine import Conversation, Engine, Turn
 from bot.messages import Inbound, Outbound
 from flows.documents import missing_required
 from flows.eligibility import assess
+from flows.legal import TERMS
 from flows.model import AssignDocument, FileCase, RecordConsent
 from storage.crypto import Cipher
 from storage.db import Database
@@ -102,9 +103,18 @@ class TurnService:
         if inbound.ack:
             messages.queue(conversation_id, inbound.channel, Outbound("", kind="ack", control=inbound.ack),
                            now, in_reply_to=inbound_id, delivered_inline=inline)
+        contacts = ContactRepository(session, self.cipher)
         if inbound.kind == "status":
-            ContactRepository(session, self.cipher).set_reachable(contact.id, inbound.payload == "reachable")
+            contacts.set_reachable(contact.id, inbound.payload == "reachable")
             return TurnOutcome(False, conversation_id, inbound_id, ())
+        if inbound.kind in ("opt_out", "opt_in"):
+            contacts.set_opted_out(contact.id, inbound.kind == "opt_out")
+            ConsentRepository(session).record(contact.id, "business_messages", TERMS.version,
+                                              inbound.kind == "opt_in", inbound_id, now)
+        if inbound.kind != "event":
+            messages.release_held(contact.id, now)
+        if inbound.phone and "channel_phone" not in state.data:
+            state.data["channel_phone"] = inbound.phone
         if inbound.attachments and not inline:
             # Files are downloaded by the worker; the document turn runs when they arrive.
             jobs = MediaJobRepository(session, self.cipher)
@@ -156,6 +166,8 @@ class TurnService:
                    now: datetime) -> CaseRecord:
         data = conversation.data
         snapshot = {k: v for k, v in data.items() if not k.startswith("_") and k not in ("editing", "case")}
+        if not snapshot.get("phone") and data.get("phone_confirmed"):
+            snapshot["phone"] = data.get("channel_phone")  # the WhatsApp number, confirmed by the applicant
         result = assess(data)
         flags = [flag for flag, raised in (
             ("nss_check_digit", data.get("flag_nss_check")),

@@ -5,14 +5,53 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from bot.app import services_of
-from bot.channels import telegram
+from bot.channels import telegram, whatsapp
 from bot.errors import BadRequest, Forbidden
+from storage.repositories import MessageRepository
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
+
+
+@bp.post("/whatsapp")
+def whatsapp_message() -> Any:
+    services = services_of(current_app)
+    _verify_twilio(services)
+    try:
+        inbound = whatsapp.parse_form(request.form)
+    except BadRequest as error:
+        return jsonify(error=str(error)), 400
+    services.turns.handle(inbound)
+    return Response("<Response/>", mimetype="text/xml")
+
+
+@bp.post("/whatsapp/status")
+def whatsapp_status() -> Any:
+    services = services_of(current_app)
+    _verify_twilio(services)
+    sid, status = request.form.get("MessageSid"), request.form.get("MessageStatus")
+    if not sid or not status:
+        return jsonify(error="MessageSid and MessageStatus are required"), 400
+    error = request.form.get("ErrorCode")
+    with services.database.session_scope() as session:
+        MessageRepository(session, services.cipher).record_delivery(
+            whatsapp.CHANNEL, sid, status, f"twilio error {error}" if error else None)
+    return Response("<Response/>", mimetype="text/xml")
+
+
+def _verify_twilio(services: Any) -> None:
+    """403 unless the request carries a valid signature for our public URL (path and query included)."""
+    settings = services.settings
+    path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
+    try:
+        whatsapp.verify(settings.twilio_auth_token, settings.public_base_url, path, request.form,
+                        request.headers.get("X-Twilio-Signature"))
+    except Forbidden:
+        log.warning("whatsapp webhook with a bad signature from %s", request.remote_addr)
+        abort(Response("forbidden", status=403))
 
 
 @bp.post("/telegram")

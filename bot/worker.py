@@ -62,7 +62,8 @@ class Dispatcher:
         sender = self.senders.get(item.channel)
         outcome: tuple[str, str | None, float | None]
         throttle = self.throttles.get(item.channel)
-        wait = throttle.reserve(item.external_id, self.clock()) if throttle and item.outbound.kind != "ack" else 0
+        paced = throttle is not None and item.outbound.kind != "ack"
+        wait = throttle.reserve(item.recipient.external_id, self.clock()) if throttle and paced else 0
         if wait > 0:
             with self.database.session_scope() as session:
                 MessageRepository(session, self.cipher).defer(item.id, self.clock() + timedelta(seconds=wait))
@@ -71,10 +72,12 @@ class Dispatcher:
             outcome = ("retry", f"channel {item.channel} is not configured", 60.0)
         else:
             try:
-                result = sender.send(item.external_id, item.outbound)
+                result = sender.send(item.recipient, item.outbound)
                 outcome = ("sent", result.provider_id, None)
             except SendError as error:
-                if error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
+                if error.outcome in ("held", "suppressed"):
+                    outcome = (error.outcome, str(error), None)
+                elif error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
                     outcome = ("failed" if not error.permanent else "blocked", str(error), None)
                 else:
                     outcome = ("retry", str(error), error.retry_after or backoff(item.attempts))
@@ -87,6 +90,9 @@ class Dispatcher:
             kind, detail, delay = outcome
             if kind == "sent":
                 messages.mark_sent(item.id, detail, now)
+            elif kind in ("held", "suppressed"):
+                messages.set_status(item.id, kind, detail or "", now)
+                log.info("message %s %s: %s", item.id, kind, detail)
             elif kind == "retry":
                 messages.mark_retry(item.id, detail or "", now + timedelta(seconds=delay or 0), now)
                 log.warning("message %s will be retried in %.1fs: %s", item.id, delay, detail)

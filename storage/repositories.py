@@ -12,7 +12,7 @@ from sqlalchemy import Table, TextClause, and_, bindparam, exists, func, or_, se
 from sqlalchemy.orm import Session, aliased
 
 from bot.engine import Conversation as DialogState
-from bot.messages import Inbound, Outbound
+from bot.messages import Inbound, Outbound, Recipient
 from storage.crypto import Cipher
 from storage.models import Contact, Conversation, Message, SendAttempt
 
@@ -44,6 +44,9 @@ def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, 
     return result
 
 
+DELIVERY_RANK = {"queued": 1, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "undelivered": 5, "failed": 5}
+
+
 @dataclass(frozen=True, slots=True)
 class ContactRecord:
     id: int
@@ -59,7 +62,7 @@ class OutboxItem:
     conversation_id: int
     contact_id: int
     channel: str
-    external_id: str
+    recipient: Recipient
     outbound: Outbound
     attempts: int
 
@@ -101,6 +104,9 @@ class ContactRepository:
             return None
         return ContactRecord(contact.id, contact.channel, contact.external_id, contact.locale,
                              contact.reachable)
+
+    def set_opted_out(self, contact_id: int, opted_out: bool) -> None:
+        self.session.execute(update(Contact).where(Contact.id == contact_id).values(opted_out=opted_out))
 
     def set_reachable(self, contact_id: int, reachable: bool) -> None:
         self.session.execute(update(Contact).where(Contact.id == contact_id).values(reachable=reachable))
@@ -211,7 +217,7 @@ class MessageRepository:
             earlier.id < Message.id, earlier.status.in_(("queued", "sending")),
         )
         query = (
-            select(Message, Contact)
+            select(Message, Contact, Conversation.locale)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(Message.direction == "out", Message.status == "queued",
@@ -222,11 +228,12 @@ class MessageRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(of=Message, skip_locked=True)
         items = []
-        for message, contact in self.session.execute(query).all():
+        for message, contact, locale in self.session.execute(query).all():
             message.status = "sending"
             message.claimed_at = now
             items.append(OutboxItem(
-                message.id, message.conversation_id, contact.id, message.channel, contact.external_id,
+                message.id, message.conversation_id, contact.id, message.channel,
+                Recipient(contact.external_id, locale, _aware(contact.last_inbound_at), contact.opted_out),
                 Outbound.from_record(self.cipher.decrypt_json(message.body)), message.attempts,
             ))
         return items
@@ -242,6 +249,33 @@ class MessageRepository:
         self.session.execute(update(Message).where(Message.id == message_id).values(
             status="queued", next_attempt_at=when, attempts=Message.attempts + 1, claimed_at=None,
             last_error=error))
+
+    def set_status(self, message_id: int, status: str, reason: str, now: datetime) -> None:
+        """Park a message (held for the WhatsApp window, suppressed by an opt-out) with the reason staff see."""
+        self._attempt(message_id, now, status, None, reason)
+        self.session.execute(update(Message).where(Message.id == message_id).values(
+            status=status, claimed_at=None, last_error=reason))
+
+    def release_held(self, contact_id: int, now: datetime) -> int:
+        """The applicant wrote: their window is open again, so held messages can go."""
+        held = select(Message.id).join(Conversation, Conversation.id == Message.conversation_id).where(
+            Conversation.contact_id == contact_id, Message.status == "held")
+        result = self.session.execute(update(Message).where(Message.id.in_(held)).values(
+            status="queued", next_attempt_at=now, last_error=None))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def record_delivery(self, channel: str, provider_id: str, status: str, error: str | None) -> bool:
+        """A provider's delivery report; statuses only move forward (read after delivered, not back)."""
+        row = self.session.execute(select(Message).where(
+            Message.channel == channel, Message.direction == "out", Message.provider_id == provider_id)
+        ).scalar_one_or_none()
+        if row is None:
+            return False
+        if DELIVERY_RANK.get(status, 0) >= DELIVERY_RANK.get(row.status, 0):
+            row.status = status
+        if error:
+            row.last_error = error
+        return True
 
     def defer(self, message_id: int, when: datetime) -> None:
         """Put a claimed message back for later without counting an attempt (rate limits)."""

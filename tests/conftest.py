@@ -193,3 +193,36 @@ def telegram_text_update(update_id: int, chat_id: int, text: str, language: str 
     return {"update_id": update_id, "message": {
         "message_id": update_id, "date": 1764300000, "chat": {"id": chat_id, "type": "private"},
         "from": user, "text": text}}
+
+
+PUBLIC_URL = "https://bot.example.mx"
+WHATSAPP_FROM = "whatsapp:+14155238886"
+STATUS_TEMPLATE = "HX" + "5" * 32
+
+
+@pytest.fixture
+def twilio_api() -> Iterator[Any]:
+    from tests.fakes.twilio_api import FakeTwilioAPI
+
+    with FakeTwilioAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def whatsapp_settings(database_url: str, tmp_path: Path, twilio_api: Any) -> Settings:
+    return make_settings(database_url, tmp_path / "data", public_base_url=PUBLIC_URL,
+                         twilio_account_sid=twilio_api.account_sid, twilio_auth_token=twilio_api.auth_token,
+                         twilio_whatsapp_from=WHATSAPP_FROM, twilio_api_base_url=twilio_api.url,
+                         whatsapp_templates={"status_update": STATUS_TEMPLATE})
+
+
+@pytest.fixture
+def whatsapp_services(whatsapp_settings: Settings) -> Iterator[Services]:
+    built = build_services(whatsapp_settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def whatsapp_client(whatsapp_settings: Settings, whatsapp_services: Services) -> FlaskClient:
+    return create_app(whatsapp_settings, whatsapp_services).test_client()

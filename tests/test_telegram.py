@@ -245,10 +245,10 @@ def test_locale_and_deep_link(telegram_client: FlaskClient, telegram_services: S
 
 
 def test_long_texts_are_split_under_the_limit(telegram_services: Services, telegram_api: Any) -> None:
-    from bot.messages import Outbound
+    from bot.messages import Outbound, Recipient
 
     sender = telegram_services.senders["telegram"]
-    sender.send("8", Outbound(("palabra " * 1200).strip()))
+    sender.send(Recipient("8"), Outbound(("palabra " * 1200).strip()))
     texts = [c.params["text"] for c in telegram_api.calls_to("sendMessage")]
     assert len(texts) == 3 and all(len(text) <= 4096 for text in texts)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.messages import Outbound, SendResult
+from bot.messages import Outbound, Recipient, SendResult
 
 
 class Sender(Protocol):
     """The sending half of a channel, used by the outbox dispatcher."""
 
-    def send(self, external_id: str, outbound: Outbound) -> SendResult:
+    def send(self, recipient: Recipient, outbound: Outbound) -> SendResult:
         """Deliver one message; raise `bot.errors.SendError` on failure."""
         ...

@@ -24,7 +24,7 @@ from telegram.error import RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.errors import BadRequest, Forbidden, MediaTooLarge, SendError
-from bot.messages import Attachment, Inbound, Outbound, SendResult, split_text
+from bot.messages import Attachment, Inbound, Outbound, Recipient, SendResult, split_text
 from storage.files import DocumentStore
 
 CHANNEL = "telegram"
@@ -166,7 +166,8 @@ class TelegramSender:
         except (TelegramError, TimeoutError, OSError) as error:
             raise SendError(f"telegram network error: {error}") from error
 
-    def send(self, external_id: str, outbound: Outbound) -> SendResult:
+    def send(self, recipient: Recipient, outbound: Outbound) -> SendResult:
+        external_id = recipient.external_id
         if outbound.kind == "ack":
             return self._acknowledge(int(external_id), dict(outbound.control))
         last_id = None

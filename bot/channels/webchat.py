@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.errors import BadRequest
-from bot.messages import Inbound, Outbound, SendResult
+from bot.messages import Inbound, Outbound, Recipient, SendResult
 
 CHANNEL = "webchat"
 MAX_TEXT = 4000
@@ -14,7 +14,7 @@ MAX_TEXT = 4000
 class InlineSender:
     """For channels whose replies travel in the HTTP answer or the terminal: nothing to send."""
 
-    def send(self, external_id: str, outbound: Outbound) -> SendResult:
+    def send(self, recipient: Recipient, outbound: Outbound) -> SendResult:
         return SendResult(provider_id=None)
 
 

@@ -1,0 +1,198 @@
+"""WhatsApp through Twilio: verify signatures, parse form posts, send with the REST client, fetch media.
+
+WhatsApp's rules live here: options become a numbered list ("Responde 1, 2 o 3"), texts are cut at
+1,600 characters, and outside the 24-hour window a business-initiated message may only go as an
+approved template; a kind with no template is held until the applicant writes again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import phonenumbers
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.errors import BadRequest, Forbidden, MediaTooLarge, SendError
+from bot.i18n import N_, translate
+from bot.messages import Attachment, Inbound, Outbound, Recipient, SendResult, split_text
+from flows.commands import BY_NAME
+from flows.matching import normalise
+
+CHANNEL = "whatsapp"
+MAX_TEXT = 1600
+MAX_DOWNLOAD = 16 * 1024 * 1024
+WINDOW = timedelta(hours=24)
+OPT_OUT = frozenset({"baja", "stop", "alto", "cancelar suscripcion", "unsubscribe", "stopall", "end", "quit"})
+OPT_IN = frozenset({"alta", "start", "unstop", "suscribir", "subscribe"})
+# Messages we start ourselves; everything else answers the applicant within their own window.
+BUSINESS_KINDS = frozenset({"status_update", "staff_reply", "document_request", "payment_reminder", "nudge"})
+PERMANENT_CODES = {21211, 21610, 21614, 63003, 63024}  # invalid or unreachable number, user opted out at Twilio
+
+
+def verify(auth_token: str | None, public_base_url: str | None, path_and_query: str,
+           form: Mapping[str, str], signature: str | None) -> None:
+    """Check `X-Twilio-Signature` against the public URL, so it holds behind a proxy; else `Forbidden`."""
+    if not auth_token or not public_base_url or not signature:
+        raise Forbidden("unsigned or unconfigured WhatsApp webhook")
+    if not RequestValidator(auth_token).validate(public_base_url + path_and_query, dict(form), signature):
+        raise Forbidden("bad Twilio signature")
+
+
+def e164(number: str) -> str:
+    """"whatsapp:+5215512345678" → "+525512345678" (Mexican mobiles dropped the extra 1 in 2019)."""
+    bare = number.removeprefix("whatsapp:")
+    try:
+        parsed = phonenumbers.parse(bare, "MX")
+    except phonenumbers.NumberParseException:
+        return bare
+    if parsed.country_code == 52 and str(parsed.national_number).startswith("1") and \
+            len(str(parsed.national_number)) == 11:
+        parsed.national_number = int(str(parsed.national_number)[1:])
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_form(form: Mapping[str, str]) -> Inbound:
+    """Turn Twilio's inbound form into an `Inbound`: text, quick-reply buttons, every media item."""
+    sender, sid = form.get("From", ""), form.get("MessageSid") or form.get("SmsMessageSid")
+    if not sender.startswith("whatsapp:") or not sid:
+        raise BadRequest("not a WhatsApp message")
+    body = form.get("Body", "").strip()
+    try:
+        count = min(int(form.get("NumMedia", "0") or 0), 10)
+    except ValueError as error:
+        raise BadRequest("NumMedia must be a number") from error
+    common: dict[str, Any] = {"channel": CHANNEL, "contact_ref": sender.removeprefix("whatsapp:"),
+                              "provider_id": sid, "display_name": form.get("ProfileName") or None,
+                              "phone": e164(sender)}
+    attachments = tuple(
+        Attachment("image" if form.get(f"MediaContentType{i}", "").startswith("image/") else "document",
+                   form[f"MediaUrl{i}"], form.get(f"MediaContentType{i}"))
+        for i in range(count) if form.get(f"MediaUrl{i}"))
+    if attachments:
+        return Inbound(text=body, attachments=attachments, **common)
+    if form.get("ButtonPayload"):
+        return Inbound(text=form.get("ButtonText", ""), payload=form["ButtonPayload"], **common)
+    if form.get("Latitude") or not body:
+        return Inbound(kind="unsupported", **common)
+    said = normalise(body)
+    if said in OPT_OUT:
+        return Inbound(kind="opt_out", text=body, **common)
+    if said in OPT_IN:
+        return Inbound(kind="opt_in", text=body, **common)
+    return Inbound(text=body, **common)
+
+
+def numbered(outbound: Outbound, locale: str) -> str:
+    """Buttons as a numbered list, since free-form WhatsApp messages have none; commands by their word."""
+    options = [b for b in outbound.buttons if not b.payload.startswith("cmd:")]
+    commands = [b for b in outbound.buttons if b.payload.startswith("cmd:")]
+    lines = [outbound.text]
+    if options:
+        lines.append("\n".join(f"{n}. {b.title}" for n, b in enumerate(options, 1)))
+        numbers = [str(n) for n in range(1, len(options) + 1)]
+        word_or = translate(locale, N_("or"))
+        joined = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} {word_or} {numbers[-1]}"
+        lines.append(translate(locale, N_("Reply %(numbers)s"), numbers=joined))
+    for button in commands:
+        command = BY_NAME.get(button.payload.removeprefix("cmd:"))
+        if command:
+            lines.append(translate(locale, N_("%(title)s: write *%(word)s*"), title=button.title,
+                                   word=command.words[0]))
+    return "\n\n".join(lines)
+
+
+class LoopbackHttpClient(TwilioHttpClient):
+    """Sends the REST calls to `TWILIO_API_BASE_URL` (a loopback fake in tests) instead of api.twilio.com."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(timeout=20)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if url.startswith("https://api.twilio.com"):
+            url = self.base_url + url.removeprefix("https://api.twilio.com")
+        return super().request(method, url, *args, **kwargs)
+
+
+class WhatsAppSender:
+    def __init__(self, account_sid: str, auth_token: str, sender: str, api_base_url: str, *,
+                 status_callback: str | None, templates: Mapping[str, str],
+                 media_url_for: Callable[[Attachment], str], clock: Callable[[], datetime] | None = None) -> None:
+        self.account_sid, self.auth_token, self.sender = account_sid, auth_token, sender
+        self.api_base_url = api_base_url.rstrip("/")
+        self.status_callback = status_callback
+        self.templates = dict(templates)
+        self.media_url_for = media_url_for
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.client = Client(account_sid, auth_token, http_client=LoopbackHttpClient(api_base_url))
+
+    def send(self, recipient: Recipient, outbound: Outbound) -> SendResult:
+        if outbound.kind == "ack":
+            return SendResult()
+        business = outbound.kind in BUSINESS_KINDS
+        if business and recipient.opted_out:
+            raise SendError("the applicant opted out of business-initiated messages", outcome="suppressed")
+        last = recipient.last_inbound_at
+        if business and (last is None or self.clock() - last > WINDOW):
+            return self._template(recipient, outbound)
+        target = f"whatsapp:{recipient.external_id}"
+        sid = None
+        for attachment in outbound.attachments:
+            sid = self._create(to=target, media_url=[self.media_url_for(attachment)])
+        text = numbered(outbound, recipient.locale)
+        for chunk in split_text(text, MAX_TEXT) if text else []:
+            sid = self._create(to=target, body=chunk)
+        return SendResult(provider_id=sid)
+
+    def _template(self, recipient: Recipient, outbound: Outbound) -> SendResult:
+        content_sid = self.templates.get(outbound.kind)
+        if not content_sid:
+            raise SendError(f"outside the 24-hour WhatsApp window and no template for {outbound.kind!r}",
+                            outcome="held")
+        variables = json.dumps({"1": outbound.text[:1000]}, ensure_ascii=False)  # a JSON *string*, always
+        sid = self._create(to=f"whatsapp:{recipient.external_id}", content_sid=content_sid,
+                           content_variables=variables)
+        return SendResult(provider_id=sid)
+
+    def _create(self, **fields: Any) -> str:
+        if self.status_callback:
+            fields["status_callback"] = self.status_callback
+        try:
+            message = self.client.messages.create(from_=self.sender, **fields)
+        except TwilioRestException as error:
+            if error.code == 63016:
+                raise SendError("outside the 24-hour WhatsApp window", outcome="held") from error
+            permanent = error.code in PERMANENT_CODES or (400 <= error.status < 500 and error.status != 429)
+            raise SendError(f"twilio {error.status} code {error.code}", permanent=permanent) from error
+        except requests.RequestException as error:
+            raise SendError(f"twilio network error: {type(error).__name__}") from error
+        return str(message.sid)
+
+    def fetch(self, ref: str, size_hint: int | None) -> bytes:
+        """Download a media item: basic auth, then Twilio's redirect to a signed URL."""
+        url = ref
+        if url.startswith("https://api.twilio.com"):
+            url = self.api_base_url + url.removeprefix("https://api.twilio.com")
+        try:
+            with requests.get(url, auth=(self.account_sid, self.auth_token), timeout=30, stream=True,
+                              allow_redirects=True) as response:
+                if response.status_code in (401, 403, 404):
+                    raise SendError(f"media answered {response.status_code}", permanent=True)
+                if response.status_code >= 400:
+                    raise SendError(f"media answered {response.status_code}")
+                content = bytearray()
+                for block in response.iter_content(65536):
+                    content.extend(block)
+                    if len(content) > MAX_DOWNLOAD:
+                        raise MediaTooLarge("whatsapp media over the limit")
+                return bytes(content)
+        except requests.RequestException as error:
+            raise SendError(f"media download failed: {type(error).__name__}") from error

@@ -1,0 +1,247 @@
+"""WhatsApp end to end: signed Twilio webhooks in, the real twilio client out to the loopback fake."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from twilio.request_validator import RequestValidator
+
+from bot.i18n import translate
+from bot.notices import queue_notice
+from bot.services import Services
+from bot.worker import Dispatcher
+from flows.case import STATUSES
+from storage.models import Case, Consent, Contact, Conversation, Document, Message
+from tests.conftest import PUBLIC_URL, STATUS_TEMPLATE
+from tests.samples import id_card_photo, pdf_document, png_photo
+
+
+def es(msgid: str, **values: Any) -> str:
+    return translate("es_MX", msgid, **values)
+
+
+def post_signed(client: FlaskClient, api: Any, path: str, params: dict[str, str],
+                base: str = PUBLIC_URL) -> Any:
+    signature = RequestValidator(api.auth_token).compute_signature(base + path, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def drain(services: Services) -> None:
+    assert services.worker is not None
+    dispatcher = Dispatcher(services.database, services.cipher, services.senders)
+    for _ in range(50):
+        if dispatcher.run_once() + services.worker.jobs[1].run_once() == 0:
+            return
+
+
+class WhatsAppUser:
+    def __init__(self, client: FlaskClient, services: Services, api: Any, number: str) -> None:
+        self.client, self.services, self.api, self.number = client, services, api, number
+
+    def received(self) -> list[dict[str, Any]]:
+        return [m for m in self.api.messages() if m.get("To") == f"whatsapp:{self.number}"]
+
+    def say(self, body: str, **extra: Any) -> list[str]:
+        before = len(self.received())
+        response = post_signed(self.client, self.api, "/webhooks/whatsapp",
+                               self.api.inbound_payload(f"whatsapp:{self.number}", body, **extra))
+        assert response.status_code == 200 and response.mimetype == "text/xml"
+        assert response.get_data(as_text=True) == "<Response/>"
+        drain(self.services)
+        return [m.get("Body", "") for m in self.received()[before:]]
+
+    def send_media(self, *files: tuple[bytes, str]) -> list[str]:
+        media = [(self.api.add_media(content, kind), kind) for content, kind in files]
+        return self.say("", media=media)
+
+
+def test_bad_or_missing_signature_is_403_and_stores_nothing(whatsapp_client: FlaskClient, twilio_api: Any,
+                                                            whatsapp_services: Services) -> None:
+    params = twilio_api.inbound_payload("whatsapp:+5215512345678", "hola")
+    assert whatsapp_client.post("/webhooks/whatsapp", data=params).status_code == 403
+    bad = dict(params, Body="hola!")
+    signature = RequestValidator(twilio_api.auth_token).compute_signature(PUBLIC_URL + "/webhooks/whatsapp", params)
+    assert whatsapp_client.post("/webhooks/whatsapp", data=bad,
+                                headers={"X-Twilio-Signature": signature}).status_code == 403
+    with whatsapp_services.database.session_scope() as session:
+        assert session.execute(select(Message)).first() is None
+
+
+def test_https_public_url_behind_a_plain_http_proxy(whatsapp_client: FlaskClient, twilio_api: Any) -> None:
+    """Twilio signs the https URL it called; the app sees http://localhost behind the proxy."""
+    params = twilio_api.inbound_payload("whatsapp:+5215512345678", "hola")
+    path = "/webhooks/whatsapp?source=proxy"
+    response = post_signed(whatsapp_client, twilio_api, path, params)
+    assert response.status_code == 200
+
+
+def test_same_message_sid_three_times_is_one_turn(whatsapp_client: FlaskClient, whatsapp_services: Services,
+                                                  twilio_api: Any) -> None:
+    params = twilio_api.inbound_payload("whatsapp:+5215512345678", "hola")
+    for _ in range(3):
+        assert post_signed(whatsapp_client, twilio_api, "/webhooks/whatsapp", params).status_code == 200
+    drain(whatsapp_services)
+    assert len(twilio_api.messages()) == 2
+
+
+def test_options_are_numbered_and_numbers_titles_and_synonyms_work(whatsapp_client: FlaskClient,
+                                                                   whatsapp_services: Services,
+                                                                   twilio_api: Any) -> None:
+    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
+    menu = ana.say("hola")[-1]
+    assert f"1. {es('Start my enrollment')}" in menu and "8. " in menu
+    assert es("Reply %(numbers)s", numbers="1, 2, 3, 4, 5, 6, 7 o 8") in menu
+    assert "CURP" in ana.say("4")[0]
+    ana.say("menu")
+    assert "CURP" in ana.say("Requisitos")[0]
+    ana.say("menu")
+    assert "CURP" in ana.say("que necesito")[0]
+
+
+def test_full_journey_with_numbers_words_and_two_photos_in_one_message(
+        whatsapp_client: FlaskClient, whatsapp_services: Services, twilio_api: Any) -> None:
+    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
+    ana.say("hola")
+    ana.say("1")
+    ana.say("acepto")
+    ana.say("1")
+    for answer in ["si", "no", "no", "1", "1", "2", "2", "no", "1", "1", "no", "continuar"]:
+        ana.say(answer)
+    for answer in ("Eduardo González Díaz", "GODE561231HDFNZD03", "GODE561231GR8", "12345612340",
+                   "ana@example.mx", "si"):
+        ana.say(answer)
+    assert "+52 55 1234 5678" in ana.received()[-1]["Body"] or "+525512345678" in ana.received()[-1]["Body"]
+    for answer in ("si", "06600", "no", "Av. Juárez 123, Centro, CDMX", "costurera", "1", "$15,000", "1",
+                   "1", "2"):
+        ana.say(answer)
+    replies = ana.send_media((id_card_photo(), "image/jpeg"), (png_photo(seed=4), "image/png"))
+    assert replies.count(es("Received, thank you! ✅")) == 2
+    ana.send_media((pdf_document(), "application/pdf"))
+    ana.send_media((id_card_photo(seed=9), "image/jpeg"))
+    ana.say("omitir")
+    final = ana.say("1")
+    assert re.search(r"PTI-2026-\d{6}", "\n".join(final)), final
+    with whatsapp_services.database.session_scope() as session:
+        case = session.execute(select(Case)).scalar_one()
+        data = whatsapp_services.cipher.decrypt_json(case.data)
+        assert data["phone"] == "+525512345678" and data["curp"] == "GODE561231HDFNZD03"
+        assert len(session.execute(select(Document)).all()) == 4
+
+
+def test_location_and_media_without_auth_get_friendly_lines(whatsapp_client: FlaskClient,
+                                                            whatsapp_services: Services, twilio_api: Any) -> None:
+    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215500000001")
+    ana.say("hola")
+    replies = ana.say("", latitude="19.43", longitude="-99.13")
+    assert replies[0].startswith(es("I can only read text, photos and PDF files. Please send one of those."))
+    replies = ana.say("", media=[(twilio_api.url + "/2010-04-01/Accounts/x/Messages/MM1/Media/ME404", "image/jpeg")])
+    assert replies and "IMSS" not in replies[0]
+
+
+def test_status_callbacks_record_delivery_and_error_codes(whatsapp_client: FlaskClient,
+                                                          whatsapp_services: Services, twilio_api: Any) -> None:
+    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
+    ana.say("hola")
+    sid = twilio_api.messages()[-1]["sid"]
+    assert twilio_api.messages()[-1]["StatusCallback"] == PUBLIC_URL + "/webhooks/whatsapp/status"
+    for status in ("sent", "read", "delivered"):
+        payload = twilio_api.status_callback_payload(sid, status)
+        assert post_signed(whatsapp_client, twilio_api, "/webhooks/whatsapp/status", payload).status_code == 200
+    assert whatsapp_client.post("/webhooks/whatsapp/status", data=payload).status_code == 403
+
+    def row() -> Message:
+        with whatsapp_services.database.session_scope() as session:
+            return session.execute(select(Message).where(Message.provider_id == sid)).scalar_one()
+
+    assert row().status == "read"  # a late "delivered" does not move it back
+    payload = twilio_api.status_callback_payload(sid, "failed", 63016)
+    post_signed(whatsapp_client, twilio_api, "/webhooks/whatsapp/status", payload)
+    assert row().status == "failed" and "63016" in (row().last_error or "")
+
+
+def test_status_update_after_25_hours_goes_as_the_template(whatsapp_client: FlaskClient,
+                                                           whatsapp_services: Services, twilio_api: Any) -> None:
+    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
+    ana.say("hola")
+    twilio_api.clear()
+    now = datetime.now(UTC)
+    with whatsapp_services.database.session_scope() as session:
+        session.execute(update(Contact).values(last_inbound_at=now - timedelta(hours=25)))
+        conversation_id = session.execute(select(Conversation.id)).scalar_one()
+        queue_notice(session, whatsapp_services.cipher, conversation_id, "status_update",
+                     "Your case *%(folio)s* is: %(status)s.\n%(pending)s", now, folio="PTI-2026-000001",
+                     status=es(STATUSES["in_review"]), pending="")
+        queue_notice(session, whatsapp_services.cipher, conversation_id, "nudge",
+                     "Your case *%(folio)s* is: %(status)s.\n%(pending)s", now, folio="x", status="y", pending="")
+    drain(whatsapp_services)
+    sent = twilio_api.messages()
+    assert len(sent) == 1 and sent[0]["ContentSid"] == STATUS_TEMPLATE and "Body" not in sent[0]
+    assert "PTI-2026-000001" in sent[0]["ContentVariables"] and sent[0]["ContentVariables"].startswith("{")
+    with whatsapp_services.database.session_scope() as session:
+        held = session.execute(select(Message).where(Message.status == "held")).scalar_one()
+        assert "template" in (held.last_error or "")  # the inbox can show why it waits
+    ana.say("hola de nuevo")  # the window opens again: the held nudge goes out as free text
+    assert any("Body" in m and m["Body"].startswith(es("Your case *%(folio)s* is: %(status)s.\n%(pending)s",
+                                                      folio="x", status="y", pending="")[:10])
+               for m in twilio_api.messages())
+
+
+def test_opt_out_stops_business_messages_and_alta_resumes(whatsapp_client: FlaskClient,
+                                                          whatsapp_services: Services, twilio_api: Any) -> None:
+    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
+    ana.say("hola")
+    assert ana.say("BAJA")[0].startswith(es(
+        "Done: we will not send you notices or reminders here anymore. You can still write to us whenever "
+        "you want; reply *ALTA* to receive them again.")[:20])
+    assert "CURP" in ana.say("4")[0]  # answers to the applicant's own messages still work
+    twilio_api.clear()
+    with whatsapp_services.database.session_scope() as session:
+        conversation_id = session.execute(select(Conversation.id)).scalar_one()
+        queue_notice(session, whatsapp_services.cipher, conversation_id, "payment_reminder",
+                     "Main menu", datetime.now(UTC))
+    drain(whatsapp_services)
+    assert twilio_api.messages() == []
+    assert es("Done: you will receive our notices and reminders here again.") in ana.say("ALTA")[0]
+    with whatsapp_services.database.session_scope() as session:
+        changes = [(c.kind, c.accepted) for c in session.execute(select(Consent)).scalars()]
+        assert changes == [("business_messages", False), ("business_messages", True)]
+        assert session.execute(select(Message.status).where(Message.status == "suppressed")).scalar_one()
+
+
+def test_500s_and_429s_deliver_every_reply_once_in_order(whatsapp_client: FlaskClient,
+                                                         whatsapp_services: Services, twilio_api: Any) -> None:
+    twilio_api.fail_next(status=500, times=2)
+    twilio_api.fail_next(status=429)
+    params = twilio_api.inbound_payload("whatsapp:+5215512345678", "hola")
+    post_signed(whatsapp_client, twilio_api, "/webhooks/whatsapp", params)
+    params = twilio_api.inbound_payload("whatsapp:+5215512345678", "4")
+    post_signed(whatsapp_client, twilio_api, "/webhooks/whatsapp", params)
+    clock = [datetime.now(UTC)]
+    dispatcher = Dispatcher(whatsapp_services.database, whatsapp_services.cipher, whatsapp_services.senders,
+                            clock=lambda: clock[0])
+    for _ in range(30):
+        dispatcher.run_once()
+        clock[0] += timedelta(minutes=1)
+    bodies = [m["Body"] for m in twilio_api.messages()]
+    assert len(bodies) == 3 and "IMSS" in bodies[0] and "CURP" in bodies[2]
+
+
+def test_long_texts_split_and_documents_go_through_signed_expiring_links(
+        whatsapp_client: FlaskClient, whatsapp_services: Services, twilio_api: Any) -> None:
+    from bot.messages import Attachment, Outbound, Recipient
+
+    name = whatsapp_services.documents.save(pdf_document())
+    sender = whatsapp_services.senders["whatsapp"]
+    sender.send(Recipient("+525512345678", last_inbound_at=datetime.now(UTC)), Outbound(
+        ("palabra " * 500).strip(), attachments=(Attachment("document", name, "application/pdf", "recibo.pdf"),)))
+    sent = twilio_api.messages()
+    assert [len(m.get("Body", "")) <= 1600 for m in sent] == [True] * len(sent) and len(sent) == 4
+    link = sent[0]["media_urls"][0]
+    assert link.startswith(PUBLIC_URL + "/media/")
+    response = whatsapp_client.get(link.removeprefix(PUBLIC_URL))
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert whatsapp_client.get(link.removeprefix(PUBLIC_URL) + "x").status_code == 404
