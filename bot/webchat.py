@@ -101,5 +101,5 @@ def list_messages() -> Any:
         contact = ContactRepository(db_session, services.cipher).find(CHANNEL, str(session[SESSION_KEY]))
         if contact is None:
             return jsonify(messages=[])
-        replies = MessageRepository(db_session, services.cipher).outbound_for_contact(contact.id, after)
+        replies = MessageRepository(db_session, services.cipher).history_for_contact(contact.id, after)
     return jsonify(messages=[_reply_json(reply) for reply in replies])

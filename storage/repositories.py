@@ -187,13 +187,25 @@ class MessageRepository:
         ).scalars()
         return [self._reply(row) for row in rows]
 
-    def outbound_for_contact(self, contact_id: int, after_id: int) -> list[StoredReply]:
+    def history_for_contact(self, contact_id: int, after_id: int) -> list[StoredReply]:
+        """Both sides of a contact's conversation after `after_id`, as the applicant saw it."""
         rows = self.session.execute(
             select(Message).join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Conversation.contact_id == contact_id, Message.direction == "out", Message.id > after_id)
-            .order_by(Message.id)
+            .where(Conversation.contact_id == contact_id, Message.id > after_id).order_by(Message.id)
         ).scalars()
-        return [self._reply(row) for row in rows]
+        history = []
+        for row in rows:
+            if row.direction == "out":
+                reply = self._reply(row)
+                if reply.outbound.kind != "ack":
+                    history.append(reply)
+                continue
+            record = self.cipher.decrypt_json(row.body)
+            shown = "📎" if record.get("attachments") or record.get("payload") == "document_ready" else \
+                record.get("text") or ""
+            if shown:
+                history.append(StoredReply(row.id, Outbound(shown), "contact", row.created_at))
+        return history
 
     def _reply(self, row: Message) -> StoredReply:
         return StoredReply(row.id, Outbound.from_record(self.cipher.decrypt_json(row.body)), row.author,
