@@ -79,6 +79,7 @@ class Settings:
     business_timezone: str = "America/Mexico_City"
     default_locale: str = "es_MX"
     resume_after_minutes: int = 30
+    business_hours: str = "mon-fri 09:00-18:00; sat 10:00-14:00"
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
     whatsapp_send_rate: float = 10.0
     case_review_days: int = 3
@@ -189,4 +190,5 @@ class Settings:
             case_review_days=review_days,
             whatsapp_templates={str(k): str(v) for k, v in templates.items()},
             whatsapp_send_rate=send_rate,
+            business_hours=get("BUSINESS_HOURS") or "mon-fri 09:00-18:00; sat 10:00-14:00",
         )

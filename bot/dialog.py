@@ -9,9 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from babel.dates import format_datetime
+
 from bot.i18n import N_, translate
 from bot.messages import Button, Inbound, Outbound
 from flows.commands import BY_NAME, is_greeting
+from flows.documents import LABELS as DOCUMENT_LABELS
+from flows.documents import SLOTS
 from flows.matching import pick
 from flows.model import AssignDocument, Choice, Effect, Parsed, Route, Step
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 MISSES_BEFORE_OFFERING_HUMAN = 3
 HISTORY_LIMIT = 30
 HOME = "main_menu"
+DOCUMENT_STEPS = {slot: step for slot, step, _, _ in SLOTS}
 COMMAND_STEPS = {"status": "case_status", "language": "choose_language", "my_data": "my_data",
                  "delete_data": "confirm_delete"}
 
@@ -80,6 +85,8 @@ class TurnState:
         conversation.flow, conversation.state = flow.name, state
         if step.resumable:
             conversation.data.setdefault("_at", {})[flow.name] = state
+        if step.event:
+            self.events.append(step.event)
         self.replies.extend(self.engine.render(state, conversation, self.now.date()))
         if step.then:
             self.go("proceed", step.then, remember=False)
@@ -159,6 +166,20 @@ class TurnState:
                      (Button(title, "cmd:human"),))
             self.events.append("offered_human")
 
+    def say_handoff(self) -> None:
+        """Tell the applicant when to expect a person: now, or when business hours start again."""
+        hours = self.engine.hours
+        if hours is None or hours.is_open(self.now):
+            self.say(N_("Done. A person from our team will reply here. While you wait, the assistant "
+                        "will stay quiet; write *menu* to come back to it."))
+            return
+        locale = self.conversation.locale
+        opening = hours.next_opening(self.now)
+        when = format_datetime(opening, "EEEE HH:mm", tzinfo=hours.zone, locale="es_MX" if locale == "es_MX" else "en")
+        self.say(N_("Done. We are outside business hours right now (%(hours)s), so a person will reply from "
+                    "%(when)s. Your messages are saved. While you wait, the assistant will stay quiet; write "
+                    "*menu* to come back to it."), hours=hours.text, when=when)
+
     # -- events from outside the conversation ------------------------------------------------------
     def handle_event(self, event: str, values: dict[str, str]) -> None:
         step = self.step() if self.conversation.state in self.engine.steps else None
@@ -179,6 +200,18 @@ class TurnState:
         elif event == "document_rejected":
             self.say(values.get("advice") or N_("I could not use that file. Please try again."))
             self.reprompt()
+        elif event == "resumed":
+            where = translate(self.conversation.locale, self.engine.where(self.conversation.state)
+                              or N_("the same question"))
+            self.say(N_("You are back with the assistant. We were at: %(where)s."), where=where)
+            self.reprompt()
+        elif event == "document_requested":
+            slot = values["slot"]
+            (self.conversation.data.get("documents") or {}).pop(slot, None)
+            label = translate(self.conversation.locale, DOCUMENT_LABELS.get(slot, slot))
+            self.say(N_("Our team needs your %(document)s again: %(reason)s"), document=label,
+                     reason=values.get("reason", ""))
+            self.enter(DOCUMENT_STEPS[slot])
 
     # -- global commands ---------------------------------------------------------------------------
     def run_command(self, name: str) -> None:
@@ -200,8 +233,7 @@ class TurnState:
         elif name == "human":
             conversation.owner = "human"
             self.events.append("handoff")
-            self.say(N_("Done. A person from our team will reply here. While you wait, the assistant "
-                        "will stay quiet; write *menu* to come back to it."))
+            self.say_handoff()
         elif name == "cancel":
             conversation.data.pop("editing", None)
             self.say(N_("All right, I stopped that. What you already sent me is still saved."))

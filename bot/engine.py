@@ -17,6 +17,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from bot.dialog import TurnState
+from bot.hours import BusinessHours
 from bot.i18n import N_, match_locale, translate
 from bot.messages import Button, Inbound, Outbound
 from flows.commands import BY_NAME, find_command
@@ -67,7 +68,7 @@ class Engine:
     """Runs turns over a set of flows. Build one per process and share it: it holds no turn state."""
 
     def __init__(self, flows: Sequence[Flow], resume_after: timedelta = timedelta(minutes=30), *,
-                 base_url: str = "", review_days: int = 3) -> None:
+                 base_url: str = "", review_days: int = 3, hours: BusinessHours | None = None) -> None:
         self.flows = {flow.name: flow for flow in flows}
         self.steps: dict[str, tuple[Flow, Step]] = {}
         for flow in flows:
@@ -78,6 +79,7 @@ class Engine:
         self.resume_after = resume_after
         self.base_url = base_url
         self.review_days = review_days
+        self.hours = hours
         self.machines = {flow.name: self._build_machine(flow) for flow in flows}
         self._check_targets()
 
@@ -138,7 +140,7 @@ class Engine:
             if conversation.owner == "bot":
                 turn.reprompt()
             return turn.result()
-        if conversation.owner == "human":
+        if conversation.owner == "human" and inbound.kind != "event":
             if command in ("menu", "bot"):
                 conversation.owner = "bot"
                 turn.say(N_("You are back with the assistant."))

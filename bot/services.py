@@ -10,6 +10,7 @@ from bot.channels.webchat import CHANNEL as WEBCHAT
 from bot.channels.webchat import InlineSender
 from bot.config import Settings
 from bot.engine import Engine
+from bot.hours import BusinessHours
 from bot.media import MediaFetcher, MediaWorker
 from bot.throttle import Throttle
 from bot.turns import TurnService
@@ -80,7 +81,8 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     cipher = Cipher(settings.data_encryption_keys)
     engine = Engine(FLOWS, resume_after=timedelta(minutes=settings.resume_after_minutes),
-                    base_url=settings.base_url, review_days=settings.case_review_days)
+                    base_url=settings.base_url, review_days=settings.case_review_days,
+                    hours=BusinessHours.parse(settings.business_hours, settings.business_timezone))
     documents = DocumentStore(settings.data_dir / "documents", cipher)
     channels = build_channels(settings, documents)
     turns = TurnService(database, cipher, engine, settings.default_locale)

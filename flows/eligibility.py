@@ -195,7 +195,7 @@ STEPS = (
     ),), (
         Choice("continue", N_("Continue"), "ask_full_name", ("continuar", "seguir", "si", "ok")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
-    ), where=N_("your preliminary result"), values=result_values),
+    ), where=N_("your preliminary result"), values=result_values, event="needs_review"),
     Step("elig_not_for_you", (N_(
         "*Preliminary result: this scheme does not seem to fit you*\n%(reasons)s\n\nIf what you want is only a "
         "pension, ask about Modalidad 40 (pension only, without medical care); for family medical care, the "

@@ -124,6 +124,7 @@ class Step:
     then: str | tuple[Route, ...] | None = None
     command_choices: tuple[str, ...] = ()  # global commands offered as extra buttons ("human", "menu")
     resumable: bool = True  # False: coming back to the flow starts at its beginning instead of here
+    event: str | None = None  # reported to the caller on entering (e.g. "needs_review" puts it in the staff queue)
 
 
 @dataclass(frozen=True, slots=True)

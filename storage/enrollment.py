@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,7 +119,8 @@ class DocumentRepository:
             pages: int | None = None) -> int:
         document = Document(conversation_id=conversation_id, storage_name=storage_name,
                             content_type=content_type, size=size, sha256=sha256, width=width, height=height,
-                            pages=pages, created_at=now)
+                            pages=pages, created_at=now, access_token=secrets.token_urlsafe(24),
+                            review_status="pending")
         self.session.add(document)
         self.session.flush()
         return document.id

@@ -62,6 +62,9 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    waiting_reason: Mapped[str | None] = mapped_column(String(30))
+    assigned_to: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL", name="fk_conversations_assigned_to_staff"), index=True)
 
 
 class Message(Base):
@@ -154,6 +157,7 @@ class Document(Base):
     """An uploaded file that passed the checks; the bytes live encrypted in the document store."""
 
     __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("access_token", name="uq_documents_access_token"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
@@ -167,6 +171,11 @@ class Document(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     pages: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A random handle for inbox URLs: ids are guessable, this is not (and the URL still needs a login).
+    access_token: Mapped[str | None] = mapped_column(String(40))
+    review_status: Mapped[str] = mapped_column(String(12), default="pending",
+                                               server_default="pending")  # pending | approved | rejected
+    review_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class MediaJob(Base):
@@ -189,3 +198,52 @@ class MediaJob(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Staff(Base):
+    """A person of the business who logs in to the inbox."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(10))  # admin | agent
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginAttempt(Base):
+    """A failed login, kept briefly to slow down password guessing (per email and per address)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CannedResponse(Base):
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who did or saw what, when: staff actions, document views and personal-data views."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

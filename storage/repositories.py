@@ -44,6 +44,8 @@ def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, 
     return result
 
 
+# Turn events that put a conversation in the staff queue, with the reason shown there.
+WAITING_EVENTS = ("handoff", "needs_review", "offered_human")
 DELIVERY_RANK = {"queued": 1, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "undelivered": 5, "failed": 5}
 
 
@@ -143,9 +145,12 @@ class ConversationRepository:
         row.misses = state.misses
         row.turns += 1
         row.updated_at = state.updated_at
-        if row.owner != state.owner:
-            row.owner = state.owner
-            row.waiting_since = state.updated_at if state.owner == "human" else None
+        row.owner = state.owner
+        waiting = next((e for e in events if e in WAITING_EVENTS), None)
+        if waiting and row.waiting_since is None and row.assigned_to is None:
+            row.waiting_since, row.waiting_reason = state.updated_at, waiting
+        if "returned_to_bot" in events:
+            row.waiting_since = row.waiting_reason = row.assigned_to = None
 
 
 class MessageRepository:

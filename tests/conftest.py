@@ -80,6 +80,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
     values: dict[str, Any] = {
         "env": "test", "data_dir": data_dir, "database_url": database_url, "secret_key": "test-secret",
         "data_encryption_keys": (TEST_KEY,), "default_locale": "es_MX",
+        "business_hours": "mon-sun 00:00-23:59",  # always open, unless a test says otherwise
     }
     values.update(overrides)
     return Settings(**values)
