@@ -31,11 +31,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.extensions["ptibot"] = services
 
     from bot import legal, media_links, webchat, webhooks
+    from bot.inbox import bp as inbox
 
     app.register_blueprint(webchat.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(legal.bp)
     app.register_blueprint(media_links.bp)
+    app.register_blueprint(inbox)
 
     @app.errorhandler(413)
     def too_large(error: Exception) -> Any:

@@ -54,6 +54,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
     services = build_services(settings)
     app = create_app(settings, services)
+    from bot.inbox.auth import ensure_first_admin
+
+    password = ensure_first_admin(services)
+    if password:
+        print(f"Created the first inbox admin: admin@localhost with one-time password {password} "
+              "(you will be asked to change it at the first login)", flush=True)
     port = args.port or settings.port
     server = make_server(args.host, port, app, threaded=True)
     if services.worker and not args.no_worker:
@@ -127,6 +133,47 @@ def cmd_chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO
         pass
     services.close()
     return 0
+
+
+def cmd_staff(args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
+    """Manage inbox accounts: add (password from a prompt or stdin), list, disable."""
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.inbox.auth import MIN_PASSWORD
+    from bot.turns import utcnow
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from storage.staff import StaffRepository
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.session_scope() as session:
+            staff = StaffRepository(session)
+            if args.staff_command == "list":
+                for person in staff.all():
+                    state = "active" if person.active else "disabled"
+                    print(f"{person.email}\t{person.role}\t{state}")
+                return 0
+            if args.staff_command == "disable":
+                if not staff.set_active(args.email, False):
+                    print(f"ptibot: no staff with email {args.email}", file=sys.stderr)
+                    return 1
+                print(f"disabled {args.email}")
+                return 0
+            password = stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
+            if len(password) < MIN_PASSWORD:
+                print(f"ptibot: the password needs at least {MIN_PASSWORD} characters", file=sys.stderr)
+                return 2
+            staff.create(args.email, password, args.role, utcnow(), name=args.name or "")
+        print(f"added {args.email} as {args.role}")
+        return 0
+    except IntegrityError:
+        print(f"ptibot: {args.email} already has an account", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
 
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
@@ -240,6 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--contact", default=f"terminal-{getpass.getuser()}",
                       help="who you are to the bot (keeps your conversation between runs)")
     chat.set_defaults(func=cmd_chat)
+
+    staff = commands.add_parser("staff", help="inbox accounts")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_commands.add_parser("add", help="create a staff account")
+    add.add_argument("email")
+    add.add_argument("--role", choices=("admin", "agent"), default="agent")
+    add.add_argument("--name", default="")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    staff_commands.add_parser("list", help="list staff accounts")
+    disable = staff_commands.add_parser("disable", help="disable a staff account")
+    disable.add_argument("email")
+    staff.set_defaults(func=cmd_staff)
 
     telegram = commands.add_parser("telegram", help="Telegram webhook and long polling")
     telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)

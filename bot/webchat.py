@@ -11,6 +11,7 @@ from bot.app import services_of
 from bot.channels.webchat import CHANNEL, parse_message
 from bot.errors import BadRequest
 from bot.i18n import N_, match_locale, translate
+from bot.media_links import media_url
 from bot.messages import Inbound
 from bot.uploads import receive_document
 from storage.repositories import ContactRepository, MessageRepository, StoredReply
@@ -28,11 +29,14 @@ def _session_id() -> str:
 
 
 def _reply_json(reply: StoredReply) -> dict[str, Any]:
+    settings = services_of(current_app).settings
     return {
         "id": reply.id,
         "text": reply.outbound.text,
         "buttons": [{"title": b.title, "payload": b.payload} for b in reply.outbound.buttons],
-        "attachments": [{"kind": a.kind, "filename": a.filename} for a in reply.outbound.attachments],
+        "attachments": [{"kind": a.kind, "filename": a.filename,
+                         "url": media_url(settings.secret_key, settings.base_url, a)}
+                        for a in reply.outbound.attachments],
         "author": reply.author,
     }
 

@@ -129,12 +129,25 @@ class ConversationRepository:
                 "history": "[]", "owner": "bot", "misses": 0, "turns": 0,
             }, ["contact_id"])
             row = self.session.execute(query).scalar_one()
-        state = DialogState(
+        return row.id, self._state(row)
+
+    def lock_by_id(self, conversation_id: int) -> DialogState | None:
+        """Lock a conversation staff act on, so a turn running at the same moment waits for them."""
+        row = self.session.execute(
+            select(Conversation).where(Conversation.id == conversation_id).with_for_update()).scalar_one_or_none()
+        return self._state(row) if row else None
+
+    def assign(self, conversation_id: int, staff_id: int | None, owner: str) -> None:
+        values: dict[str, Any] = {"assigned_to": staff_id, "owner": owner, "waiting_since": None,
+                                  "waiting_reason": None}
+        self.session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
+
+    def _state(self, row: Conversation) -> DialogState:
+        return DialogState(
             flow=row.flow, state=row.state, data=self.cipher.decrypt_json(row.data, {}),
             history=json.loads(row.history), locale=row.locale, owner=row.owner, misses=row.misses,
             updated_at=_aware(row.updated_at),
         )
-        return row.id, state
 
     def save(self, conversation_id: int, state: DialogState, events: tuple[str, ...]) -> None:
         row = self.session.get(Conversation, conversation_id)
@@ -196,7 +209,8 @@ class MessageRepository:
         """Both sides of a contact's conversation after `after_id`, as the applicant saw it."""
         rows = self.session.execute(
             select(Message).join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Conversation.contact_id == contact_id, Message.id > after_id).order_by(Message.id)
+            .where(Conversation.contact_id == contact_id, Message.id > after_id,
+                   Message.direction.in_(("in", "out"))).order_by(Message.id)  # never staff notes
         ).scalars()
         history = []
         for row in rows:

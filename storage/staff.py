@@ -101,9 +101,9 @@ class LoginThrottle:
         self.session, self.limit, self.window = session, limit, window
 
     def blocked(self, keys: list[str], now: datetime) -> bool:
-        count = self.session.execute(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.key.in_(keys), LoginAttempt.at > now - self.window)).scalar_one()
-        return int(count) >= self.limit
+        counts = self.session.execute(select(LoginAttempt.key, func.count()).where(
+            LoginAttempt.key.in_(keys), LoginAttempt.at > now - self.window).group_by(LoginAttempt.key)).all()
+        return any(int(count) >= self.limit for _, count in counts)
 
     def fail(self, keys: list[str], now: datetime) -> None:
         self.session.add_all(LoginAttempt(key=key, at=now) for key in keys)

@@ -19,10 +19,12 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%%")
 
 
 def code_msgids() -> set[str]:
+    """Every msgid in the code and the templates, extracted the way `make catalogs` does."""
     found: set[str] = set()
     for folder in ("bot", "flows"):
         for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords={"N_": None}
+            ROOT / folder, method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+            keywords={"N_": None, "_": None},
         ):
             found.add(message if isinstance(message, str) else message[0])
     return found
