@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.documents import check_document
+from bot.emails import queue_email
 from bot.errors import BotError
 from bot.i18n import N_, translate
+from bot.mailer import build_enrollment_email
 from bot.messages import Attachment, Outbound
 from bot.services import Services
 from bot.turns import utcnow
@@ -157,10 +159,24 @@ class CaseWork:
                 day=constants_for(utcnow().date()).payment_day)
             self._queue(session, case.conversation_id, Outbound(text, attachments=tuple(attachments),
                                                                 kind="status_update"))
+            self._email_results(session, case, locale, [(a.filename or "documento.pdf", c) for a, c in zip(
+                attachments, (receipt, slip), strict=True)])
             CaseRepository(session, self.services.cipher).set_status(case.id, "enrolled", staff.email, utcnow(),
                                                                      "receipt and payment slip delivered")
             self._audit(session, staff, "deliver_results", f"case:{case_id}")
         self._wake()
+
+    def _email_results(self, session: Session, case: Case, locale: str, files: list[tuple[str, bytes]]) -> None:
+        """The promised email with both PDFs, to the address the applicant confirmed in the journey."""
+        data = self.services.cipher.decrypt_json(case.data, {})
+        if not data.get("email"):
+            return
+        settings = self.services.settings
+        message = build_enrollment_email(
+            to=str(data["email"]), mail_from=settings.mail_from or "ptibot@localhost", locale=locale,
+            name=str(data.get("full_name") or ""), folio=case.folio or "",
+            payment_day=constants_for(utcnow().date()).payment_day, attachments=files)
+        queue_email(session, self.services.cipher, case.id, message.as_bytes(), utcnow())
 
     # -- helpers -----------------------------------------------------------------------------------
     def _scope(self) -> Any:

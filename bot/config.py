@@ -80,6 +80,9 @@ class Settings:
     default_locale: str = "es_MX"
     resume_after_minutes: int = 30
     business_hours: str = "mon-fri 09:00-18:00; sat 10:00-14:00"
+    reminder_hour: str = "10:00"
+    quiet_hours: str = "21:00-08:00"
+    nudge_after_hours: tuple[int, int] = (24, 72)
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
     whatsapp_send_rate: float = 10.0
     case_review_days: int = 3
@@ -166,6 +169,11 @@ class Settings:
         except ValueError as error:
             raise ConfigurationError("WHATSAPP_TEMPLATES must be a JSON object of message kind to "
                                      "content SID, and WHATSAPP_SEND_RATE a number") from error
+        try:
+            first_nudge, second_nudge = (int(h) for h in (get("NUDGE_AFTER_HOURS") or "24,72").split(","))
+            nudges = (first_nudge, second_nudge)
+        except ValueError as error:
+            raise ConfigurationError("NUDGE_AFTER_HOURS must be two numbers of hours, like 24,72") from error
         if not isinstance(templates, dict) or send_rate <= 0:
             raise ConfigurationError("WHATSAPP_TEMPLATES must be a JSON object; WHATSAPP_SEND_RATE above 0")
         return cls(
@@ -191,4 +199,7 @@ class Settings:
             whatsapp_templates={str(k): str(v) for k, v in templates.items()},
             whatsapp_send_rate=send_rate,
             business_hours=get("BUSINESS_HOURS") or "mon-fri 09:00-18:00; sat 10:00-14:00",
+            reminder_hour=get("REMINDER_HOUR") or "10:00",
+            quiet_hours=get("QUIET_HOURS") or "21:00-08:00",
+            nudge_after_hours=nudges,
         )

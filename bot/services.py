@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.channels import Sender
 from bot.channels.webchat import CHANNEL as WEBCHAT
 from bot.channels.webchat import InlineSender
 from bot.config import Settings
+from bot.emails import MailJob
 from bot.engine import Engine
 from bot.hours import BusinessHours
+from bot.mailer import Mailer
 from bot.media import MediaFetcher, MediaWorker
+from bot.scheduler import NudgeJob, ReminderJob, Schedule
 from bot.throttle import Throttle
 from bot.turns import TurnService
-from bot.worker import Dispatcher, Worker
+from bot.worker import Dispatcher, Periodic, Worker
 from flows.registry import FLOWS
 from storage.crypto import Cipher
 from storage.db import Database
@@ -77,6 +81,13 @@ def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
     return channels
 
 
+def build_schedule(settings: Settings) -> Schedule:
+    quiet_start, quiet_end = (time.fromisoformat(part.strip()) for part in settings.quiet_hours.split("-"))
+    first, second = settings.nudge_after_hours
+    return Schedule(ZoneInfo(settings.business_timezone), time.fromisoformat(settings.reminder_hour), quiet_start,
+                    quiet_end, (timedelta(hours=first), timedelta(hours=second)))
+
+
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     cipher = Cipher(settings.data_encryption_keys)
@@ -88,6 +99,11 @@ def build_services(settings: Settings) -> Services:
     turns = TurnService(database, cipher, engine, settings.default_locale)
     dispatcher = Dispatcher(database, cipher, channels.senders, throttles=channels.throttles)
     media = MediaWorker(database, cipher, turns, documents, channels.fetchers)
-    worker = Worker(dispatcher, jobs=[media])
-    turns.on_queued = worker.wake
+    schedule = build_schedule(settings)
+    reminders = ReminderJob(database, cipher, schedule)
+    nudges = NudgeJob(database, cipher, schedule)
+    mailer = Mailer(settings.smtp_url, settings.mail_from or "ptibot@localhost", settings.data_dir / "mail")
+    worker = Worker(dispatcher, jobs=[media, MailJob(database, cipher, mailer), Periodic(reminders, 20),
+                                      Periodic(nudges, 60)])
+    turns.on_queued = reminders.on_queued = nudges.on_queued = worker.wake
     return Services(settings, database, cipher, engine, turns, documents, channels.senders, worker, channels)

@@ -18,11 +18,13 @@ from bot.messages import Inbound, Outbound
 from flows.documents import missing_required
 from flows.eligibility import assess
 from flows.legal import TERMS
-from flows.model import AssignDocument, FileCase, RecordConsent
+from flows.model import AssignDocument, FileCase, RecordConsent, Subscribe, Unsubscribe
+from flows.payments import first_period, nearest_period
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.enrollment import CaseRecord, CaseRepository, ConsentRepository, DocumentRepository
 from storage.media import MediaJobRepository
+from storage.membership import MembershipRepository
 from storage.repositories import (
     ContactRepository,
     ConversationRepository,
@@ -155,12 +157,28 @@ class TurnService:
                                                   inbound_id, now)
             elif isinstance(effect, AssignDocument):
                 DocumentRepository(session).assign(effect.document_id, conversation_id, effect.slot)
+                if effect.slot == "payment_proof":
+                    self._record_payment_proof(session, conversation_id, effect.document_id, now)
+            elif isinstance(effect, Subscribe):
+                frequency = str(turn.conversation.data.get("reminder_frequency") or "monthly")
+                MembershipRepository(session).subscribe(contact_id, conversation_id, frequency,
+                                                        first_period(now.date()), now)
+            elif isinstance(effect, Unsubscribe):
+                MembershipRepository(session).cancel(contact_id, now)
             elif isinstance(effect, FileCase):
                 case = self._file_case(session, turn.conversation, contact_id, conversation_id, now)
                 follow = self.engine.run_event(turn.conversation, "case_filed",
                                                {"folio": case.folio, "status": case.status}, now)
                 replies.extend(follow.replies)
         return replies
+
+    def _record_payment_proof(self, session: Session, conversation_id: int, document_id: int,
+                              now: datetime) -> None:
+        """A receipt the applicant sent for the period whose deadline is nearest: reminders of it stop."""
+        membership = MembershipRepository(session)
+        subscription = membership.for_conversation(conversation_id)
+        if subscription is not None:
+            membership.set_payment(subscription.id, nearest_period(now.date()), "proof_received", now, document_id)
 
     def _file_case(self, session: Session, conversation: Conversation, contact_id: int, conversation_id: int,
                    now: datetime) -> CaseRecord:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -107,6 +108,20 @@ class Job(Protocol):
     def run_once(self) -> int:
         """Do what is due now; return how much was handled (0 lets the loop rest)."""
         ...
+
+
+class Periodic:
+    """Runs a job at most every `interval` seconds: the scheduler need not scan on every outbox poll."""
+
+    def __init__(self, job: Job, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.job, self.interval, self.clock = job, interval, clock
+        self._next = 0.0
+
+    def run_once(self) -> int:
+        if self.clock() < self._next:
+            return 0
+        self._next = self.clock() + self.interval
+        return self.job.run_once()
 
 
 class Worker:

@@ -118,6 +118,7 @@ STEPS = (
         "it usually takes %(days)s business days. %(pending)s\n"
         "Remember: IMSS contributions are paid by you directly to IMSS, with the línea de captura we will "
         "send you by email. Write *estado* any time to check your case."),), (
+        Choice("reminders", N_("Payment reminders"), "reminders_info", ("recordatorios", "membresia")),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your case"), values=case_values, resumable=False),
     Step("case_status", (), then=(Route("status_of_case", has_case), Route("status_without_case")),

@@ -31,6 +31,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("delete_data", N_("Delete my data"), (
         "borrar mis datos", "eliminar mis datos", "borra mis datos", "delete my data", "erase my data",
     )),
+    Command("paid", N_("I already paid"), ("ya pague", "ya pague la cuota", "ya pague el imss", "already paid",
+                                           "i paid", "i already paid")),
+    Command("cancel_reminders", N_("Cancel reminders"), ("cancelar recordatorios", "cancelar los recordatorios",
+                                                         "ya no quiero recordatorios", "cancel reminders",
+                                                         "stop reminders")),
     Command("bot", N_("Back to the assistant"), ("bot", "asistente", "volver al asistente", "assistant")),
 )
 GREETINGS = frozenset({

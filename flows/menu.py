@@ -152,12 +152,6 @@ STEPS = (
             "the one on your línea de captura. IMSS contributions are not part of our fee."
         ),
     ), (ENROLL, HUMAN, MENU), where=N_("how much IMSS costs"), values=cost_values),
-    Step("reminders_info", (N_(
-        "*Payment reminders (optional membership)*\n"
-        "Coverage ends if a payment is missed, so we can remind you before each deadline, generate "
-        "your líneas de captura and help you keep up to date. A person from our team can tell you "
-        "about the membership."
-    ),), (HUMAN, MENU), where=N_("payment reminders")),
     Step("choose_language", (N_("Choose your language:"),), (
         Choice("es", "Español", "@back", ("espanol", "spanish", "es"), {"_locale": "es_MX"}),
         Choice("en", "English", "@back", ("ingles", "english", "en"), {"_locale": "en"}),

@@ -59,7 +59,17 @@ class AssignDocument:
     slot: str
 
 
-Effect = RecordConsent | FileCase | AssignDocument
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    """Effect: start (or change) the payment-reminder membership with the frequency in the data."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    """Effect: stop the payment reminders."""
+
+
+Effect = RecordConsent | FileCase | AssignDocument | Subscribe | Unsubscribe
 
 
 Parser = Callable[[str, Data], Parsed]

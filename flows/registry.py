@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flows import applicant, case, consent, data_rights, documents, eligibility, menu
+from flows import applicant, case, consent, data_rights, documents, eligibility, membership, menu
 from flows.model import Flow
 
 # The enrollment journey is one flow (one machine) assembled from the modules that tell each part.
 ENROLLMENT = Flow("enrollment", "enroll_start",
                   consent.STEPS + eligibility.STEPS + applicant.STEPS + documents.STEPS + case.STEPS)
-FLOWS: tuple[Flow, ...] = (menu.FLOW, ENROLLMENT, data_rights.FLOW)
+MEMBERSHIP = Flow("membership", "reminders_info", membership.STEPS)
+FLOWS: tuple[Flow, ...] = (menu.FLOW, ENROLLMENT, MEMBERSHIP, data_rights.FLOW)

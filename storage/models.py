@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -14,12 +15,31 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Moments stored in UTC and read back aware: SQLite keeps no offset, so a local time written as is
+    would come back hours off. Naive values are taken as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -40,8 +60,8 @@ class Contact(Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)  # no business-initiated messages
-    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Conversation(Base):
@@ -59,9 +79,9 @@ class Conversation(Base):
     owner: Mapped[str] = mapped_column(String(10), default="bot")
     misses: Mapped[int] = mapped_column(Integer, default=0)
     turns: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     waiting_reason: Mapped[str | None] = mapped_column(String(30))
     assigned_to: Mapped[int | None] = mapped_column(
         ForeignKey("staff.id", ondelete="SET NULL", name="fk_conversations_assigned_to_staff"), index=True)
@@ -88,11 +108,11 @@ class Message(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SendAttempt(Base):
@@ -102,7 +122,7 @@ class SendAttempt(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
-    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     outcome: Mapped[str] = mapped_column(String(12))  # "sent" | "retry" | "failed"
     provider_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
@@ -119,7 +139,7 @@ class Consent(Base):
     version: Mapped[str] = mapped_column(String(20))
     accepted: Mapped[bool] = mapped_column(Boolean)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Case(Base):
@@ -136,8 +156,8 @@ class Case(Base):
     eligibility: Mapped[str] = mapped_column(String(16))  # likely | review | not_for_you
     eligibility_reasons: Mapped[str] = mapped_column(Text, default="[]")  # msgids, JSON
     flags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of review flags
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CaseEvent(Base):
@@ -150,7 +170,7 @@ class CaseEvent(Base):
     status: Mapped[str] = mapped_column(String(24))
     actor: Mapped[str] = mapped_column(String(120))  # "applicant", "bot" or a staff email
     note: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Document(Base):
@@ -170,7 +190,7 @@ class Document(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     pages: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # A random handle for inbox URLs: ids are guessable, this is not (and the URL still needs a login).
     access_token: Mapped[str | None] = mapped_column(String(40))
     review_status: Mapped[str] = mapped_column(String(12), default="pending",
@@ -194,10 +214,10 @@ class MediaJob(Base):
     size: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12))  # queued | fetching | done | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Staff(Base):
@@ -212,8 +232,8 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(10))  # admin | agent
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LoginAttempt(Base):
@@ -223,7 +243,7 @@ class LoginAttempt(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     key: Mapped[str] = mapped_column(String(300), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CannedResponse(Base):
@@ -232,7 +252,7 @@ class CannedResponse(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):
@@ -246,4 +266,78 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(80))
     detail: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Subscription(Base):
+    """The optional payment-reminder membership of one applicant."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    frequency: Mapped[str] = mapped_column(String(12))  # monthly | bimonthly | semiannual | annual
+    first_period: Mapped[str] = mapped_column(String(7))  # "2026-12": the first month with a deadline
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Reminder(Base):
+    """One reminder of one period, sent or dropped: the unique key is what makes it happen once."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("subscription_id", "period", "kind", name="uq_reminders_once"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    kind: Mapped[str] = mapped_column(String(12))  # before_5 | before_1 | due | missed
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10))  # sent | dropped | skipped
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PeriodPayment(Base):
+    """What we know about paying one period: a línea de captura sent, a proof received, verified paid."""
+
+    __tablename__ = "period_payments"
+    __table_args__ = (UniqueConstraint("subscription_id", "period", name="uq_period_payments"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(16))  # line_sent | proof_received | paid
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Nudge(Base):
+    """A reminder to finish an abandoned enrollment; `anchor` is the applicant's last message time."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (UniqueConstraint("conversation_id", "anchor", "kind", name="uq_nudges_once"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    anchor: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(8))  # first | second
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Email(Base):
+    """An email to an applicant (the enrollment receipt): retried by the worker, visible in the inbox."""
+
+    __tablename__ = "emails"
+    __table_args__ = (Index("ix_emails_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    message: Mapped[bytes] = mapped_column(LargeBinary)  # the encrypted RFC 5322 message
+    status: Mapped[str] = mapped_column(String(10))  # queued | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -9,6 +9,7 @@ from flask import Response, abort, current_app, g, jsonify, render_template, req
 
 from bot.app import services_of
 from bot.channels.whatsapp import WINDOW
+from bot.emails import email_state
 from bot.i18n import N_, translate
 from bot.inbox import bp, staff_locale
 from bot.turns import utcnow
@@ -71,6 +72,7 @@ def conversation(conversation_id: int) -> Any:
         history = CaseRepository(db, services.cipher).history(case.id) if case else []
         consents = ConsentRepository(db).for_contact(contact.id)
         canned = CannedRepository(db).all()
+        mail = email_state(db, case.id) if case else None
         AuditRepository(db).add(g.staff, "view_personal_data", f"conversation:{conversation_id}", utcnow())
         last_inbound = contact.last_inbound_at
     locale = staff_locale()
@@ -86,7 +88,7 @@ def conversation(conversation_id: int) -> Any:
         canned=canned, assessment=assessment, statuses=STATUSES, next_statuses=NEXT_STATUSES.get(
             case.status, ()) if case else (), labels=LABELS, outside_window=outside_window,
         template_configured="staff_reply" in services.settings.whatsapp_templates, outcomes=OUTCOMES,
-        review_labels=REVIEW_LABELS,
+        review_labels=REVIEW_LABELS, mail=mail,
         name=str(data.get("full_name") or services.cipher.decrypt_text(contact.display_name) or ""),
         last_id=transcript[-1].id if transcript else 0)
 

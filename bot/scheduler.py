@@ -1,0 +1,167 @@
+"""Scheduled messages, run by the worker: payment reminders of the membership and enrollment nudges.
+
+Each reminder is recorded under a unique key (subscription, period, kind) in the same transaction that
+queues its message, so two workers or a restart can never send it twice; one that is due but no longer
+useful (after downtime) is recorded as dropped instead, so catching up never floods anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from sqlalchemy.orm import Session
+
+from bot.i18n import N_, translate
+from bot.messages import Button, Outbound
+from bot.turns import utcnow
+from flows.estimate import estimate
+from flows.money import money
+from flows.payments import (
+    MONTHS_PER_PAYMENT,
+    deadline,
+    due_times,
+    in_quiet_hours,
+    periods_near,
+    useful_until,
+)
+from storage.crypto import Cipher
+from storage.db import Database
+from storage.membership import MembershipRepository, SubscriptionRecord
+from storage.models import Contact, Conversation
+from storage.repositories import MessageRepository
+
+log = logging.getLogger(__name__)
+
+TEXTS = {
+    "before_5": N_("Reminder: your IMSS payment for %(period)s is due on %(deadline)s (in 5 days).%(amount)s"),
+    "before_1": N_("Tomorrow, %(deadline)s, is the last day to pay your IMSS contribution for %(period)s.%(amount)s"),
+    "due": N_("Today, %(deadline)s, is the last day to pay your IMSS contribution for %(period)s.%(amount)s "
+              "When you have paid, write *ya pagué* and send the receipt."),
+    "missed": N_("We have no record of your IMSS payment for %(period)s, due on %(deadline)s. If it was not "
+                 "paid, your coverage may end (LSS art. 231). We can help you get up to date."),
+}
+NUDGE_TEXT = N_("Hi! Your IMSS enrollment is half done. Whenever you want, write *hola* and we will continue "
+                "where you left off.")
+NO_NUDGE_STATES = ("consent_declined", "elig_not_for_you", "income_declined", "status_without_case")
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    zone: ZoneInfo
+    send_at: time = time(10, 0)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    nudges: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=72))
+
+
+class ReminderJob:
+    def __init__(self, database: Database, cipher: Cipher, schedule: Schedule,
+                 clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None) -> None:
+        self.database, self.cipher, self.schedule, self.clock = database, cipher, schedule, clock
+        self.on_queued = on_queued
+        self.sent = 0
+        self.dropped = 0
+
+    def run_once(self) -> int:
+        now = self.clock()
+        queued = 0
+        with self.database.session_scope() as session:
+            membership = MembershipRepository(session)
+            for subscription in membership.active():
+                queued += self._subscription(session, membership, subscription, now)
+        if queued and self.on_queued:
+            self.on_queued()
+        return queued
+
+    def _subscription(self, session: Session, membership: MembershipRepository, sub: SubscriptionRecord,
+                      now: datetime) -> int:
+        zone = self.schedule.zone
+        queued = 0
+        for period in periods_near(sub.first_period, sub.frequency, now.astimezone(zone).date()):
+            paid = membership.payment_status(sub.id, period) in ("paid", "proof_received")
+            due = sorted(((at, kind) for kind, at in due_times(period, zone, self.schedule.send_at).items()
+                          if at <= now), reverse=True)
+            for rank, (at, kind) in enumerate(due):
+                if membership.reminder_exists(sub.id, period, kind):
+                    continue
+                if paid or sub.opted_out:
+                    status = "skipped"
+                elif rank > 0 or now >= useful_until(kind, period, zone):
+                    status = "dropped"  # a later reminder supersedes it, or its moment has passed
+                elif in_quiet_hours(now, zone, self.schedule.quiet_start, self.schedule.quiet_end):
+                    continue  # wait for the morning
+                else:
+                    status = "sent"
+                if not membership.record_reminder(sub.id, period, kind, at, status, now):
+                    continue  # another worker got there first
+                if status == "sent":
+                    self._queue(session, sub, period, kind, now)
+                    queued += 1
+                    self.sent += 1
+                elif status == "dropped":
+                    self.dropped += 1
+                    log.info("reminder dropped subscription=%s period=%s kind=%s", sub.id, period, kind)
+        return queued
+
+    def _queue(self, session: Session, sub: SubscriptionRecord, period: str, kind: str, now: datetime) -> None:
+        conversation = session.get(Conversation, sub.conversation_id)
+        contact = session.get(Contact, sub.contact_id)
+        assert conversation is not None and contact is not None
+        locale = conversation.locale
+        babel_locale = "es_MX" if locale == "es_MX" else "en"
+        day = deadline(period)
+        data = self.cipher.decrypt_json(conversation.data, {})
+        amount = ""
+        if data.get("monthly_income"):
+            total = estimate(float(data["monthly_income"]), day, border=data.get("border_zone") == "yes").monthly_total
+            amount = " " + translate(locale, N_("Estimated amount: about %(amount)s."),
+                                     amount=money(total * MONTHS_PER_PAYMENT[sub.frequency], locale))
+        text = translate(locale, TEXTS[kind], period=format_date(day, "MMMM yyyy", locale=babel_locale),
+                         deadline=format_date(day, "d MMMM", locale=babel_locale), amount=amount)
+        buttons = (Button(translate(locale, N_("Talk to a person")), "cmd:human"),) if kind == "missed" else ()
+        MessageRepository(session, self.cipher).queue(conversation.id, contact.channel,
+                                                      Outbound(text, buttons, kind="payment_reminder"), now,
+                                                      author="system")
+
+
+class NudgeJob:
+    """At most two nudges per silence (24 h and 72 h after the applicant's last message); a reply starts a
+    new silence, so nudges stop by themselves when the applicant answers."""
+
+    def __init__(self, database: Database, cipher: Cipher, schedule: Schedule,
+                 clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None) -> None:
+        self.database, self.cipher, self.schedule, self.clock = database, cipher, schedule, clock
+        self.on_queued = on_queued
+
+    def run_once(self) -> int:
+        now = self.clock()
+        zone = self.schedule.zone
+        if in_quiet_hours(now, zone, self.schedule.quiet_start, self.schedule.quiet_end):
+            return 0
+        first, second = self.schedule.nudges
+        queued = 0
+        with self.database.session_scope() as session:
+            membership = MembershipRepository(session)
+            for idle in membership.idle_enrollments(now - first, NO_NUDGE_STATES):
+                last = idle.last_inbound_at if idle.last_inbound_at.tzinfo else idle.last_inbound_at.replace(
+                    tzinfo=ZoneInfo("UTC"))
+                kind = "second" if now - last >= second else "first"
+                if kind == "second" and now - last >= second + first:
+                    continue  # long gone: a nudge now would be noise
+                if not membership.record_nudge(idle.id, last.isoformat(), kind, now):
+                    continue
+                conversation = session.get(Conversation, idle.id)
+                contact = session.get(Contact, conversation.contact_id) if conversation else None
+                assert conversation is not None and contact is not None
+                MessageRepository(session, self.cipher).queue(
+                    idle.id, contact.channel, Outbound(translate(conversation.locale, NUDGE_TEXT), kind="nudge"),
+                    now, author="system")
+                queued += 1
+        if queued and self.on_queued:
+            self.on_queued()
+        return queued

@@ -1,0 +1,71 @@
+"""The IMSS payment calendar of a membership: which months have a day-20 deadline, and when each reminder
+is due (5 days before, the day before, the day itself, and the day after if unpaid). Pure date logic."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+MONTHS_PER_PAYMENT = {"monthly": 1, "bimonthly": 2, "semiannual": 6, "annual": 12}
+REMINDER_OFFSETS = {"before_5": -5, "before_1": -1, "due": 0, "missed": 1}
+PAYMENT_DAY = 20
+
+
+def month_index(period: str) -> int:
+    year, month = period.split("-")
+    return int(year) * 12 + int(month) - 1
+
+
+def period_of(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def first_period(today: date) -> str:
+    """The first deadline worth reminding: this month's if at least 5 days remain, else next month's."""
+    index = today.year * 12 + today.month - 1
+    return period_of(index if today.day <= PAYMENT_DAY - 5 else index + 1)
+
+
+def nearest_period(today: date) -> str:
+    """The deadline month closest to today: what "ya pagué" most likely refers to."""
+    index = today.year * 12 + today.month - 1
+    return min((period_of(i) for i in (index - 1, index, index + 1)),
+               key=lambda period: abs((deadline(period) - today).days))
+
+
+def deadline(period: str) -> date:
+    index = month_index(period)
+    return date(index // 12, index % 12 + 1, PAYMENT_DAY)
+
+
+def periods_near(first: str, frequency: str, today: date, before: int = 6, after: int = 4) -> list[str]:
+    """Deadline months of this membership whose reminders could be due around `today`."""
+    step = MONTHS_PER_PAYMENT[frequency]
+    start = month_index(first)
+    found = []
+    for index in range(today.year * 12 + today.month - 2, today.year * 12 + today.month + 1):
+        if index >= start and (index - start) % step == 0:
+            day = deadline(period_of(index))
+            if today - timedelta(days=after) <= day <= today + timedelta(days=before):
+                found.append(period_of(index))
+    return found
+
+
+def due_times(period: str, zone: ZoneInfo, hour: time) -> dict[str, datetime]:
+    """When each reminder of a period is due, at the configured hour of the business time zone."""
+    day = deadline(period)
+    return {kind: datetime.combine(day + timedelta(days=offset), hour, zone)
+            for kind, offset in REMINDER_OFFSETS.items()}
+
+
+USEFUL_DAYS = {"before_5": -1, "before_1": 0, "due": 1, "missed": 4}
+
+
+def useful_until(kind: str, period: str, zone: ZoneInfo) -> datetime:
+    """Past this moment a reminder would say something untrue ("in 5 days", "tomorrow") or stale."""
+    return datetime.combine(deadline(period) + timedelta(days=USEFUL_DAYS[kind]), time(0, 0), zone)
+
+
+def in_quiet_hours(moment: datetime, zone: ZoneInfo, start: time, end: time) -> bool:
+    local = moment.astimezone(zone).time()
+    return local >= start or local < end if start > end else start <= local < end

@@ -1,0 +1,114 @@
+"""Queries for the payment-reminder membership, its reminders and payments, and enrollment nudges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Case, Contact, Conversation, Nudge, PeriodPayment, Reminder, Subscription
+from storage.repositories import _insert_ignoring_duplicates
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    id: int
+    contact_id: int
+    conversation_id: int
+    frequency: str
+    first_period: str
+    opted_out: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdleConversation:
+    id: int
+    last_inbound_at: datetime
+
+
+class MembershipRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def subscribe(self, contact_id: int, conversation_id: int, frequency: str, first: str, now: datetime) -> None:
+        self.cancel(contact_id, now)
+        self.session.add(Subscription(contact_id=contact_id, conversation_id=conversation_id, frequency=frequency,
+                                      first_period=first, active=True, created_at=now))
+
+    def cancel(self, contact_id: int, now: datetime) -> None:
+        self.session.execute(update(Subscription).where(Subscription.contact_id == contact_id,
+                                                        Subscription.active.is_(True))
+                             .values(active=False, cancelled_at=now))
+
+    def active(self) -> list[SubscriptionRecord]:
+        rows = self.session.execute(
+            select(Subscription, Contact.opted_out).join(Contact, Contact.id == Subscription.contact_id)
+            .where(Subscription.active.is_(True)).order_by(Subscription.id)).all()
+        return [SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted)
+                for s, opted in rows]
+
+    def for_conversation(self, conversation_id: int) -> SubscriptionRecord | None:
+        row = self.session.execute(
+            select(Subscription, Contact.opted_out).join(Contact, Contact.id == Subscription.contact_id)
+            .where(Subscription.conversation_id == conversation_id, Subscription.active.is_(True))).first()
+        if row is None:
+            return None
+        s, opted = row
+        return SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted)
+
+    def payment_status(self, subscription_id: int, period: str) -> str | None:
+        return self.session.execute(select(PeriodPayment.status).where(
+            PeriodPayment.subscription_id == subscription_id, PeriodPayment.period == period)).scalar_one_or_none()
+
+    def payments(self, subscription_id: int) -> list[tuple[str, str, int | None]]:
+        rows = self.session.execute(select(PeriodPayment).where(PeriodPayment.subscription_id == subscription_id)
+                                    .order_by(PeriodPayment.period)).scalars()
+        return [(row.period, row.status, row.document_id) for row in rows]
+
+    def set_payment(self, subscription_id: int, period: str, status: str, now: datetime,
+                    document_id: int | None = None) -> None:
+        row = self.session.execute(select(PeriodPayment).where(
+            PeriodPayment.subscription_id == subscription_id, PeriodPayment.period == period)).scalar_one_or_none()
+        if row is None:
+            self.session.add(PeriodPayment(subscription_id=subscription_id, period=period, status=status,
+                                           document_id=document_id, updated_at=now))
+            return
+        if not (row.status == "paid" and status != "paid"):  # a verified payment stays verified
+            row.status = status
+        row.document_id = document_id or row.document_id
+        row.updated_at = now
+
+    def record_reminder(self, subscription_id: int, period: str, kind: str, due_at: datetime, status: str,
+                        now: datetime) -> bool:
+        """True only for the one caller that records it first: that caller alone may send it."""
+        return _insert_ignoring_duplicates(self.session, Reminder.__table__, {
+            "subscription_id": subscription_id, "period": period, "kind": kind, "due_at": due_at,
+            "status": status, "created_at": now}, ["subscription_id", "period", "kind"]) is not None
+
+    def reminder_exists(self, subscription_id: int, period: str, kind: str) -> bool:
+        return self.session.execute(select(Reminder.id).where(
+            Reminder.subscription_id == subscription_id, Reminder.period == period, Reminder.kind == kind)
+        ).first() is not None
+
+    def reminders(self, subscription_id: int) -> list[tuple[str, str, str]]:
+        rows = self.session.execute(select(Reminder).where(Reminder.subscription_id == subscription_id)
+                                    .order_by(Reminder.id)).scalars()
+        return [(row.period, row.kind, row.status) for row in rows]
+
+    # -- nudges ------------------------------------------------------------------------------------
+    def idle_enrollments(self, before: datetime, skip_states: tuple[str, ...] = ()) -> list[IdleConversation]:
+        """Enrollments the applicant left unfinished, bot-owned, not opted out, with no case yet."""
+        has_case = select(Case.id).where(Case.conversation_id == Conversation.id).exists()
+        rows = self.session.execute(
+            select(Conversation.id, Contact.last_inbound_at).join(Contact, Contact.id == Conversation.contact_id)
+            .where(Conversation.flow == "enrollment", Conversation.owner == "bot", Contact.opted_out.is_(False),
+                   Contact.reachable.is_(True), Contact.last_inbound_at.is_not(None),
+                   Contact.last_inbound_at < before, Conversation.state.not_in(skip_states), ~has_case)).all()
+        return [IdleConversation(cid, at) for cid, at in rows]
+
+    def record_nudge(self, conversation_id: int, anchor: str, kind: str, now: datetime) -> bool:
+        return _insert_ignoring_duplicates(self.session, Nudge.__table__, {
+            "conversation_id": conversation_id, "anchor": anchor, "kind": kind, "created_at": now},
+            ["conversation_id", "anchor", "kind"]) is not None
