@@ -35,7 +35,7 @@ def _reply_json(reply: StoredReply) -> dict[str, Any]:
         "text": reply.outbound.text,
         "buttons": [{"title": b.title, "payload": b.payload} for b in reply.outbound.buttons],
         "attachments": [{"kind": a.kind, "filename": a.filename,
-                         "url": media_url(settings.secret_key, settings.base_url, a)}
+                         "url": media_url(settings.secret_key, "", a)}
                         for a in reply.outbound.attachments],
         "author": reply.author,
     }
@@ -75,7 +75,8 @@ def post_message() -> Any:
     except BadRequest as error:
         return jsonify(error=str(error)), 400
     outcome = services.turns.handle(inbound)
-    return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate)
+    return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate,
+                   inbound_id=outcome.inbound_id)
 
 
 def _post_file() -> Any:
@@ -89,7 +90,8 @@ def _post_file() -> Any:
     inbound = Inbound(channel=CHANNEL, contact_ref=_session_id(), provider_id=f"{_session_id()}:{client_id[:100]}",
                       locale_hint=request.accept_languages.best)
     outcome = receive_document(services.turns, services.documents, inbound, content)
-    return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate)
+    return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate,
+                   inbound_id=outcome.inbound_id)
 
 
 @bp.get("/webchat/api/messages")

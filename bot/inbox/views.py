@@ -25,6 +25,7 @@ WAITING_REASONS = {"handoff": N_("asked for a person"), "needs_review": N_("elig
                    "offered_human": N_("the bot could not understand")}
 OUTCOMES = {"likely": N_("probably qualifies"), "review": N_("needs an advisor's review"),
             "not_for_you": N_("this scheme does not fit")}
+VIEWS = {"all": N_("All"), "waiting": N_("Waiting"), "mine": N_("Mine"), "unassigned": N_("Unassigned")}
 REVIEW_LABELS = {"pending": N_("to review"), "approved": N_("approved"), "rejected": N_("rejected")}
 
 
@@ -54,7 +55,7 @@ def conversations() -> Any:
             query=filters["q"], staff_id=g.staff.id)
     template = "inbox/_rows.html" if request.args.get("partial") else "inbox/list.html"
     return render_template(template, rows=rows, filters=filters, channels=CHANNELS, statuses=STATUSES,
-                           waited=waited, reasons=WAITING_REASONS)
+                           waited=waited, reasons=WAITING_REASONS, views=VIEWS)
 
 
 @bp.get("/c/<int:conversation_id>")
