@@ -8,6 +8,7 @@ turn, so a staff action and an applicant's message never interleave.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -24,12 +25,15 @@ from bot.services import Services
 from bot.turns import utcnow
 from flows.case import NEXT_STATUSES, STATUSES
 from flows.imss import constants_for
+from flows.payments import deadline
 from storage.enrollment import CaseRepository, DocumentRepository
+from storage.membership import MembershipRepository
 from storage.models import Case, Contact, Conversation, Document, Message
 from storage.repositories import ConversationRepository, MessageRepository
 from storage.staff import AuditRepository, StaffRecord
 
 NEEDS_REASON = ("documents_observed", "rejected", "cancelled")
+PERIOD = re.compile(r"20\d\d-(0[1-9]|1[0-2])")
 FINAL = ("enrolled", "rejected", "cancelled")
 
 
@@ -177,6 +181,50 @@ class CaseWork:
             name=str(data.get("full_name") or ""), folio=case.folio or "",
             payment_day=constants_for(utcnow().date()).payment_day, attachments=files)
         queue_email(session, self.services.cipher, case.id, message.as_bytes(), utcnow())
+
+    # -- membership --------------------------------------------------------------------------------
+    def send_payment_line(self, staff: StaffRecord, conversation_id: int, period: str, pdf: bytes) -> None:
+        """Attach the línea de captura of a period and send it to the applicant."""
+        check = check_document(pdf)
+        if not check.ok or check.content_type != "application/pdf" or not PERIOD.fullmatch(period):
+            raise CaseWorkError(N_("Give the period as YYYY-MM and a readable PDF."))
+        with self._scope() as session:
+            membership = MembershipRepository(session)
+            subscription = membership.for_conversation(conversation_id)
+            if subscription is None:
+                raise CaseWorkError(N_("This applicant has no payment reminders."))
+            name = self.services.documents.save(pdf)
+            document_id = DocumentRepository(session).add(conversation_id, name, "application/pdf", len(pdf),
+                                                          hashlib.sha256(pdf).hexdigest(), utcnow())
+            row = session.get(Document, document_id)
+            assert row is not None
+            row.slot, row.review_status = "payment_line", "approved"
+            membership.set_payment(subscription.id, period, "line_sent", utcnow(), document_id)
+            locale = self._locale(session, conversation_id)
+            text = translate(locale, N_("Here is your línea de captura for %(period)s. Pay it by %(deadline)s at the "
+                                        "bank or by SPEI."), period=period,
+                             deadline=deadline(period).strftime("%d/%m/%Y"))
+            attachment = Attachment("document", name, "application/pdf", f"linea-de-captura-{period}.pdf")
+            self._queue(session, conversation_id, Outbound(text, attachments=(attachment,), kind="payment_reminder"))
+            self._audit(session, staff, "payment_line", f"conversation:{conversation_id}", period)
+        self._wake()
+
+    def confirm_payment(self, staff: StaffRecord, conversation_id: int, period: str) -> None:
+        """Staff checked the receipt: the period is paid, and the applicant hears it."""
+        if not PERIOD.fullmatch(period):
+            raise CaseWorkError(N_("Give the period as YYYY-MM and a readable PDF."))
+        with self._scope() as session:
+            membership = MembershipRepository(session)
+            subscription = membership.for_conversation(conversation_id)
+            if subscription is None:
+                raise CaseWorkError(N_("This applicant has no payment reminders."))
+            membership.set_payment(subscription.id, period, "paid", utcnow())
+            locale = self._locale(session, conversation_id)
+            self._queue(session, conversation_id, Outbound(translate(
+                locale, N_("We confirmed your IMSS payment for %(period)s. Thank you!"), period=period),
+                kind="status_update"))
+            self._audit(session, staff, "payment_confirmed", f"conversation:{conversation_id}", period)
+        self._wake()
 
     # -- helpers -----------------------------------------------------------------------------------
     def _scope(self) -> Any:

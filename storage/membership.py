@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from storage.models import Case, Contact, Conversation, Nudge, PeriodPayment, Reminder, Subscription
 from storage.repositories import _insert_ignoring_duplicates
 
+PAYMENT_RANK = {"line_sent": 1, "proof_received": 2, "paid": 3}
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionRecord:
@@ -75,7 +77,7 @@ class MembershipRepository:
             self.session.add(PeriodPayment(subscription_id=subscription_id, period=period, status=status,
                                            document_id=document_id, updated_at=now))
             return
-        if not (row.status == "paid" and status != "paid"):  # a verified payment stays verified
+        if PAYMENT_RANK[status] >= PAYMENT_RANK.get(row.status, 0):  # never back from "paid" to "line sent"
             row.status = status
         row.document_id = document_id or row.document_id
         row.updated_at = now

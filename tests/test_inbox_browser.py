@@ -234,6 +234,7 @@ def test_take_reply_and_hand_back_seen_by_the_applicant(page: Page, staff_page: 
 
 
 def test_a_message_for_staff_is_shown_once_in_the_web_chat(page: Page, live_server: str) -> None:
+    """Once a bug: the POST answered nothing, lastId stayed behind, and the next poll drew the message again."""
     chat = Chat(page, live_server)
     chat.open()
     chat.say("asesor")  # the bot steps aside: what the applicant writes now is for a person
@@ -303,6 +304,7 @@ def test_case_status_document_rejection_and_receipt(staff_page: Page, live_serve
 
 def test_the_receipt_can_be_opened_from_the_web_chat(page: Page, staff_page: Page, live_server: str, app: Flask,
                                                      services: Services) -> None:
+    """Once a bug: the web chat page drew text and buttons but ignored attachments."""
     make_staff(services)
     phone = Phone(app.test_client())
     enrolled_applicant(phone)
@@ -319,7 +321,12 @@ def test_the_receipt_can_be_opened_from_the_web_chat(page: Page, staff_page: Pag
     page.goto(live_server + "/")  # the applicant opens the web chat again: the page rebuilds the history
     chat = Chat(page, live_server)
     expect(chat.bot.last).to_contain_text("🎉")
-    expect(page.locator("#log a[href*='/media/']")).to_have_count(2, timeout=1000)
+    links = page.locator("#log a[href*='/media/']")
+    expect(links).to_have_count(2, timeout=1000)
+    expect(links).to_contain_text(["comprobante-inscripcion-imss.pdf", "linea-de-captura.pdf"])
+    for link in links.all():
+        opened = page.request.get(str(link.evaluate("a => a.href")))
+        assert opened.ok and opened.body().startswith(b"%PDF")
 
 
 # -- 4. what applicants write is text ----------------------------------------------------------------------------
@@ -372,6 +379,7 @@ def test_markup_from_applicants_is_shown_as_text(staff_page: Page, live_server: 
 
 
 def test_the_view_filter_is_in_spanish(staff_page: Page, live_server: str, services: Services) -> None:
+    """Once a bug: the labels came from a literal list in the template, so pybabel never extracted them."""
     make_staff(services)
     inbox = Inbox(staff_page, live_server)
     inbox.logged_in()

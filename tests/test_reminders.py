@@ -250,3 +250,33 @@ def test_no_nudges_after_declining(services: Services, phone: Phone, state_words
     NudgeJob(services.database, services.cipher, Schedule(UTC_ZONE, quiet_start=time(23, 59), quiet_end=time(0, 0)),
              clock=lambda: clock[0]).run_once()
     assert nudge_texts(services) == []
+
+
+def test_staff_send_the_linea_de_captura_and_confirm_the_payment(services: Services, phone: Phone,
+                                                                 app: Any) -> None:
+    import io
+
+    from tests.samples import pdf_document
+    from tests.test_inbox import login, make_staff
+
+    subscribe(phone)
+    phone.send("ya pague")
+    phone.upload(document_photo(seed=30), "pago.jpg")
+    make_staff(services)
+    staff = app.test_client()
+    login(staff)
+    with services.database.session_scope() as session:
+        conversation_id = session.execute(select(Subscription.conversation_id)).scalar_one()
+    page = staff.get(f"/inbox/c/{conversation_id}").get_data(as_text=True)
+    assert 'id="membership"' in page and es("receipt received") in page and es("payment receipt") in page
+    with staff.session_transaction() as session:
+        token = session["csrf"]
+    staff.post(f"/inbox/c/{conversation_id}/payments/line", content_type="multipart/form-data",
+               data={"csrf_token": token, "period": "2027-01", "line": (io.BytesIO(pdf_document()), "l.pdf")})
+    staff.post(f"/inbox/c/{conversation_id}/payments/paid", data={"csrf_token": token, "period": "2027-01"})
+    history = phone.client.get("/webchat/api/messages?after=0").get_json()["messages"]
+    assert history[-2]["attachments"][0]["filename"] == "linea-de-captura-2027-01.pdf"
+    assert history[-1]["text"] == es("We confirmed your IMSS payment for %(period)s. Thank you!", period="2027-01")
+    with services.database.session_scope() as session:
+        statuses = {p.period: p.status for p in session.execute(select(PeriodPayment)).scalars()}
+    assert statuses["2027-01"] == "paid"

@@ -63,6 +63,20 @@ def review_document(conversation_id: int, document_id: int) -> Any:
         g.staff, document_id, approve, request.form.get("reason", "")))
 
 
+@bp.post("/c/<int:conversation_id>/payments/line")
+def payment_line(conversation_id: int) -> Any:
+    upload = request.files.get("line")
+    content = upload.read() if upload else b""
+    return _attempt(conversation_id, lambda: _work().send_payment_line(
+        g.staff, conversation_id, request.form.get("period", "").strip(), content))
+
+
+@bp.post("/c/<int:conversation_id>/payments/paid")
+def payment_paid(conversation_id: int) -> Any:
+    return _attempt(conversation_id, lambda: _work().confirm_payment(
+        g.staff, conversation_id, request.form.get("period", "").strip()))
+
+
 @bp.post("/c/<int:conversation_id>/case/<int:case_id>/results")
 def deliver_results(conversation_id: int, case_id: int) -> Any:
     receipt, slip = request.files.get("receipt"), request.files.get("payment_slip")

@@ -13,19 +13,26 @@ from bot.emails import email_state
 from bot.i18n import N_, translate
 from bot.inbox import bp, staff_locale
 from bot.turns import utcnow
+from flows.applicant import FREQUENCIES
 from flows.case import ITEMS, NEXT_STATUSES, STATUSES, display
 from flows.documents import LABELS
 from flows.eligibility import assess
+from flows.payments import nearest_period
 from storage.enrollment import CaseRepository, ConsentRepository
 from storage.inbox import InboxQueries
+from storage.membership import MembershipRepository
 from storage.staff import AuditRepository, CannedRepository
 
 CHANNELS = ("webchat", "telegram", "whatsapp")
+EXTRA_DOCUMENT_LABELS = {"payment_proof": N_("payment receipt"), "payment_line": N_("línea de captura"),
+                         "imss_receipt": N_("IMSS enrollment receipt"), "payment_slip": N_("first payment slip")}
 WAITING_REASONS = {"handoff": N_("asked for a person"), "needs_review": N_("eligibility needs review"),
                    "offered_human": N_("the bot could not understand")}
 OUTCOMES = {"likely": N_("probably qualifies"), "review": N_("needs an advisor's review"),
             "not_for_you": N_("this scheme does not fit")}
 VIEWS = {"all": N_("All"), "waiting": N_("Waiting"), "mine": N_("Mine"), "unassigned": N_("Unassigned")}
+PAYMENT_LABELS = {"line_sent": N_("línea de captura sent"), "proof_received": N_("receipt received"),
+                  "paid": N_("paid")}
 REVIEW_LABELS = {"pending": N_("to review"), "approved": N_("approved"), "rejected": N_("rejected")}
 
 
@@ -74,6 +81,10 @@ def conversation(conversation_id: int) -> Any:
         consents = ConsentRepository(db).for_contact(contact.id)
         canned = CannedRepository(db).all()
         mail = email_state(db, case.id) if case else None
+        membership = MembershipRepository(db)
+        subscription = membership.for_conversation(conversation_id)
+        payments = membership.payments(subscription.id) if subscription else []
+        reminders = membership.reminders(subscription.id) if subscription else []
         AuditRepository(db).add(g.staff, "view_personal_data", f"conversation:{conversation_id}", utcnow())
         last_inbound = contact.last_inbound_at
     locale = staff_locale()
@@ -82,14 +93,17 @@ def conversation(conversation_id: int) -> Any:
     outside_window = contact.channel == "whatsapp" and (
         last_inbound is None or utcnow() - last_inbound > WINDOW)
     fields = [(translate(locale, label), display(key, data.get(key), locale)) for label, key, _ in ITEMS]
+    labels = {**LABELS, **EXTRA_DOCUMENT_LABELS}
     assessment = assess(data) if any(k.startswith("elig_") for k in data) else None
     return render_template(
         "inbox/conversation.html", conversation=row, contact=contact, data=data, fields=fields,
         transcript=transcript, documents=documents, case=case, history=history, consents=consents,
         canned=canned, assessment=assessment, statuses=STATUSES, next_statuses=NEXT_STATUSES.get(
-            case.status, ()) if case else (), labels=LABELS, outside_window=outside_window,
+            case.status, ()) if case else (), labels=labels, outside_window=outside_window,
         template_configured="staff_reply" in services.settings.whatsapp_templates, outcomes=OUTCOMES,
-        review_labels=REVIEW_LABELS, mail=mail,
+        review_labels=REVIEW_LABELS, mail=mail, subscription=subscription, payments=payments,
+        reminders=reminders, payment_labels=PAYMENT_LABELS, frequencies=FREQUENCIES,
+        next_period=nearest_period(utcnow().date()),
         name=str(data.get("full_name") or services.cipher.decrypt_text(contact.display_name) or ""),
         last_id=transcript[-1].id if transcript else 0)
 
