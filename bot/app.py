@@ -17,7 +17,11 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     """Build the web app. Gunicorn calls it with no arguments: settings then come from the environment."""
-    settings = settings or Settings.from_env()
+    if settings is None:  # gunicorn: configure logging like the CLI does
+        from bot.logs import configure
+
+        configure()
+        settings = Settings.from_env()
     services = services or build_services(settings)
     app = Flask(__name__)
     app.config.update(
@@ -30,13 +34,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.extensions["ptibot"] = services
 
-    from bot import legal, media_links, webchat, webhooks
+    from bot import data_export, legal, media_links, webchat, webhooks
     from bot.inbox import bp as inbox
 
     app.register_blueprint(webchat.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(legal.bp)
     app.register_blueprint(media_links.bp)
+    app.register_blueprint(data_export.bp)
     app.register_blueprint(inbox)
 
     @app.errorhandler(413)

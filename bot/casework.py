@@ -142,8 +142,8 @@ class CaseWork:
             case = session.get(Case, case_id)
             if case is None or case.conversation_id is None:
                 raise CaseWorkError(N_("No such case."))
-            if case.status in FINAL:
-                raise CaseWorkError(N_("The case is already closed."))
+            if case.status != "filed_with_imss":
+                raise CaseWorkError(N_("Mark the case as filed with IMSS before sending the receipt."))
             attachments = []
             for slot, content, filename in (("imss_receipt", receipt, "comprobante-inscripcion-imss.pdf"),
                                             ("payment_slip", slip, "linea-de-captura.pdf")):

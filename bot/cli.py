@@ -28,10 +28,9 @@ def _settings() -> Settings:
 
 
 def _configure_logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("httpx", "httpcore", "telegram", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from bot.logs import configure
+
+    configure(logging.DEBUG if verbose else logging.INFO)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -81,6 +81,8 @@ class Settings:
     resume_after_minutes: int = 30
     business_hours: str = "mon-fri 09:00-18:00; sat 10:00-14:00"
     reminder_hour: str = "10:00"
+    retention_document_days: int = 90
+    retention_abandoned_days: int = 30
     quiet_hours: str = "21:00-08:00"
     nudge_after_hours: tuple[int, int] = (24, 72)
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
@@ -174,6 +176,10 @@ class Settings:
             nudges = (first_nudge, second_nudge)
         except ValueError as error:
             raise ConfigurationError("NUDGE_AFTER_HOURS must be two numbers of hours, like 24,72") from error
+        try:
+            retention = (int(get("RETENTION_DOCUMENT_DAYS") or 90), int(get("RETENTION_ABANDONED_DAYS") or 30))
+        except ValueError as error:
+            raise ConfigurationError("RETENTION_DOCUMENT_DAYS and RETENTION_ABANDONED_DAYS must be numbers") from error
         if not isinstance(templates, dict) or send_rate <= 0:
             raise ConfigurationError("WHATSAPP_TEMPLATES must be a JSON object; WHATSAPP_SEND_RATE above 0")
         return cls(
@@ -200,6 +206,8 @@ class Settings:
             whatsapp_send_rate=send_rate,
             business_hours=get("BUSINESS_HOURS") or "mon-fri 09:00-18:00; sat 10:00-14:00",
             reminder_hour=get("REMINDER_HOUR") or "10:00",
+            retention_document_days=retention[0],
+            retention_abandoned_days=retention[1],
             quiet_hours=get("QUIET_HOURS") or "21:00-08:00",
             nudge_after_hours=nudges,
         )

@@ -27,7 +27,8 @@ HISTORY_LIMIT = 30
 HOME = "main_menu"
 DOCUMENT_STEPS = {slot: step for slot, step, _, _ in SLOTS}
 COMMAND_STEPS = {"status": "case_status", "language": "choose_language", "my_data": "my_data",
-                 "delete_data": "confirm_delete", "paid": "paid_router", "cancel_reminders": "cancel_router"}
+                 "delete_data": "confirm_delete", "paid": "paid_router", "cancel_reminders": "cancel_router",
+                 "oppose": "confirm_opposition"}
 
 
 class TurnState:

@@ -15,6 +15,7 @@ from bot.engine import Engine
 from bot.hours import BusinessHours
 from bot.mailer import Mailer
 from bot.media import MediaFetcher, MediaWorker
+from bot.retention import RetentionJob
 from bot.scheduler import NudgeJob, ReminderJob, Schedule
 from bot.throttle import Throttle
 from bot.turns import TurnService
@@ -96,14 +97,19 @@ def build_services(settings: Settings) -> Services:
                     hours=BusinessHours.parse(settings.business_hours, settings.business_timezone))
     documents = DocumentStore(settings.data_dir / "documents", cipher)
     channels = build_channels(settings, documents)
-    turns = TurnService(database, cipher, engine, settings.default_locale)
+    from bot.data_export import export_url
+
+    turns = TurnService(database, cipher, engine, settings.default_locale, documents=documents,
+                        export_link=lambda contact_id: export_url(settings.secret_key, settings.base_url, contact_id))
     dispatcher = Dispatcher(database, cipher, channels.senders, throttles=channels.throttles)
     media = MediaWorker(database, cipher, turns, documents, channels.fetchers)
     schedule = build_schedule(settings)
     reminders = ReminderJob(database, cipher, schedule)
     nudges = NudgeJob(database, cipher, schedule)
     mailer = Mailer(settings.smtp_url, settings.mail_from or "ptibot@localhost", settings.data_dir / "mail")
+    retention = RetentionJob(database, cipher, documents, document_days=settings.retention_document_days,
+                             abandoned_days=settings.retention_abandoned_days)
     worker = Worker(dispatcher, jobs=[media, MailJob(database, cipher, mailer), Periodic(reminders, 20),
-                                      Periodic(nudges, 60)])
+                                      Periodic(nudges, 60), Periodic(retention, 300)])
     turns.on_queued = reminders.on_queued = nudges.on_queued = worker.wake
     return Services(settings, database, cipher, engine, turns, documents, channels.senders, worker, channels)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from bot.engine import Conversation, Engine, Turn
+from bot.i18n import N_, translate
 from bot.messages import Inbound, Outbound
 from flows.documents import missing_required
 from flows.eligibility import assess
@@ -23,6 +24,7 @@ from flows.payments import first_period, nearest_period
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.enrollment import CaseRecord, CaseRepository, ConsentRepository, DocumentRepository
+from storage.files import DocumentStore
 from storage.media import MediaJobRepository
 from storage.membership import MembershipRepository
 from storage.repositories import (
@@ -31,6 +33,7 @@ from storage.repositories import (
     MessageRepository,
     StoredReply,
 )
+from storage.rights import RightsRepository, erase_applicant
 
 log = logging.getLogger(__name__)
 # Channels whose replies travel in the answer to the request itself (the web chat page, the terminal):
@@ -69,7 +72,10 @@ class TurnOutcome:
 class TurnService:
     def __init__(self, database: Database, cipher: Cipher, engine: Engine, default_locale: str,
                  clock: Callable[[], datetime] = utcnow,
-                 on_queued: Callable[[], None] | None = None) -> None:
+                 on_queued: Callable[[], None] | None = None, documents: DocumentStore | None = None,
+                 export_link: Callable[[int], str] | None = None) -> None:
+        self.documents = documents
+        self.export_link = export_link
         self.database = database
         self.cipher = cipher
         self.engine = engine
@@ -134,6 +140,7 @@ class TurnService:
             inbound = replace(inbound, meta=(*inbound.meta, ("document_id", str(document_id))))
         turn = self.engine.run(state, inbound, now, self.default_locale)
         extra = self._apply_effects(session, turn, contact.id, conversation_id, inbound_id, now)
+        extra += self._apply_rights(session, turn, inbound, contact.id, conversation_id, inbound_id, now)
         conversations.save(conversation_id, turn.conversation, turn.events)
         for reply in (*turn.replies, *extra):
             messages.queue(conversation_id, inbound.channel, reply, now, in_reply_to=inbound_id,
@@ -170,6 +177,31 @@ class TurnService:
                 follow = self.engine.run_event(turn.conversation, "case_filed",
                                                {"folio": case.folio, "status": case.status}, now)
                 replies.extend(follow.replies)
+        return replies
+
+    def _apply_rights(self, session: Session, turn: Turn, inbound: Inbound, contact_id: int, conversation_id: int,
+                      inbound_id: int, now: datetime) -> list[Outbound]:
+        """ARCO rights asked in the chat: each is recorded with its deadline; erasure happens right away."""
+        rights = RightsRepository(session)
+        replies: list[Outbound] = []
+        if "data_erased" in turn.events:
+            assert self.documents is not None, "erasure needs the document store"
+            folio, in_progress = erase_applicant(session, self.cipher, self.documents, contact_id, conversation_id,
+                                                 inbound_id, now)
+            detail = f"case {folio} was in progress and was cancelled" if in_progress else None
+            rights.record("cancellation", inbound.channel, folio, now, completed=True, detail=detail)
+        if "data_access" in turn.events:
+            link = self.export_link(contact_id) if self.export_link else None
+            if link:
+                replies.append(Outbound(translate(turn.conversation.locale, N_(
+                    "You can download everything we hold about you here (valid for one hour): %(link)s"),
+                    link=link)))
+            rights.record("access", inbound.channel, None, now, completed=True)
+        if "opposition" in turn.events:
+            ContactRepository(session, self.cipher).set_opted_out(contact_id, True)
+            MembershipRepository(session).cancel(contact_id, now)
+            ConsentRepository(session).record(contact_id, "business_messages", TERMS.version, False, inbound_id, now)
+            rights.record("opposition", inbound.channel, None, now, completed=True)
         return replies
 
     def _record_payment_proof(self, session: Session, conversation_id: int, document_id: int,

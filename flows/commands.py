@@ -31,6 +31,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("delete_data", N_("Delete my data"), (
         "borrar mis datos", "eliminar mis datos", "borra mis datos", "delete my data", "erase my data",
     )),
+    Command("oppose", N_("Stop using my data for messages"), ("me opongo", "oposicion", "oponerme",
+                                                              "no usen mis datos", "i object")),
     Command("paid", N_("I already paid"), ("ya pague", "ya pague la cuota", "ya pague el imss", "already paid",
                                            "i paid", "i already paid")),
     Command("cancel_reminders", N_("Cancel reminders"), ("cancelar recordatorios", "cancelar los recordatorios",

@@ -25,10 +25,20 @@ def held_data(context: Context) -> Mapping[str, Any]:
 
 
 STEPS = (
-    Step("my_data", (N_("*Your data with us*\n%(summary)s"),), (
+    Step("my_data", (N_("*Your data with us*\n%(summary)s\n\nTo correct something, write *inscribirme* and "
+                        "choose it in the summary of your data."),), (
         Choice("delete", N_("Delete my data"), "confirm_delete", ("borrar", "eliminar")),
+        Choice("oppose", N_("Stop using my data for messages"), "confirm_opposition", ("oponerme", "oposicion")),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
-    ), where=N_("your data"), values=held_data),
+    ), where=N_("your data"), values=held_data, event="data_access"),
+    Step("confirm_opposition", (N_(
+        "If you object, we will stop every reminder and notice that is not essential to your procedure. "
+        "Do you want that?"),), (
+        Choice("yes", N_("Yes, stop them"), "opposition_done", ("si", "yes")),
+        Choice("no", N_("No, keep them"), "@back", ("no",)),
+    ), where=N_("your data")),
+    Step("opposition_done", (N_("Done: we will only write to you about your procedure when you ask us."),),
+         then="main_menu", where=N_("your data"), resumable=False, event="opposition"),
     Step("confirm_delete", (N_(
         "Are you sure you want me to delete your personal data? This cannot be undone."
     ),), (

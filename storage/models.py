@@ -60,6 +60,8 @@ class Contact(Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)  # no business-initiated messages
+    # Erased at the applicant's request: the row (the channel id) goes once the confirmation is sent.
+    erase_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -341,3 +343,21 @@ class Email(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RightsRequest(Base):
+    """An ARCO request (access, rectification, cancellation, opposition) with its legal deadline.
+
+    It names the case folio, never the person: after an erasure nothing else identifies them.
+    """
+
+    __tablename__ = "rights_requests"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # access | rectification | cancellation | opposition
+    channel: Mapped[str] = mapped_column(String(20))
+    folio: Mapped[str | None] = mapped_column(String(20))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -209,6 +209,12 @@ def test_case_status_changes_are_recorded_and_announced(staff_client: FlaskClien
 STATUS_NEWS = "News about your case *%(folio)s*: it is now %(status)s."
 
 
+def file_with_imss(staff: FlaskClient, conversation_id: int, case_id: int) -> None:
+    """The receipt comes only after the case was filed with IMSS."""
+    for status in ("in_review", "filed_with_imss"):
+        assert post(staff, f"/inbox/c/{conversation_id}/case/{case_id}/status", status=status).status_code == 302
+
+
 def folio(services: Services) -> str:
     with services.database.session_scope() as session:
         return str(session.execute(select(Case.folio)).scalar_one())
@@ -245,6 +251,11 @@ def test_receipt_and_payment_slip_reach_the_applicant_and_enroll_the_case(staff_
         case_id = session.execute(select(Case.id)).scalar_one()
     with staff_client.session_transaction() as session:
         token = session["csrf"]
+    early = staff_client.post(f"/inbox/c/{cid}/case/{case_id}/results", content_type="multipart/form-data",
+                              data={"csrf_token": token, "receipt": (io.BytesIO(pdf_document()), "r.pdf"),
+                                    "payment_slip": (io.BytesIO(pdf_document(seed=2)), "l.pdf")})
+    assert early.status_code == 303  # not filed with IMSS yet: refused with a message
+    file_with_imss(staff_client, cid, case_id)
     response = staff_client.post(f"/inbox/c/{cid}/case/{case_id}/results", content_type="multipart/form-data",
                                  data={"csrf_token": token, "receipt": (io.BytesIO(pdf_document()), "r.pdf"),
                                        "payment_slip": (io.BytesIO(pdf_document(seed=2)), "l.pdf")})

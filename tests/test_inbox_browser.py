@@ -96,7 +96,13 @@ class Inbox:
         return self.page.locator("aside .card div", has=label)
 
     def send_results(self) -> None:
-        """Pick the IMSS receipt and the first payment slip (two PDFs) and send them."""
+        """File the case with IMSS, then pick the IMSS receipt and the first payment slip (two PDFs) and send them."""
+        status = self.page.locator("#case-status")
+        for label in ("in review", "filed with IMSS"):
+            if self.page.locator("select[name=status] option", has_text=exactly(es(label))).count():
+                self.page.select_option("select[name=status]", label=es(label))
+                self.button("Change status").click()
+                expect(status).to_have_text(es(label))
         receipt: FilePayload = {"name": "comprobante.pdf", "mimeType": "application/pdf", "buffer": pdf_document()}
         slip: FilePayload = {"name": "linea.pdf", "mimeType": "application/pdf", "buffer": pdf_document(seed=2)}
         self.page.set_input_files("input[name=receipt]", files=[receipt])

@@ -24,7 +24,7 @@ from bot.turns import utcnow
 from storage.models import Case, Email
 from tests.conftest import Phone, make_settings
 from tests.samples import pdf_document
-from tests.test_inbox import enrolled_applicant, login, make_staff
+from tests.test_inbox import enrolled_applicant, file_with_imss, login, make_staff
 from tests.test_mailer import Recorder, free_port
 
 
@@ -53,6 +53,7 @@ def deliver_results(app: Flask, services: Services, phone: Phone) -> FlaskClient
     with services.database.session_scope() as session:
         case = session.execute(select(Case)).scalar_one()
         case_id, conversation_id = case.id, case.conversation_id
+    file_with_imss(staff, conversation_id, case_id)
     with staff.session_transaction() as session:
         token = session["csrf"]
     response = staff.post(f"/inbox/c/{conversation_id}/case/{case_id}/results", content_type="multipart/form-data",
