@@ -103,7 +103,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(20))
-    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    direction: Mapped[str] = mapped_column(String(8))  # "in" | "out" | "note"
     author: Mapped[str] = mapped_column(String(10))  # "contact" | "bot" | "staff" | "system"
     provider_id: Mapped[str | None] = mapped_column(String(128))
     in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
