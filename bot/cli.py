@@ -175,6 +175,21 @@ def cmd_staff(args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
         database.dispose()
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Re-encrypt everything under the first key of DATA_ENCRYPTION_KEYS (resumable: run it again)."""
+    from bot.services import build_services
+    from storage.rotation import rotate_keys
+
+    services = build_services(_settings())
+    try:
+        counts = rotate_keys(services.database, services.cipher, services.documents,
+                             progress=lambda table, count: print(f"{table}: {count} re-encrypted", flush=True))
+    finally:
+        services.close()
+    print(f"done: {sum(counts.values())} items under the newest key; older keys can now be removed")
+    return 0
+
+
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
@@ -298,6 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
     disable = staff_commands.add_parser("disable", help="disable a staff account")
     disable.add_argument("email")
     staff.set_defaults(func=cmd_staff)
+
+    keys = commands.add_parser("keys", help="encryption keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_commands.add_parser("rotate", help="re-encrypt all data and documents under the newest key")
+    keys.set_defaults(func=cmd_keys)
 
     telegram = commands.add_parser("telegram", help="Telegram webhook and long polling")
     telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)

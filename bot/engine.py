@@ -21,6 +21,7 @@ from bot.hours import BusinessHours
 from bot.i18n import N_, match_locale, translate
 from bot.messages import Button, Inbound, Outbound
 from flows.commands import BY_NAME, find_command
+from flows.legal import PRIVACY, TERMS
 from flows.model import Context, Effect, Flow, Route, Step
 
 HOME = "main_menu"
@@ -140,6 +141,10 @@ class Engine:
             if conversation.owner == "bot":
                 turn.reprompt()
             return turn.result()
+        if self._needs_new_consent(conversation) and inbound.kind == "message" and \
+                command not in ("my_data", "delete_data", "human"):
+            turn.enter("terms_update")  # before anything else: the texts they accepted changed
+            return turn.result()
         if conversation.owner == "human" and inbound.kind != "event":
             if command in ("menu", "bot"):
                 conversation.owner = "bot"
@@ -174,6 +179,13 @@ class Engine:
         return turn.result()
 
     # -- helpers the turn uses --------------------------------------------------------------------
+    def _needs_new_consent(self, conversation: Conversation) -> bool:
+        data = conversation.data
+        if "terms_update" not in self.steps or conversation.state == "terms_update":
+            return False
+        return (data.get("terms_version") not in (None, TERMS.version)
+                or data.get("privacy_version") not in (None, PRIVACY.version))
+
     def where(self, state: str) -> str:
         return self.steps[state][1].where if state in self.steps else ""
 

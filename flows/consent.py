@@ -50,6 +50,15 @@ STEPS = (
         Choice("decline", N_("I do not accept"), "consent_declined", ("no acepto", "no", "rechazo"),
                {}, (RecordConsent("privacy", PRIVACY.version, False),)),
     ), where=N_("the privacy notice"), values=links),
+    Step("terms_update", (N_(
+        "We updated our terms of service and privacy notice. Please read them and accept them to go on:\n"
+        "Terms: %(terms_url)s\nPrivacy: %(privacy_url)s"),), (
+        Choice("accept", N_("I accept"), "@back", ("acepto", "si", "de acuerdo", "ok"),
+               {"terms_version": TERMS.version, "privacy_version": PRIVACY.version},
+               (RecordConsent("terms", TERMS.version, True), RecordConsent("privacy", PRIVACY.version, True))),
+        Choice("decline", N_("I do not accept"), "consent_declined", ("no acepto", "no", "rechazo"),
+               {}, (RecordConsent("terms", TERMS.version, False),)),
+    ), where=N_("the new terms of the service"), values=links, resumable=False),
     Step("consent_declined", (N_(
         "No problem. Without accepting we cannot file your enrollment, and I did not keep any personal data. "
         "If you have questions, a person from our team can help you."

@@ -12,6 +12,7 @@ from bot.i18n import N_
 from bot.inbox import bp
 from bot.inbox.auth import MIN_PASSWORD
 from bot.turns import utcnow
+from storage.rights import RightsRepository
 from storage.staff import ROLES, AuditRepository, CannedRepository, StaffRepository
 
 
@@ -71,6 +72,15 @@ def canned() -> Any:
     with services.database.session_scope() as db:
         responses = CannedRepository(db).all()
     return render_template("inbox/canned.html", responses=responses)
+
+
+@bp.get("/rights")
+def rights() -> Any:
+    """Data-rights requests, open ones first by deadline (20 business days, LFPDPPP art. 31)."""
+    services = services_of(current_app)
+    with services.database.session_scope() as db:
+        requests = RightsRepository(db).recent()
+    return render_template("inbox/rights.html", requests=requests)
 
 
 @bp.get("/audit")
