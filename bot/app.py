@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.extensions["ptibot"] = services
 
-    from bot import data_export, legal, media_links, webchat, webhooks
+    from bot import data_export, legal, media_links, metrics, webchat, webhooks
     from bot.inbox import bp as inbox
 
     app.register_blueprint(webchat.bp)
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(legal.bp)
     app.register_blueprint(media_links.bp)
     app.register_blueprint(data_export.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(inbox)
 
     @app.errorhandler(413)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import N_, translate
 from bot.messages import Button, Outbound
+from bot.metrics import REMINDERS
 from bot.turns import utcnow
 from flows.estimate import estimate
 from flows.money import money
@@ -99,6 +100,7 @@ class ReminderJob:
                     status = "sent"
                 if not membership.record_reminder(sub.id, period, kind, at, status, now):
                     continue  # another worker got there first
+                REMINDERS.labels(status).inc()
                 if status == "sent":
                     self._queue(session, sub, period, kind, now)
                     queued += 1

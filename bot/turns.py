@@ -7,6 +7,7 @@ as the transaction commits and a crash after that loses nothing (the worker send
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.engine import Conversation, Engine, Turn
 from bot.i18n import N_, translate
 from bot.messages import Inbound, Outbound
+from bot.metrics import DUPLICATES, INBOUND, TURN_SECONDS
 from flows.documents import missing_required
 from flows.eligibility import assess
 from flows.legal import TERMS
@@ -89,8 +91,11 @@ class TurnService:
         `stored_file` is a checked, encrypted upload: it is recorded in the same transaction and its id
         travels to the engine in the inbound event.
         """
+        started = time.perf_counter()
         with self.database.session_scope() as session:
             outcome = self._run(session, inbound, stored_file, self.clock())
+        (DUPLICATES if outcome.duplicate else INBOUND).labels(inbound.channel).inc()
+        TURN_SECONDS.observe(time.perf_counter() - started)
         # Wake the worker only after the commit, so it finds what this turn queued.
         if not outcome.duplicate and inbound.channel not in INLINE_CHANNELS:
             self._wake()

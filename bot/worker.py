@@ -17,6 +17,7 @@ from typing import Protocol
 
 from bot.channels import Sender
 from bot.errors import SendError
+from bot.metrics import SEND_FAILURES, SENT
 from bot.throttle import Throttle
 from bot.turns import utcnow
 from storage.crypto import Cipher
@@ -89,6 +90,7 @@ class Dispatcher:
         with self.database.session_scope() as session:
             messages = MessageRepository(session, self.cipher)
             kind, detail, delay = outcome
+            (SENT.labels(item.channel) if kind == "sent" else SEND_FAILURES.labels(item.channel, kind)).inc()
             if kind == "sent":
                 messages.mark_sent(item.id, detail, now)
             elif kind in ("held", "suppressed"):

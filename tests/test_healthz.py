@@ -22,3 +22,11 @@ def test_unhealthy_when_database_is_gone(app: Flask, services: Services) -> None
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable"}
+
+
+def test_metrics_in_prometheus_format(client: FlaskClient) -> None:
+    client.post("/webchat/api/messages", json={"text": "hola"})
+    body = client.get("/metrics").get_data(as_text=True)
+    assert 'ptibot_inbound_messages_total{channel="webchat"}' in body
+    assert "ptibot_turn_seconds_bucket" in body and "ptibot_outbox_depth" in body
+    assert "hola" not in body
