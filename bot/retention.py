@@ -46,7 +46,8 @@ class RetentionJob:
                     session.delete(document)
                 session.execute(delete(Message).where(Message.conversation_id == conversation_id))
                 session.execute(update(Conversation).where(Conversation.id == conversation_id).values(
-                    data=self.cipher.encrypt_json({}), state="", flow="", history="[]"))
+                    data=self.cipher.encrypt_json({}), state="", flow="", history="[]", curp_hash=None,
+                    phone_hash=None))
         if erased or old_documents or abandoned:
             log.info("retention: %d erased contacts removed, %d documents of finished cases deleted, "
                      "%d abandoned conversations purged", erased, len(old_documents), len(abandoned))

@@ -91,7 +91,7 @@ def build_schedule(settings: Settings) -> Schedule:
 
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
-    cipher = Cipher(settings.data_encryption_keys)
+    cipher = Cipher(settings.data_encryption_keys, search_key=settings.secret_key)
     engine = Engine(FLOWS, resume_after=timedelta(minutes=settings.resume_after_minutes),
                     base_url=settings.base_url, review_days=settings.case_review_days,
                     hours=BusinessHours.parse(settings.business_hours, settings.business_timezone))

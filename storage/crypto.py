@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -16,10 +18,18 @@ class DecryptionError(BotError):
 
 
 class Cipher:
-    def __init__(self, keys: Sequence[str]) -> None:
+    def __init__(self, keys: Sequence[str], search_key: str = "") -> None:
         if not keys:
             raise ValueError("at least one encryption key is required")
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        # Keyed hashes let staff find a CURP or phone without decrypting everything; the key comes from
+        # SECRET_KEY so it survives data-key rotation.
+        self._search_key = hashlib.sha256(b"ptibot-search:" + search_key.encode()).digest()
+
+    def search_hash(self, value: str) -> str:
+        """HMAC-SHA256 of a normalised identifier (upper-case, digits and letters only)."""
+        normal = "".join(ch for ch in value.upper() if ch.isalnum())
+        return hmac.new(self._search_key, normal.encode(), hashlib.sha256).hexdigest()
 
     def encrypt(self, plain: bytes) -> bytes:
         return self._fernet.encrypt(plain)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from flows.matching import normalise
@@ -92,6 +92,15 @@ class InboxQueries:
             statement = statement.where(Contact.channel == channel)
         if status:
             statement = statement.where(Case.status == status)
+        digits = "".join(ch for ch in query if ch.isdigit())
+        exact = []
+        if len(query.strip()) == 18:
+            exact.append(Conversation.curp_hash == self.cipher.search_hash(query))
+        if len(digits) >= 10 and not any(ch.isalpha() for ch in query):
+            exact.append(Conversation.phone_hash == self.cipher.search_hash(digits[-10:]))
+        if exact:  # a CURP or a phone: found through their keyed hashes, without decrypting anything
+            statement = statement.where(or_(*exact))
+            query = ""
         statement = statement.order_by(Conversation.waiting_since.is_(None), Conversation.waiting_since,
                                        Conversation.updated_at.desc()).limit(limit)
         rows = []
@@ -104,7 +113,6 @@ class InboxQueries:
             if needle:
                 haystack = normalise(" ".join([name, phone, folio or "", str(data.get("curp") or ""),
                                                str(data.get("email") or "")]))
-                digits = "".join(ch for ch in query if ch.isdigit())
                 if needle not in haystack and not (len(digits) >= 4 and digits in phone.replace("+", "")):
                     continue
             rows.append(ConversationRow(

@@ -87,6 +87,8 @@ class Conversation(Base):
     waiting_reason: Mapped[str | None] = mapped_column(String(30))
     assigned_to: Mapped[int | None] = mapped_column(
         ForeignKey("staff.id", ondelete="SET NULL", name="fk_conversations_assigned_to_staff"), index=True)
+    curp_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # keyed hash, for staff search
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Message(Base):

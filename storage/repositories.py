@@ -154,6 +154,9 @@ class ConversationRepository:
         assert row is not None
         row.flow, row.state, row.locale = state.flow, state.state, state.locale
         row.data = self.cipher.encrypt_json(state.data)
+        curp, phone = state.data.get("curp"), state.data.get("phone") or state.data.get("channel_phone")
+        row.curp_hash = self.cipher.search_hash(str(curp)) if curp else None
+        row.phone_hash = self.cipher.search_hash(str(phone)[-10:]) if phone else None
         row.history = json.dumps(state.history)
         row.misses = state.misses
         row.turns += 1

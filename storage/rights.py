@@ -98,7 +98,8 @@ def erase_applicant(session: Session, cipher: Cipher, store: DocumentStore, cont
     session.execute(delete(Subscription).where(Subscription.contact_id == contact_id))
     session.execute(update(Consent).where(Consent.contact_id == contact_id).values(message_id=None))
     session.execute(update(Conversation).where(Conversation.id == conversation_id).values(
-        data=cipher.encrypt_json({}), history="[]", waiting_since=None, waiting_reason=None))
+        data=cipher.encrypt_json({}), history="[]", waiting_since=None, waiting_reason=None, curp_hash=None,
+        phone_hash=None))
     session.execute(update(Contact).where(Contact.id == contact_id).values(
         display_name=None, phone=None, erase_pending=True, opted_out=True))
     return folio, in_progress

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from bot.i18n import translate
 from bot.retention import RetentionJob
 from bot.services import Services, build_services
+from bot.turns import utcnow
 from bot.worker import Dispatcher
 from storage.crypto import Cipher
 from storage.models import Case, Contact, Conversation, Document, Message, RightsRequest, Subscription
@@ -166,3 +167,31 @@ def test_keys_rotate_then_the_old_key_can_go(database_url: str, tmp_path: Path) 
     assert all(only_new.documents.load(name) for name in names)
     assert Cipher((old,)).encrypt(b"x")  # the old key still works as a key, it just is not needed any more
     only_new.close()
+
+
+def test_retention_deletes_old_documents_and_abandoned_data(phone: Phone, services: Services, app: Flask) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    enrolled_applicant(phone)
+    abandoned = Phone(app.test_client())
+    abandoned.send("hola")
+    abandoned.send("1")
+    abandoned.send("acepto")
+    with services.database.session_scope() as session:
+        session.execute(update(Case).values(status="enrolled"))
+    job = RetentionJob(services.database, services.cipher, services.documents, document_days=90, abandoned_days=30,
+                       clock=lambda: utcnow() + timedelta(days=31))
+    job.run_once()
+    with services.database.session_scope() as session:
+        assert session.execute(select(func.count()).select_from(Document)).scalar_one() == 4  # not yet
+        states = sorted(session.execute(select(Conversation.state)).scalars())
+    assert "" in states  # the abandoned enrollment was purged…
+    assert len(states) == 2 and any(s for s in states)  # …the filed one was not
+    RetentionJob(services.database, services.cipher, services.documents, clock=lambda: utcnow() + timedelta(days=91)
+                 ).run_once()
+    with services.database.session_scope() as session:
+        assert session.execute(select(func.count()).select_from(Document)).scalar_one() == 0
+        assert session.execute(select(func.count()).select_from(Case)).scalar_one() == 1
+    assert not [p for p in Path(services.settings.data_dir, "documents").rglob("*") if p.is_file()]

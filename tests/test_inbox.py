@@ -379,3 +379,20 @@ def test_serve_creates_the_first_admin_once(database_url: str, tmp_path: Path) -
         people = StaffRepository(session).all()
     database.dispose()
     assert [p.email for p in people] == ["admin@localhost"] and people[0].must_change_password
+
+
+def test_search_by_curp_phone_name_and_folio(staff_client: FlaskClient, services: Services, phone: Phone,
+                                             app: Flask) -> None:
+    enrolled_applicant(phone)
+    other = Phone(app.test_client())
+    other.send("hola")
+    other.send("asesor")
+    with services.database.session_scope() as session:
+        stored = session.execute(select(Conversation.curp_hash).where(Conversation.curp_hash.is_not(None))
+                                 ).scalar_one()
+    assert stored and "GODE" not in stored  # a keyed hash, not the CURP
+    for query in ("gode561231hdfnzd03", "55 1234 5678", "eduardo gonzalez", folio(services)):
+        page = staff_client.get("/inbox/", query_string={"q": query}).get_data(as_text=True)
+        assert page.count('data-id="') == 1 and "Eduardo González Díaz" in page, query
+    assert staff_client.get("/inbox/", query_string={"q": "XAXX010101HDFRRN09"}).get_data(
+        as_text=True).count('data-id="') == 0

@@ -155,8 +155,9 @@ class WhatsAppSender:
     def _template(self, recipient: Recipient, outbound: Outbound) -> SendResult:
         content_sid = self.templates.get(outbound.kind)
         if not content_sid:
+            # A nudge is only worth sending now; anything else waits until the applicant writes again.
             raise SendError(f"outside the 24-hour WhatsApp window and no template for {outbound.kind!r}",
-                            outcome="held")
+                            outcome="suppressed" if outbound.kind == "nudge" else "held")
         variables = json.dumps({"1": outbound.text[:1000]}, ensure_ascii=False)  # a JSON *string*, always
         sid = self._create(to=f"whatsapp:{recipient.external_id}", content_sid=content_sid,
                            content_variables=variables)
