@@ -175,7 +175,7 @@ def test_status_update_after_25_hours_goes_as_the_template(whatsapp_client: Flas
         queue_notice(session, whatsapp_services.cipher, conversation_id, "status_update",
                      "Your case *%(folio)s* is: %(status)s.\n%(pending)s", now, folio="PTI-2026-000001",
                      status=es(STATUSES["in_review"]), pending="")
-        queue_notice(session, whatsapp_services.cipher, conversation_id, "nudge",
+        queue_notice(session, whatsapp_services.cipher, conversation_id, "staff_reply",
                      "Your case *%(folio)s* is: %(status)s.\n%(pending)s", now, folio="x", status="y", pending="")
     drain(whatsapp_services)
     sent = twilio_api.messages()
@@ -184,7 +184,7 @@ def test_status_update_after_25_hours_goes_as_the_template(whatsapp_client: Flas
     with whatsapp_services.database.session_scope() as session:
         held = session.execute(select(Message).where(Message.status == "held")).scalar_one()
         assert "template" in (held.last_error or "")  # the inbox can show why it waits
-    ana.say("hola de nuevo")  # the window opens again: the held nudge goes out as free text
+    ana.say("hola de nuevo")  # the window opens again: the held staff reply goes out as free text
     assert any("Body" in m and m["Body"].startswith(es("Your case *%(folio)s* is: %(status)s.\n%(pending)s",
                                                       folio="x", status="y", pending="")[:10])
                for m in twilio_api.messages())
@@ -245,3 +245,18 @@ def test_long_texts_split_and_documents_go_through_signed_expiring_links(
     response = whatsapp_client.get(link.removeprefix(PUBLIC_URL))
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert whatsapp_client.get(link.removeprefix(PUBLIC_URL) + "x").status_code == 404
+
+
+def test_a_nudge_outside_the_window_without_template_is_skipped(whatsapp_client: FlaskClient,
+                                                               whatsapp_services: Services, twilio_api: Any) -> None:
+    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
+    ana.say("hola")
+    twilio_api.clear()
+    now = datetime.now(UTC)
+    with whatsapp_services.database.session_scope() as session:
+        session.execute(update(Contact).values(last_inbound_at=now - timedelta(hours=30)))
+        conversation_id = session.execute(select(Conversation.id)).scalar_one()
+        queue_notice(session, whatsapp_services.cipher, conversation_id, "nudge", "Main menu", now)
+    drain(whatsapp_services)
+    ana.say("hola")
+    assert not any(m.get("Body", "").startswith(es("Main menu")) for m in twilio_api.messages())
