@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.engine import Conversation, Engine, Turn
@@ -151,6 +152,8 @@ class TurnService:
             messages.queue(conversation_id, inbound.channel, reply, now, in_reply_to=inbound_id,
                            delivered_inline=inline)
         replies = messages.replies_to(inbound_id)
+        if not inline and replies and session.get_bind().dialect.name == "postgresql":
+            session.execute(text("NOTIFY ptibot_outbox"))  # delivered at commit: wakes workers elsewhere
         log.info("turn channel=%s conversation=%s state=%s replies=%d events=%s", inbound.channel,
                  conversation_id, turn.conversation.state, len(replies), ",".join(turn.events) or "-")
         return TurnOutcome(False, conversation_id, inbound_id, tuple(replies), turn.events)

@@ -60,6 +60,14 @@ class Dispatcher:
             self._deliver(item)
         return len(items)
 
+    def seconds_until_due(self, ceiling: float) -> float:
+        """How long the outbox can be left alone: until its next scheduled retry or paced message."""
+        with self.database.session_scope() as session:
+            due = MessageRepository(session, self.cipher).next_due()
+        if due is None:
+            return ceiling
+        return min(ceiling, max(0.01, (due - self.clock()).total_seconds()))
+
     def _deliver(self, item: OutboxItem) -> None:
         sender = self.senders.get(item.channel)
         outcome: tuple[str, str | None, float | None]
@@ -126,6 +134,44 @@ class Periodic:
         return self.job.run_once()
 
 
+NOTIFY_CHANNEL = "ptibot_outbox"
+
+
+class PostgresWakeup:
+    """LISTEN for the NOTIFY a turn sends on commit, so a worker on another process or machine picks up a
+    reply within milliseconds instead of at its next poll."""
+
+    def __init__(self, database_url: str, wake: Callable[[], None]) -> None:
+        from sqlalchemy.engine import make_url
+
+        self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.wake = wake
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._listen, name="ptibot-listen", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _listen(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.wake()  # anything committed while we were not listening
+                    while not self._stop.is_set():
+                        for _ in connection.notifies(timeout=1.0):
+                            self.wake()
+            except psycopg.Error:
+                log.warning("LISTEN connection lost; reconnecting")
+                self._stop.wait(1.0)
+
+
 class Worker:
     """A loop around the dispatcher and the other jobs; `wake()` makes it look at the outbox right away."""
 
@@ -142,6 +188,10 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker started")
+        listener = None
+        if self.dispatcher.database.is_postgres:
+            listener = PostgresWakeup(self.dispatcher.database.url, self.wake)
+            listener.start()
         while not self._stop.is_set():
             handled = 0
             for job in self.jobs:
@@ -150,8 +200,14 @@ class Worker:
                 except Exception:  # the loop boundary: log, pause, go on (the database may be restarting)
                     log.exception("worker job %s failed", type(job).__name__)
             if handled == 0:
-                self._wake.wait(self.poll_interval)
+                try:
+                    pause = self.dispatcher.seconds_until_due(self.poll_interval)
+                except Exception:  # the database may be restarting: rest the usual interval
+                    pause = self.poll_interval
+                self._wake.wait(pause)
                 self._wake.clear()
+        if listener:
+            listener.stop()
         log.info("worker stopped")
 
     def start_thread(self) -> None:

@@ -326,6 +326,10 @@ class MessageRepository:
         self.session.add(SendAttempt(message_id=message_id, attempted_at=now, outcome=outcome,
                                      provider_id=provider_id, error=error))
 
+    def next_due(self) -> datetime | None:
+        return self.session.execute(select(func.min(Message.next_attempt_at)).where(
+            Message.direction == "out", Message.status == "queued")).scalar_one_or_none()
+
     def outbox_depth(self) -> int:
         return self.session.execute(
             select(func.count()).select_from(Message).where(
