@@ -30,8 +30,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production,
         MAX_CONTENT_LENGTH=11 * 1024 * 1024,
-        JSON_AS_ASCII=False,
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Spanish and emoji as they are
     app.extensions["ptibot"] = services
 
     from bot import data_export, legal, media_links, metrics, webchat, webhooks
