@@ -81,6 +81,7 @@ class Settings:
     resume_after_minutes: int = 30
     business_hours: str = "mon-fri 09:00-18:00; sat 10:00-14:00"
     reminder_hour: str = "10:00"
+    outbox_claim_timeout: int = 120
     retention_document_days: int = 90
     retention_abandoned_days: int = 30
     quiet_hours: str = "21:00-08:00"
@@ -206,6 +207,7 @@ class Settings:
             whatsapp_send_rate=send_rate,
             business_hours=get("BUSINESS_HOURS") or "mon-fri 09:00-18:00; sat 10:00-14:00",
             reminder_hour=get("REMINDER_HOUR") or "10:00",
+            outbox_claim_timeout=int(get("OUTBOX_CLAIM_TIMEOUT") or 120),
             retention_document_days=retention[0],
             retention_abandoned_days=retention[1],
             quiet_hours=get("QUIET_HOURS") or "21:00-08:00",

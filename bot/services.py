@@ -101,7 +101,8 @@ def build_services(settings: Settings) -> Services:
 
     turns = TurnService(database, cipher, engine, settings.default_locale, documents=documents,
                         export_link=lambda contact_id: export_url(settings.secret_key, settings.base_url, contact_id))
-    dispatcher = Dispatcher(database, cipher, channels.senders, throttles=channels.throttles)
+    dispatcher = Dispatcher(database, cipher, channels.senders, throttles=channels.throttles,
+                            stale_claim=timedelta(seconds=settings.outbox_claim_timeout))
     media = MediaWorker(database, cipher, turns, documents, channels.fetchers)
     schedule = build_schedule(settings)
     reminders = ReminderJob(database, cipher, schedule)

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_DELAY = 2.0
 MAX_DELAY = 600.0
-STALE_CLAIM = timedelta(minutes=2)
+STALE_CLAIM = timedelta(minutes=2)  # a send that takes longer than this belongs to a worker that died
 
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> float:
@@ -43,7 +43,8 @@ class Dispatcher:
 
     def __init__(self, database: Database, cipher: Cipher, senders: Mapping[str, Sender],
                  clock: Callable[[], datetime] = utcnow, batch: int = 50,
-                 throttles: Mapping[str, Throttle] | None = None) -> None:
+                 throttles: Mapping[str, Throttle] | None = None, stale_claim: timedelta = STALE_CLAIM) -> None:
+        self.stale_claim = stale_claim
         self.database = database
         self.cipher = cipher
         self.senders = senders
@@ -55,7 +56,7 @@ class Dispatcher:
         """Send what is due now; return how many messages were handled."""
         with self.database.session_scope() as session:
             items = MessageRepository(session, self.cipher).claim_due(
-                self.clock(), self.batch, stale_after=STALE_CLAIM)
+                self.clock(), self.batch, stale_after=self.stale_claim)
         for item in items:
             self._deliver(item)
         return len(items)

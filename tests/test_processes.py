@@ -133,3 +133,43 @@ def test_readme_shows_the_current_diagram() -> None:
                             text=True, timeout=60)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"```mermaid\n{result.stdout}```" in readme, "run `make diagram` to refresh the README"
+
+
+def test_a_worker_killed_mid_burst_loses_nothing(database_url: str, tmp_path: Path) -> None:
+    """SIGKILL while sending: the next worker takes over the stale claims; every reply arrives, and only a
+    message that was on the wire at the kill can arrive twice (at-least-once, never lost)."""
+    from tests.fakes.telegram_api import FakeTelegramAPI
+
+    with FakeTelegramAPI(expected_token=TELEGRAM_TOKEN) as api:
+        api.delay_seconds = 0.15
+        env = environment(database_url, tmp_path, TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+                          TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET, TELEGRAM_API_BASE_URL=api.url,
+                          OUTBOX_CLAIM_TIMEOUT="2")
+        with serving(env, "--no-worker") as base:
+            for chat in range(1, 11):
+                status, _ = post_json(f"{base}/webhooks/telegram", telegram_text_update(chat, chat, "hola"),
+                                      {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+                assert status == 200
+        first = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        api.wait_for("sendMessage", count=4, timeout=30)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        second = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                chats = {c.params["chat_id"] for c in api.calls_to("sendMessage") if c.status == 200}
+                counts = [sum(1 for c in api.calls_to("sendMessage") if c.params["chat_id"] == chat and c.status == 200)
+                          for chat in range(1, 11)]
+                if len(chats) == 10 and min(counts) >= 2:
+                    break
+                time.sleep(0.2)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=15)
+        sent = [(c.params["chat_id"], c.params["text"]) for c in api.calls_to("sendMessage") if c.status == 200]
+        assert {chat for chat, _ in sent} == set(range(1, 11))
+        assert all(sum(1 for chat, _ in sent if chat == n) >= 2 for n in range(1, 11))  # welcome and menu each
+        assert len(sent) - 20 <= 2  # at most what was in flight at the kill went twice

@@ -148,6 +148,7 @@ class FakeTelegramAPI:
 
     def __init__(self, rate_limit_per_second: float | None = None, expected_token: str | None = None) -> None:
         self.rate_limit_per_second = rate_limit_per_second
+        self.delay_seconds = 0.0
         self.expected_token = expected_token
         self.calls: list[Call] = []
         self.rejected_429 = 0
@@ -242,6 +243,8 @@ class FakeTelegramAPI:
 
     def _handle(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Answer first, then record the call with its status so tests also see rejected attempts."""
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)  # a slow provider, so a test can kill a worker mid-burst
         with self._cond:
             status, payload = self._answer(token, method, params)
             self.calls.append(Call(method, params, token, time.monotonic(), status))
