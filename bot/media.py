@@ -8,6 +8,7 @@ encrypted and handed to the conversation as `document_ready` or `document_reject
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -44,11 +45,15 @@ class MediaWorker:
         self.store = store
         self.fetchers = fetchers
         self.clock = clock
+        self._next_recovery = 0.0
 
     def run_once(self, batch: int = 5) -> int:
+        recover = time.monotonic() >= self._next_recovery
+        if recover:
+            self._next_recovery = time.monotonic() + 60
         with self.database.session_scope() as session:
             jobs = MediaJobRepository(session, self.cipher).claim_due(
-                self.clock(), batch, stale_after=timedelta(minutes=5))
+                self.clock(), batch, stale_after=timedelta(minutes=5), recover=recover)
         for job in jobs:
             self._process(job)
         return len(jobs)

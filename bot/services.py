@@ -110,7 +110,7 @@ def build_services(settings: Settings) -> Services:
     mailer = Mailer(settings.smtp_url, settings.mail_from or "ptibot@localhost", settings.data_dir / "mail")
     retention = RetentionJob(database, cipher, documents, document_days=settings.retention_document_days,
                              abandoned_days=settings.retention_abandoned_days)
-    worker = Worker(dispatcher, jobs=[media, MailJob(database, cipher, mailer), Periodic(reminders, 20),
+    worker = Worker(dispatcher, jobs=[media, Periodic(MailJob(database, cipher, mailer), 5), Periodic(reminders, 20),
                                       Periodic(nudges, 60), Periodic(retention, 300)])
     turns.on_queued = reminders.on_queued = nudges.on_queued = worker.wake
     return Services(settings, database, cipher, engine, turns, documents, channels.senders, worker, channels)

@@ -45,6 +45,7 @@ class Dispatcher:
                  clock: Callable[[], datetime] = utcnow, batch: int = 50,
                  throttles: Mapping[str, Throttle] | None = None, stale_claim: timedelta = STALE_CLAIM) -> None:
         self.stale_claim = stale_claim
+        self._next_recovery = 0.0
         self.database = database
         self.cipher = cipher
         self.senders = senders
@@ -54,9 +55,14 @@ class Dispatcher:
 
     def run_once(self) -> int:
         """Send what is due now; return how many messages were handled."""
+        # Taking over a dead worker's claims is a write; a few times a minute is plenty (and on SQLite
+        # every write waits for the single writer).
+        recover = time.monotonic() >= self._next_recovery
+        if recover:
+            self._next_recovery = time.monotonic() + min(15.0, self.stale_claim.total_seconds() / 2)
         with self.database.session_scope() as session:
             items = MessageRepository(session, self.cipher).claim_due(
-                self.clock(), self.batch, stale_after=self.stale_claim)
+                self.clock(), self.batch, stale_after=self.stale_claim, recover=recover)
         for item in items:
             self._deliver(item)
         return len(items)

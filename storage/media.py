@@ -36,11 +36,13 @@ class MediaJobRepository:
             ref=self.cipher.encrypt(attachment.ref.encode()), content_type=attachment.content_type,
             size=attachment.size, status="queued", attempts=0, next_attempt_at=now, created_at=now))
 
-    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta) -> list[MediaJobRecord]:
+    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta, recover: bool = True
+                  ) -> list[MediaJobRecord]:
         """Claim due jobs oldest first; jobs of a worker that died mid-download are taken over."""
-        self.session.execute(update(MediaJob).where(MediaJob.status == "fetching",
-                                                    MediaJob.claimed_at < now - stale_after)
-                             .values(status="queued", claimed_at=None))
+        if recover:
+            self.session.execute(update(MediaJob).where(MediaJob.status == "fetching",
+                                                        MediaJob.claimed_at < now - stale_after)
+                                 .values(status="queued", claimed_at=None))
         query = (select(MediaJob).where(MediaJob.status == "queued",
                                         or_(MediaJob.next_attempt_at.is_(None), MediaJob.next_attempt_at <= now))
                  .order_by(MediaJob.id).limit(limit))

@@ -234,17 +234,19 @@ class MessageRepository:
                            row.created_at)
 
     # -- the outbox --------------------------------------------------------------------------------
-    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta) -> list[OutboxItem]:
+    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta, recover: bool = True
+                  ) -> list[OutboxItem]:
         """Claim the next sendable message of each conversation (order per conversation is kept).
 
         A message is sendable when it is queued and due, and no earlier outbound message of its
         conversation is still queued or being sent. Claims older than `stale_after` belong to a worker
         that died mid-send and are taken over. PostgreSQL skips rows other workers hold.
         """
-        self.session.execute(
-            update(Message).where(Message.status == "sending", Message.claimed_at < now - stale_after)
-            .values(status="queued", claimed_at=None)
-        )
+        if recover:
+            self.session.execute(
+                update(Message).where(Message.status == "sending", Message.claimed_at < now - stale_after)
+                .values(status="queued", claimed_at=None)
+            )
         earlier = aliased(Message)
         blocked = exists().where(
             earlier.conversation_id == Message.conversation_id, earlier.direction == "out",
