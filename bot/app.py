@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -67,6 +68,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         log.exception("unhandled error")
         return jsonify(error="Something went wrong on our side. Please try again."), 500
 
+    # Everything built so far lives as long as the process: keep it out of the garbage collector's full
+    # scans, which otherwise add tens of milliseconds to an unlucky turn now and then.
+    gc.collect()
+    gc.freeze()
     return app
 
 
