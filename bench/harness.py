@@ -177,6 +177,7 @@ def managed(name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, l
 def stop_group(process: subprocess.Popen[bytes], name: str, timeout: float) -> str:
     """SIGTERM the process group, SIGKILL it if it outlives `timeout`; describe anything unusual."""
     note = ""
+    interrupted = False
     try:
         if process.poll() is None:
             _signal_group(process, signal.SIGTERM)
@@ -184,12 +185,14 @@ def stop_group(process: subprocess.Popen[bytes], name: str, timeout: float) -> s
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
                 note = f"{name} did not stop within {timeout:g} s of SIGTERM; killed"
-    except KeyboardInterrupt:  # a second Ctrl+C while stopping: stop harder, but still stop
-        note = f"{name} interrupted while stopping; killed"
+    except KeyboardInterrupt:  # Ctrl+C while stopping: stop harder, then pass the interrupt on
+        note, interrupted = f"{name} interrupted while stopping; killed", True
     finally:
         _signal_group(process, signal.SIGKILL)  # also reaps children the leader left behind
         if process.poll() is None:
             process.wait()
+    if interrupted:
+        raise KeyboardInterrupt
     return note
 
 
