@@ -89,8 +89,6 @@ class Settings:
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
     whatsapp_send_rate: float = 10.0
     case_review_days: int = 3
-    run_worker_in_process: bool = True
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

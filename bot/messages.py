@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -109,7 +109,6 @@ class SendResult:
     """What a channel reports after a successful send."""
 
     provider_id: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def split_text(text: str, limit: int) -> list[str]:
