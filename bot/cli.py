@@ -93,9 +93,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     """Talk to the bot in the terminal through the same turn service as every channel."""
+    from bot.dispatcher import Dispatcher
     from bot.messages import Inbound
     from bot.services import build_services
-    from bot.worker import Dispatcher
     from storage.migrate import upgrade
 
     settings = _settings()

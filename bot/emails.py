@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.dispatcher import backoff
 from bot.errors import SendError
 from bot.mailer import Mailer
 from bot.turns import utcnow
-from bot.worker import backoff
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.models import Email

@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.dispatcher import backoff
 from bot.documents import ADVICE
 from bot.errors import MediaTooLarge, SendError
 from bot.messages import Inbound
 from bot.turns import TurnService, utcnow
 from bot.uploads import receive_document
-from bot.worker import backoff
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.files import DocumentStore

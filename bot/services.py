@@ -10,6 +10,7 @@ from bot.channels import Sender
 from bot.channels.webchat import CHANNEL as WEBCHAT
 from bot.channels.webchat import InlineSender
 from bot.config import Settings
+from bot.dispatcher import Dispatcher
 from bot.emails import MailJob
 from bot.engine import Engine
 from bot.hours import BusinessHours
@@ -19,7 +20,7 @@ from bot.retention import RetentionJob
 from bot.scheduler import NudgeJob, ReminderJob, Schedule
 from bot.throttle import Throttle
 from bot.turns import TurnService
-from bot.worker import Dispatcher, Periodic, Worker
+from bot.worker import Periodic, Worker
 from flows.registry import FLOWS
 from storage.crypto import Cipher
 from storage.db import Database

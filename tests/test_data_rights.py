@@ -13,11 +13,11 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import func, select, text
 
+from bot.dispatcher import Dispatcher
 from bot.i18n import translate
 from bot.retention import RetentionJob
 from bot.services import Services, build_services
 from bot.turns import utcnow
-from bot.worker import Dispatcher
 from storage.crypto import Cipher
 from storage.models import Case, Contact, Conversation, Document, Message, RightsRequest, Subscription
 from tests.conftest import Phone, make_settings

@@ -14,10 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from bot.dispatcher import Dispatcher
 from bot.i18n import translate
 from bot.services import Services
 from bot.turns import utcnow
-from bot.worker import Dispatcher
 from storage.models import AuditEntry, Case, CaseEvent, Conversation, Document
 from storage.staff import StaffRepository
 from tests.conftest import TEST_KEY, Phone

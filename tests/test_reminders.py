@@ -190,7 +190,7 @@ def test_cancel_and_opt_out_stop_everything(services: Services, phone: Phone) ->
 def test_whatsapp_subscriber_outside_the_window_gets_the_template(whatsapp_client: FlaskClient,
                                                                   whatsapp_services: Services,
                                                                   twilio_api: Any) -> None:
-    from bot.worker import Dispatcher
+    from bot.dispatcher import Dispatcher
     from tests.test_whatsapp import WhatsAppUser
 
     sender: Any = whatsapp_services.senders["whatsapp"]

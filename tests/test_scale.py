@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from bot.dispatcher import Dispatcher
 from bot.services import Services, build_services
-from bot.worker import Dispatcher
 from tests.conftest import TELEGRAM_SECRET, postgres_url, skip_or_fail, telegram_text_update
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}

@@ -13,10 +13,10 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from bot.dispatcher import Dispatcher
 from bot.i18n import translate
 from bot.services import Services
 from bot.throttle import Throttle
-from bot.worker import Dispatcher
 from storage.models import Case, Contact, Document, Message
 from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, TEST_KEY, telegram_text_update
 from tests.samples import id_card_photo, pdf_document, png_photo

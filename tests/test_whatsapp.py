@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
+from bot.dispatcher import Dispatcher
 from bot.i18n import translate
 from bot.notices import queue_notice
 from bot.services import Services
-from bot.worker import Dispatcher
 from flows.case import STATUSES
 from storage.models import Case, Consent, Contact, Conversation, Document, Message
 from tests.conftest import PUBLIC_URL, STATUS_TEMPLATE

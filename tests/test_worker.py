@@ -8,8 +8,8 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from bot.dispatcher import MAX_DELAY, Dispatcher, backoff
 from bot.services import Services
-from bot.worker import MAX_DELAY, Dispatcher, backoff
 from storage.models import Contact, Message, SendAttempt
 from tests.conftest import TELEGRAM_SECRET, telegram_text_update
 

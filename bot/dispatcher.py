@@ -1,0 +1,118 @@
+"""The outbox dispatcher: sends queued replies in order per conversation, retrying what can be retried.
+
+A message stays queued in the database until a send succeeds, so a crash at any point loses no reply;
+several dispatchers can run against PostgreSQL because claims skip rows another one holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot.channels import Sender
+from bot.errors import SendError
+from bot.metrics import SEND_FAILURES, SENT
+from bot.throttle import Throttle
+from bot.turns import utcnow
+from storage.crypto import Cipher
+from storage.db import Database
+from storage.repositories import ContactRepository, MessageRepository, OutboxItem
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BASE_DELAY = 2.0
+MAX_DELAY = 600.0
+STALE_CLAIM = timedelta(minutes=2)  # a send that takes longer than this belongs to a worker that died
+
+
+def backoff(attempts: int, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with full jitter: 2 s, 4 s, 8 s … capped at 10 minutes."""
+    ceiling = min(MAX_DELAY, BASE_DELAY * (2 ** attempts))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+class Dispatcher:
+    """Claims due outbox rows and hands each to its channel's sender."""
+
+    def __init__(self, database: Database, cipher: Cipher, senders: Mapping[str, Sender],
+                 clock: Callable[[], datetime] = utcnow, batch: int = 50,
+                 throttles: Mapping[str, Throttle] | None = None, stale_claim: timedelta = STALE_CLAIM) -> None:
+        self.stale_claim = stale_claim
+        self._next_recovery = 0.0
+        self.database = database
+        self.cipher = cipher
+        self.senders = senders
+        self.clock = clock
+        self.batch = batch
+        self.throttles = throttles or {}
+
+    def run_once(self) -> int:
+        """Send what is due now; return how many messages were handled."""
+        # Taking over a dead worker's claims is a write; a few times a minute is plenty (and on SQLite
+        # every write waits for the single writer).
+        recover = time.monotonic() >= self._next_recovery
+        if recover:
+            self._next_recovery = time.monotonic() + min(15.0, self.stale_claim.total_seconds() / 2)
+        with self.database.session_scope() as session:
+            items = MessageRepository(session, self.cipher).claim_due(
+                self.clock(), self.batch, stale_after=self.stale_claim, recover=recover)
+        for item in items:
+            self._deliver(item)
+        return len(items)
+
+    def seconds_until_due(self, ceiling: float) -> float:
+        """How long the outbox can be left alone: until its next scheduled retry or paced message."""
+        with self.database.session_scope() as session:
+            due = MessageRepository(session, self.cipher).next_due()
+        if due is None:
+            return ceiling
+        return min(ceiling, max(0.01, (due - self.clock()).total_seconds()))
+
+    def _deliver(self, item: OutboxItem) -> None:
+        sender = self.senders.get(item.channel)
+        outcome: tuple[str, str | None, float | None]
+        throttle = self.throttles.get(item.channel)
+        paced = throttle is not None and item.outbound.kind != "ack"
+        wait = throttle.reserve(item.recipient.external_id, self.clock()) if throttle and paced else 0
+        if wait > 0:
+            with self.database.session_scope() as session:
+                MessageRepository(session, self.cipher).defer(item.id, self.clock() + timedelta(seconds=wait))
+            return
+        if sender is None:
+            outcome = ("retry", f"channel {item.channel} is not configured", 60.0)
+        else:
+            try:
+                result = sender.send(item.recipient, item.outbound)
+                outcome = ("sent", result.provider_id, None)
+            except SendError as error:
+                if error.outcome in ("held", "suppressed"):
+                    outcome = (error.outcome, str(error), None)
+                elif error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
+                    outcome = ("failed" if not error.permanent else "blocked", str(error), None)
+                else:
+                    outcome = ("retry", str(error), error.retry_after or backoff(item.attempts))
+            except Exception as error:  # the dispatch boundary: a bug must not stop the queue
+                log.exception("unexpected error sending message %s", item.id)
+                outcome = ("retry", f"internal error: {type(error).__name__}", backoff(item.attempts))
+        now = self.clock()
+        with self.database.session_scope() as session:
+            messages = MessageRepository(session, self.cipher)
+            kind, detail, delay = outcome
+            (SENT.labels(item.channel) if kind == "sent" else SEND_FAILURES.labels(item.channel, kind)).inc()
+            if kind == "sent":
+                messages.mark_sent(item.id, detail, now)
+            elif kind in ("held", "suppressed"):
+                messages.set_status(item.id, kind, detail or "", now)
+                log.info("message %s %s: %s", item.id, kind, detail)
+            elif kind == "retry":
+                messages.mark_retry(item.id, detail or "", now + timedelta(seconds=delay or 0), now)
+                log.warning("message %s will be retried in %.1fs: %s", item.id, delay, detail)
+            else:
+                messages.mark_failed(item.id, detail or "", now)
+                if kind == "blocked":
+                    ContactRepository(session, self.cipher).set_reachable(item.contact_id, False)
+                log.warning("message %s failed for good: %s", item.id, detail)
