@@ -53,6 +53,27 @@ class Inbound:
             "attachments": [attachment_to_dict(a) for a in self.attachments],
         }
 
+    def to_delivery(self) -> dict[str, Any]:
+        """Everything the channel parsed, for the inbound queue: the turn runs later from exactly this."""
+        return {
+            **self.to_record(),
+            "channel": self.channel, "contact_ref": self.contact_ref, "provider_id": self.provider_id,
+            "locale_hint": self.locale_hint, "display_name": self.display_name, "phone": self.phone,
+            "meta": [list(pair) for pair in self.meta], "ack": [list(pair) for pair in self.ack],
+        }
+
+    @classmethod
+    def from_delivery(cls, record: dict[str, Any]) -> Inbound:
+        return cls(
+            channel=record["channel"], contact_ref=record["contact_ref"], provider_id=record["provider_id"],
+            text=record.get("text", ""), payload=record.get("payload"),
+            attachments=tuple(Attachment(**a) for a in record.get("attachments", [])),
+            locale_hint=record.get("locale_hint"), display_name=record.get("display_name"),
+            phone=record.get("phone"), kind=record.get("kind", "message"),
+            meta=tuple((str(k), str(v)) for k, v in record.get("meta", [])),
+            ack=tuple((str(k), str(v)) for k, v in record.get("ack", [])),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Outbound:

@@ -14,6 +14,7 @@ from bot.dispatcher import Dispatcher
 from bot.emails import MailJob
 from bot.engine import Engine
 from bot.hours import BusinessHours
+from bot.intake import Intake, QueuedTurns
 from bot.mailer import Mailer
 from bot.media import MediaFetcher, MediaWorker
 from bot.retention import RetentionJob
@@ -34,6 +35,7 @@ class Services:
     cipher: Cipher
     engine: Engine
     turns: TurnService
+    intake: Intake
     documents: DocumentStore
     senders: dict[str, Sender] = field(default_factory=dict)
     worker: Worker | None = None
@@ -111,7 +113,10 @@ def build_services(settings: Settings) -> Services:
     mailer = Mailer(settings.smtp_url, settings.mail_from or "ptibot@localhost", settings.data_dir / "mail")
     retention = RetentionJob(database, cipher, documents, document_days=settings.retention_document_days,
                              abandoned_days=settings.retention_abandoned_days)
-    worker = Worker(dispatcher, jobs=[media, Periodic(MailJob(database, cipher, mailer), 5), Periodic(reminders, 20),
-                                      Periodic(nudges, 60), Periodic(retention, 300)])
-    turns.on_queued = reminders.on_queued = nudges.on_queued = worker.wake
-    return Services(settings, database, cipher, engine, turns, documents, channels.senders, worker, channels)
+    intake = Intake(database, cipher)
+    worker = Worker(dispatcher, turns=QueuedTurns(database, cipher, turns),
+                    jobs=[media, Periodic(MailJob(database, cipher, mailer), 5), Periodic(reminders, 20),
+                          Periodic(nudges, 60), Periodic(retention, 300)])
+    turns.on_queued = intake.on_accepted = reminders.on_queued = nudges.on_queued = worker.wake
+    return Services(settings, database, cipher, engine, turns, intake, documents, channels.senders, worker,
+                    channels)

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 # Channels whose replies travel in the answer to the request itself (the web chat page, the terminal):
 # nothing is left for the worker to send.
 INLINE_CHANNELS = frozenset({"webchat", "cli"})
+# Channels that hold replies outside a messaging window (WhatsApp's 24 hours): a message from the
+# applicant reopens it, so held replies go. Elsewhere nothing is ever held and the update is skipped.
+WINDOWED_CHANNELS = frozenset({"whatsapp"})
 
 
 def utcnow() -> datetime:
@@ -94,16 +97,32 @@ class TurnService:
         """
         started = time.perf_counter()
         with self.database.session_scope() as session:
-            outcome = self._run(session, inbound, stored_file, self.clock())
-        (DUPLICATES if outcome.duplicate else INBOUND).labels(inbound.channel).inc()
-        TURN_SECONDS.observe(time.perf_counter() - started)
-        # Wake the worker only after the commit, so it finds what this turn queued.
-        if not outcome.duplicate and inbound.channel not in INLINE_CHANNELS:
-            self._wake()
+            outcome = self._run(session, inbound, stored_file, self.clock(), read_back=True)
+        self.finished(inbound, outcome, started)
         return outcome
 
+    def run_queued(self, session: Session, inbound: Inbound, now: datetime) -> TurnOutcome:
+        """The turn of a delivery taken from the inbound queue, in the caller's transaction.
+
+        Nobody waits for its replies (the worker sends them), so they are not read back.
+        """
+        return self._run(session, inbound, None, now, read_back=False)
+
+    def finished(self, inbound: Inbound, outcome: TurnOutcome, started: float, counted: bool = False) -> None:
+        """After the commit: metrics, and a wake-up for the worker so it finds what the turn queued.
+
+        `counted`: the delivery was already counted when the webhook queued it.
+        """
+        if outcome.duplicate:
+            DUPLICATES.labels(inbound.channel).inc()
+        elif not counted:
+            INBOUND.labels(inbound.channel).inc()
+        TURN_SECONDS.observe(time.perf_counter() - started)
+        if not outcome.duplicate and inbound.channel not in INLINE_CHANNELS:
+            self._wake()
+
     def _run(self, session: Session, inbound: Inbound, stored_file: StoredFile | None,
-             now: datetime) -> TurnOutcome:
+             now: datetime, read_back: bool) -> TurnOutcome:
         contact = ContactRepository(session, self.cipher).get_or_create(inbound, now)
         conversations = ConversationRepository(session, self.cipher)
         conversation_id, state = conversations.lock(contact.id, contact.locale or self.default_locale, now)
@@ -111,7 +130,7 @@ class TurnService:
         inbound_id = messages.record_inbound(conversation_id, inbound, now)
         if inbound_id is None:
             original = messages.find_inbound(inbound.channel, inbound.provider_id)
-            replies = messages.replies_to(original) if original is not None else []
+            replies = messages.replies_to(original) if original is not None and read_back else []
             return TurnOutcome(True, conversation_id, original, tuple(replies))
         inline = inbound.channel in INLINE_CHANNELS
         if inbound.ack:
@@ -125,7 +144,7 @@ class TurnService:
             contacts.set_opted_out(contact.id, inbound.kind == "opt_out")
             ConsentRepository(session).record(contact.id, "business_messages", TERMS.version,
                                               inbound.kind == "opt_in", inbound_id, now)
-        if inbound.kind != "event":
+        if inbound.kind != "event" and inbound.channel in WINDOWED_CHANNELS:
             messages.release_held(contact.id, now)
         if inbound.phone and "channel_phone" not in state.data:
             state.data["channel_phone"] = inbound.phone
@@ -134,7 +153,8 @@ class TurnService:
             jobs = MediaJobRepository(session, self.cipher)
             for attachment in inbound.attachments:
                 jobs.add(inbound_id, inbound.channel, inbound.contact_ref, attachment, now)
-            return TurnOutcome(False, conversation_id, inbound_id, tuple(messages.replies_to(inbound_id)))
+            replies = messages.replies_to(inbound_id) if read_back else []
+            return TurnOutcome(False, conversation_id, inbound_id, tuple(replies))
         case = CaseRepository(session, self.cipher).latest_for_conversation(conversation_id)
         if case is not None:
             state.data["case"] = {"folio": case.folio, "status": case.status}
@@ -151,11 +171,12 @@ class TurnService:
         for reply in (*turn.replies, *extra):
             messages.queue(conversation_id, inbound.channel, reply, now, in_reply_to=inbound_id,
                            delivered_inline=inline)
-        replies = messages.replies_to(inbound_id)
-        if not inline and replies and session.get_bind().dialect.name == "postgresql":
+        replies = messages.replies_to(inbound_id) if read_back else []
+        queued = len(turn.replies) + len(extra) + bool(inbound.ack)
+        if not inline and queued and session.get_bind().dialect.name == "postgresql":
             session.execute(text("NOTIFY ptibot_outbox"))  # delivered at commit: wakes workers elsewhere
         log.info("turn channel=%s conversation=%s state=%s replies=%d events=%s", inbound.channel,
-                 conversation_id, turn.conversation.state, len(replies), ",".join(turn.events) or "-")
+                 conversation_id, turn.conversation.state, queued, ",".join(turn.events) or "-")
         return TurnOutcome(False, conversation_id, inbound_id, tuple(replies), turn.events)
 
     def _wake(self) -> None:

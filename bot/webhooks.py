@@ -1,4 +1,4 @@
-"""Provider webhooks: verify, parse, run the turn in one transaction, answer. No outbound call here."""
+"""Provider webhooks: verify, parse, queue the delivery for its turn (bot.intake), answer. No outbound call here."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def whatsapp_message() -> Any:
         inbound = whatsapp.parse_form(request.form)
     except BadRequest as error:
         return jsonify(error=str(error)), 400
-    services.turns.handle(inbound)
+    services.intake.accept(inbound)
     return Response("<Response/>", mimetype="text/xml")
 
 
@@ -71,5 +71,5 @@ def telegram_update() -> Any:
     except BadRequest as error:
         return jsonify(error=str(error)), 400
     if inbound is not None:
-        services.turns.handle(inbound)
+        services.intake.accept(inbound)
     return jsonify(ok=True)

@@ -119,6 +119,32 @@ class Message(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class QueuedInbound(Base):
+    """A provider delivery that was acknowledged but whose turn has not run yet.
+
+    The webhook only inserts this row (its unique provider id drops redeliveries) and answers, so the
+    acknowledgement never waits for a turn; a worker runs the turn and deletes the row in the same
+    transaction. `chat_key` groups one chat's rows so they are taken strictly in arrival order.
+    """
+
+    __tablename__ = "inbound_queue"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_inbound_queue_provider"),
+        Index("ix_inbound_queue_chat", "chat_key", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str] = mapped_column(String(128))
+    chat_key: Mapped[str] = mapped_column(String(64))  # keyed hash of channel and chat: no identifier in clear
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON of the parsed delivery
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class SendAttempt(Base):
     """Every try at sending an outbound message, with what the provider answered."""
 

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app import create_app
+from bot.app import create_app, services_of
 from bot.config import Settings, normalise_database_url
 from bot.services import Services, build_services
 from storage.migrate import upgrade
@@ -125,9 +125,32 @@ def app(settings: Settings, services: Services) -> Flask:
     return application
 
 
+class WorkerAttachedClient(FlaskClient):
+    """A test client for an app whose worker takes each queued webhook turn right after the acknowledgement,
+    as the in-process worker of `ptibot serve` does when the webhook wakes it.
+
+    The turn runs through the real inbound queue (bot.intake), just not on another thread, so a test can
+    look at what the turn stored as soon as `post` returns. Tests of the queue itself use `queue_client`.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        services = services_of(self.application)
+        if services.worker is not None and services.worker.turns is not None:
+            while services.worker.turns.run_once():
+                pass
+        return response
+
+
+def worker_attached_client(application: Flask) -> FlaskClient:
+    """The app's test client, with its worker taking queued turns after each request."""
+    application.test_client_class = WorkerAttachedClient
+    return application.test_client()
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    return worker_attached_client(app)
 
 
 class Phone:
@@ -206,7 +229,7 @@ def telegram_services(telegram_settings: Settings) -> Iterator[Services]:
 
 @pytest.fixture
 def telegram_client(telegram_settings: Settings, telegram_services: Services) -> FlaskClient:
-    return create_app(telegram_settings, telegram_services).test_client()
+    return worker_attached_client(create_app(telegram_settings, telegram_services))
 
 
 def telegram_text_update(update_id: int, chat_id: int, text: str, language: str = "es") -> dict[str, Any]:
@@ -246,4 +269,4 @@ def whatsapp_services(whatsapp_settings: Settings) -> Iterator[Services]:
 
 @pytest.fixture
 def whatsapp_client(whatsapp_settings: Settings, whatsapp_services: Services) -> FlaskClient:
-    return create_app(whatsapp_settings, whatsapp_services).test_client()
+    return worker_attached_client(create_app(whatsapp_settings, whatsapp_services))

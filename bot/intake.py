@@ -1,0 +1,117 @@
+"""Provider webhooks store, workers run: the acknowledgement never waits for a dialog turn.
+
+A webhook verifies and parses the delivery, inserts it into the inbound queue (its provider id drops a
+redelivery) and answers as soon as that commits; that is all the platform waits for. A worker then takes
+the oldest waiting delivery of a chat, runs its turn and deletes the queue row in one transaction, so a
+crash at any point either leaves the delivery queued or has finished its turn: an acknowledged message is
+never lost and never run twice. A chat's deliveries are taken strictly in order, one at a time, however
+many workers run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+
+from bot.dispatcher import backoff
+from bot.messages import Inbound
+from bot.metrics import DUPLICATES, INBOUND, QUEUE_WAIT_SECONDS, TURN_FAILURES
+from bot.turns import TurnService, utcnow
+from storage.crypto import Cipher
+from storage.db import Database
+from storage.intake import InboundQueueRepository, QueuedDelivery
+
+log = logging.getLogger(__name__)
+
+NOTIFY = text("NOTIFY ptibot_outbox")  # the channel workers LISTEN on (bot.worker.NOTIFY_CHANNEL)
+MAX_TURN_ATTEMPTS = 5
+
+
+class Intake:
+    """The webhook side: store the delivery and return."""
+
+    def __init__(self, database: Database, cipher: Cipher, clock: Callable[[], datetime] = utcnow,
+                 on_accepted: Callable[[], None] | None = None) -> None:
+        self.database = database
+        self.cipher = cipher
+        self.clock = clock
+        self.on_accepted = on_accepted
+
+    def accept(self, inbound: Inbound) -> bool:
+        """Queue a delivery for its turn; False for a redelivery of one still waiting."""
+        with self.database.session_scope() as session:
+            added = InboundQueueRepository(session, self.cipher).add(inbound, self.clock())
+            if added and self.database.is_postgres:
+                session.execute(NOTIFY)  # delivered at commit: wakes the workers, wherever they run
+        (INBOUND if added else DUPLICATES).labels(inbound.channel).inc()
+        if added and self.on_accepted:
+            self.on_accepted()
+        return added
+
+
+class QueuedTurns:
+    """The worker side: run waiting turns, each in its own transaction, up to `batch` per call.
+
+    The batch is small so the dispatcher, which runs between calls, sends replies while a burst is still
+    being worked through.
+    """
+
+    def __init__(self, database: Database, cipher: Cipher, turns: TurnService,
+                 clock: Callable[[], datetime] = utcnow, batch: int = 20) -> None:
+        self.database = database
+        self.cipher = cipher
+        self.turns = turns
+        self.clock = clock
+        self.batch = batch
+
+    def run_once(self) -> int:
+        handled = 0
+        while handled < self.batch and self.run_next():
+            handled += 1
+        return handled
+
+    def run_next(self) -> bool:
+        """Run the next waiting turn; False when nothing is waiting."""
+        started = time.perf_counter()
+        delivery: QueuedDelivery | None = None
+        try:
+            with self.database.session_scope() as session:
+                queue = InboundQueueRepository(session, self.cipher)
+                now = self.clock()
+                delivery = queue.claim_next(now)
+                if delivery is None:
+                    return False
+                QUEUE_WAIT_SECONDS.observe(max(0.0, (now - delivery.received_at).total_seconds()))
+                outcome = self.turns.run_queued(session, delivery.inbound, now)
+                queue.remove(delivery.id)
+        except Exception as error:
+            if delivery is None:
+                raise  # the database itself failed: the worker loop logs it and rests
+            self._failed(delivery, error)
+            return True
+        self.turns.finished(delivery.inbound, outcome, started, counted=True)
+        return True
+
+    def _failed(self, delivery: QueuedDelivery, error: Exception) -> None:
+        """The turn raised and was rolled back: try again later, and after a few tries set it aside.
+
+        Only the exception's type is kept: its message could quote what the applicant wrote.
+        """
+        reason = f"turn raised {type(error).__name__}"
+        now = self.clock()
+        with self.database.session_scope() as session:
+            queue = InboundQueueRepository(session, self.cipher)
+            if delivery.attempts + 1 >= MAX_TURN_ATTEMPTS:
+                queue.mark_failed(delivery.id, reason, now)
+                TURN_FAILURES.labels("failed").inc()
+                log.error("queued message %s set aside after %d failed turns", delivery.id, delivery.attempts + 1,
+                          exc_info=error)
+            else:
+                delay = backoff(delivery.attempts)
+                queue.retry_later(delivery.id, reason, now + timedelta(seconds=delay))
+                TURN_FAILURES.labels("retry").inc()
+                log.warning("queued message %s: turn failed, retrying in %.1fs", delivery.id, delay, exc_info=error)

@@ -1,0 +1,181 @@
+"""The inbound queue between a provider's webhook and the turn: acknowledge first, run once, in order.
+
+These tests use the app's plain test client (no worker attached), so they see the queue as a worker on
+another thread or machine would.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from bot.app import create_app
+from bot.intake import MAX_TURN_ATTEMPTS, QueuedTurns
+from bot.services import Services, build_services
+from bot.turns import utcnow
+from bot.worker import SqliteWakeup
+from storage.models import Message, QueuedInbound
+from tests.conftest import TELEGRAM_SECRET, telegram_text_update
+
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+
+
+@pytest.fixture
+def raw_client(telegram_settings: Any, telegram_services: Services) -> FlaskClient:
+    return Flask.test_client(create_app(telegram_settings, telegram_services))
+
+
+def post(client: FlaskClient, update_id: int, chat: int, text: str) -> None:
+    response = client.post("/webhooks/telegram", json=telegram_text_update(update_id, chat, text), headers=HEADERS)
+    assert response.status_code == 200
+
+
+def rows(services: Services, model: Any, *where: Any) -> int:
+    with services.database.session_scope() as session:
+        return int(session.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
+
+
+def turns_of(services: Services) -> QueuedTurns:
+    assert services.worker is not None and isinstance(services.worker.turns, QueuedTurns)
+    return services.worker.turns
+
+
+def test_the_webhook_acknowledges_before_the_turn_and_the_worker_runs_it(
+        raw_client: FlaskClient, telegram_services: Services, telegram_api: Any) -> None:
+    post(raw_client, 1, 5, "hola")
+    assert rows(telegram_services, QueuedInbound) == 1
+    assert rows(telegram_services, Message) == 0  # no turn yet: the answer did not wait for one
+    assert telegram_api.calls == []
+    assert turns_of(telegram_services).run_once() == 1
+    assert rows(telegram_services, QueuedInbound) == 0
+    assert rows(telegram_services, Message, Message.direction == "in") == 1
+    assert rows(telegram_services, Message, Message.direction == "out", Message.status == "queued") == 2
+    assert turns_of(telegram_services).run_once() == 0
+
+
+def test_a_redelivery_waiting_or_late_runs_no_second_turn(raw_client: FlaskClient,
+                                                          telegram_services: Services) -> None:
+    post(raw_client, 7, 5, "hola")
+    post(raw_client, 7, 5, "hola")  # Telegram retried before the turn ran
+    assert rows(telegram_services, QueuedInbound) == 1
+    turns_of(telegram_services).run_once()
+    post(raw_client, 7, 5, "hola")  # and again after it ran
+    assert turns_of(telegram_services).run_once() == 1
+    assert rows(telegram_services, QueuedInbound) == 0
+    assert rows(telegram_services, Message, Message.direction == "in") == 1
+    assert rows(telegram_services, Message, Message.direction == "out") == 2
+
+
+def test_the_queue_holds_no_message_text_or_chat_id_in_clear(raw_client: FlaskClient,
+                                                             telegram_services: Services) -> None:
+    post(raw_client, 3, 987654321, "mi curp es GODE561231HDFRRN09")
+    with telegram_services.database.session_scope() as session:
+        row = session.execute(select(QueuedInbound)).scalar_one()
+        stored = b"".join([row.body, row.chat_key.encode(), row.provider_id.encode()])
+    assert b"GODE561231" not in stored and b"987654321" not in stored
+
+
+def test_twenty_concurrent_messages_of_one_user_run_in_arrival_order_across_two_workers(
+        raw_client: FlaskClient, telegram_services: Services, telegram_settings: Any) -> None:
+    texts = ["hola", "2", "menu", "3", "atrás"] * 4
+    threads = [threading.Thread(target=post, args=(raw_client, 100 + n, 42, text)) for n, text in enumerate(texts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with telegram_services.database.session_scope() as session:
+        arrival = list(session.execute(select(QueuedInbound.provider_id).order_by(QueuedInbound.id)).scalars())
+    assert len(arrival) == 20
+    other = build_services(telegram_settings)  # a second worker with its own connections
+    try:
+        workers = [turns_of(telegram_services), turns_of(other)]
+        for worker in workers:
+            worker.batch = 1
+
+        def work(worker: QueuedTurns) -> None:
+            idle = 0
+            while idle < 3:
+                idle = idle + 1 if worker.run_once() == 0 else 0
+
+        runners = [threading.Thread(target=work, args=(w,)) for w in workers]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            runner.join()
+    finally:
+        other.close()
+    with telegram_services.database.session_scope() as session:
+        taken = list(session.execute(select(Message.provider_id).where(Message.direction == "in")
+                                     .order_by(Message.id)).scalars())
+        replied = session.execute(select(func.count(func.distinct(Message.in_reply_to)))
+                                  .where(Message.direction == "out")).scalar_one()
+    assert taken == arrival  # every message, each once, in the order the webhook stored them
+    assert replied == 20  # and every turn ran to its replies: no update lost to a race
+
+
+def test_a_failing_turn_is_retried_then_set_aside_and_the_chat_goes_on(
+        raw_client: FlaskClient, telegram_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine_run = telegram_services.engine.run
+
+    def fragile(state: Any, inbound: Any, *args: Any, **kwargs: Any) -> Any:
+        if inbound.text == "boom":
+            raise RuntimeError("a bug")
+        return engine_run(state, inbound, *args, **kwargs)
+
+    monkeypatch.setattr(telegram_services.engine, "run", fragile)
+    post(raw_client, 1, 5, "boom")
+    post(raw_client, 2, 5, "hola")
+    post(raw_client, 3, 6, "hola")  # another chat
+    now = [utcnow()]
+    worker = QueuedTurns(telegram_services.database, telegram_services.cipher, telegram_services.turns,
+                         clock=lambda: now[0])
+    assert worker.run_once() == 2  # the failure (rolled back, kept) and the other chat's turn
+    assert rows(telegram_services, Message, Message.direction == "in") == 1
+    assert worker.run_once() == 0  # chat 5 waits: "hola" must not overtake "boom"
+    for _ in range(MAX_TURN_ATTEMPTS - 1):
+        now[0] += timedelta(minutes=15)
+        worker.run_once()
+    with telegram_services.database.session_scope() as session:
+        failed = session.execute(select(QueuedInbound)).scalar_one()
+        assert failed.failed_at is not None and failed.attempts == MAX_TURN_ATTEMPTS
+        assert failed.last_error == "turn raised RuntimeError"  # no text of the applicant in it
+        taken = set(session.execute(select(Message.provider_id).where(Message.direction == "in")).scalars())
+    assert taken == {"2", "3"}  # the "hola" of chat 5 went ahead once "boom" was set aside
+
+
+def test_metrics_show_the_inbound_queue(raw_client: FlaskClient, telegram_services: Services) -> None:
+    post(raw_client, 1, 5, "hola")
+    body = raw_client.get("/metrics").get_data(as_text=True)
+    assert "ptibot_inbound_queue_depth 1.0" in body
+    turns_of(telegram_services).run_once()
+    body = raw_client.get("/metrics").get_data(as_text=True)
+    assert "ptibot_inbound_queue_depth 0.0" in body
+    assert "ptibot_inbound_wait_seconds_count" in body
+
+
+def test_a_worker_on_sqlite_wakes_when_another_process_commits(tmp_path: Any) -> None:
+    import sqlite3
+
+    path = str(tmp_path / "wake.sqlite3")
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    woke = threading.Event()
+    watcher = SqliteWakeup(path, woke.set)
+    watcher.start()
+    try:
+        time.sleep(0.1)
+        assert not woke.is_set()
+        writer = sqlite3.connect(path)
+        with writer:
+            writer.execute("INSERT INTO t VALUES (1)")
+        writer.close()
+        assert woke.wait(2)
+    finally:
+        watcher.stop()
