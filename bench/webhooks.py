@@ -9,19 +9,23 @@ fresh database and data dir for every section, after `ptibot db upgrade`):
    Requests are Telegram-shaped (POST /webhooks/telegram, JSON Update, secret header, unique update_id)
    and Twilio-shaped (POST /webhooks/whatsapp, form-encoded, signed with Twilio's RequestValidator
    against PUBLIC_BASE_URL + path, unique MessageSid), from a pool of chats per connection walking the
-   menu ("hola", "menu", "3", "1", "atrás"...), so every request is a real dialog turn stored with its
-   queued replies. Against it, the bare endpoint of `bare_app.py` (one INSERT on the same database, same
-   gunicorn settings), in the same run. Two phases each: a fixed rate (200 requests/s by default; latency
-   is counted from the moment a request was due, so a stalled server cannot hide its backlog) and an
-   unpaced one (maximum throughput, each connection sending as soon as the previous answer arrived).
-   Targets: p99 under 20 ms at 200/s, and product throughput at least 60% of the bare endpoint's.
+   menu ("hola", "menu", "3", "1", "atrás"...). Each is verified, parsed and stored in the inbound queue
+   (bot.intake) before the answer; its dialog turn runs later in a worker. Against it, the bare endpoint
+   of `bare_app.py` (one INSERT on the same database, same gunicorn settings), in the same run. Two
+   phases each: a fixed rate (200 requests/s by default; latency is counted from the moment a request
+   was due, so a stalled server cannot hide its backlog) and an unpaced one (maximum throughput, each
+   connection sending as soon as the previous answer arrived). Targets: p99 under 20 ms at 200/s, and
+   product throughput at least 60% of the bare endpoint's. Then one `ptibot worker` is started on what
+   the phases left queued, and the rate at which it runs those turns is printed: the acknowledgement
+   figures say how big a burst the web tier absorbs, this one how fast the burst is worked off.
 2. reply: how long an applicant waits for the bot's answer on Telegram: from the moment the webhook POST
    is sent to the moment a loopback fake of the Bot API (`tests/fakes/telegram_api.py`, in this process)
    records the first sendMessage to that chat. Every message comes from a new chat (so Telegram's
    1 message/s per chat pacing never applies), at a moderate rate with random (Poisson) gaps: a fixed
    period would phase-lock with the worker's 0.5 s poll and print a misleading constant. Two deployments:
-   `ptibot serve` (web and worker in one process: the turn wakes the worker) and the Procfile's gunicorn +
-   `ptibot worker` (two processes: nothing wakes the worker, which polls). Target: p50 under 50 ms.
+   `ptibot serve` (web and worker in one process: the webhook wakes the worker thread) and the Procfile's
+   gunicorn + `ptibot worker` (two processes: the worker wakes on PostgreSQL's NOTIFY, or on SQLite by
+   watching `PRAGMA data_version`). Target: p50 under 50 ms.
 
 Why: Telegram and Twilio wait for the acknowledgement and retry or back off when it is slow, so ack
 latency and throughput bound how many applicants one deployment serves; the reply latency is what the
@@ -328,7 +332,7 @@ class AckRow:
             "-" if r.machine is None else f"{r.machine * 100:.0f}%"), ACK_COLUMNS)
 
 
-def ack_round(rnd: Round, args: argparse.Namespace) -> list[AckRow]:
+def ack_round(rnd: Round, args: argparse.Namespace) -> tuple[list[AckRow], str]:
     import bare_app
 
     closed = f"http://{HOST}:{free_port()}"  # nothing listens there: the ack path must not call out
@@ -356,7 +360,44 @@ def ack_round(rnd: Round, args: argparse.Namespace) -> list[AckRow]:
     with gunicorn(rnd, env, "bot.app:create_app()", "ptibot", args) as (server, port):
         run(server, port, "ptibot", f"POST {TELEGRAM_PATH}", telegram_factory)
         run(server, port, "ptibot", f"POST {WHATSAPP_PATH}", whatsapp_factory)
-    return rows
+    drain = f"{rnd.label} {drain_queue(rnd, env, args)}"
+    print(drain, flush=True)
+    return rows, drain
+
+
+def queued_turns(database_url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM inbound_queue WHERE failed_at IS NULL"))
+                       .scalar_one())
+    finally:
+        engine.dispose()
+
+
+def drain_queue(rnd: Round, env: dict[str, str], args: argparse.Namespace) -> str:
+    """How fast one `ptibot worker` runs the turns the acknowledged requests left queued.
+
+    The acknowledgement only stores the delivery, so this is the other half of the bill: the rate at
+    which dialog turns (engine, state, queued replies) are worked off behind a burst. Replies cannot
+    leave (the provider URLs point at a closed port), so the worker's dispatcher also spends a little
+    time failing and rescheduling sends, as it would during a provider outage.
+    """
+    waiting = queued_turns(rnd.database_url)
+    worker_log = rnd.data_dir / "drain-worker.log"
+    with harness.managed("ptibot worker", [harness.executable("ptibot"), "worker"], env, rnd.data_dir, worker_log,
+                         harness.log_has(worker_log, "worker started"), args.start_timeout, args.stop_timeout):
+        started = time.monotonic()
+        left = waiting
+        while left and time.monotonic() - started < args.drain_timeout:
+            time.sleep(0.25)
+            left = queued_turns(rnd.database_url)
+        elapsed = time.monotonic() - started
+    done = waiting - left
+    return (f"queued turns: one `ptibot worker` ran {done} of {waiting} in {elapsed:.1f} s = "
+            f"{done / elapsed if elapsed else 0:.0f} turns/s" + (f" ({left} left at the time limit)" if left else ""))
 
 
 def ack_verdicts(rows: Sequence[AckRow], args: argparse.Namespace) -> list[str]:
@@ -497,6 +538,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--target-ratio", type=float, default=0.6,
                         help="max throughput target, as a fraction of the bare endpoint's (default 0.6)")
     parser.add_argument("--target-reply-ms", type=float, default=50.0, help="reply p50 target (default 50)")
+    parser.add_argument("--drain-timeout", type=float, default=180,
+                        help="ack mode: seconds to let one worker run the queued turns afterwards (default 180)")
     parser.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for a server (default 60)")
     parser.add_argument("--stop-timeout", type=float, default=10.0,
                         help="seconds after SIGTERM before a server is killed (default 10)")
@@ -532,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {harness.CORES_NOTE}")
     failed = False
     ack_rows: list[AckRow] = []
+    drains: list[str] = []
     replies: list[ReplyResult] = []
     try:
         if args.mode in ("ack", "all"):
@@ -542,7 +586,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for label, base in rounds:
                 try:
                     with harness.fresh_round(label, base, args.keep_data) as rnd:
-                        ack_rows += ack_round(rnd, args)
+                        rows, drain = ack_round(rnd, args)
+                    ack_rows += rows
+                    drains.append(drain)
                 except Exception as error:  # one database failing must not hide the other's figures
                     print(f"[{label}] ack failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
                     failed = True
@@ -572,7 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\ninterrupted; servers stopped and temporary data removed", file=sys.stderr)
         return 130
     print()
-    for line in ack_verdicts(ack_rows, args) + reply_verdicts(replies, args.target_reply_ms):
+    for line in ack_verdicts(ack_rows, args) + drains + reply_verdicts(replies, args.target_reply_ms):
         print(line)
     return 1 if failed else 0
 
