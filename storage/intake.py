@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, exists, func, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.messages import Inbound
@@ -16,6 +16,14 @@ from storage.repositories import _insert_ignoring_duplicates
 
 _QUEUE = cast(Table, QueuedInbound.__table__)
 _EARLIER = _QUEUE.alias("earlier")
+# Built once: constructing this statement cost more than running it.
+_NEXT = (
+    select(_QUEUE.c.id, _QUEUE.c.body, _QUEUE.c.attempts, _QUEUE.c.received_at)
+    .where(_QUEUE.c.failed_at.is_(None), _QUEUE.c.available_at <= bindparam("now", type_=_QUEUE.c.available_at.type),
+           ~exists().where(_EARLIER.c.chat_key == _QUEUE.c.chat_key, _EARLIER.c.id < _QUEUE.c.id,
+                           _EARLIER.c.failed_at.is_(None)))
+    .order_by(_QUEUE.c.id).limit(1).with_for_update(skip_locked=True, of=_QUEUE)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +60,7 @@ class InboundQueueRepository:
         exists), so two workers never run one chat's turns at once or out of order. A failed row no
         longer holds its chat back.
         """
-        earlier_waiting = exists().where(_EARLIER.c.chat_key == _QUEUE.c.chat_key, _EARLIER.c.id < _QUEUE.c.id,
-                                         _EARLIER.c.failed_at.is_(None))
-        row = self.session.execute(
-            select(_QUEUE.c.id, _QUEUE.c.body, _QUEUE.c.attempts, _QUEUE.c.received_at)
-            .where(_QUEUE.c.failed_at.is_(None), _QUEUE.c.available_at <= now, ~earlier_waiting)
-            .order_by(_QUEUE.c.id).limit(1).with_for_update(skip_locked=True, of=_QUEUE)
-        ).first()
+        row = self.session.execute(_NEXT, {"now": now}).first()
         if row is None:
             return None
         return QueuedDelivery(row.id, Inbound.from_delivery(self.cipher.decrypt_json(row.body)), row.attempts,
