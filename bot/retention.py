@@ -13,7 +13,7 @@ from bot.turns import utcnow
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.files import DocumentStore
-from storage.models import Case, Conversation, Document, Message
+from storage.models import Case, Conversation, Document, Message, QueuedInbound
 from storage.rights import FINAL_STATUSES, purge_erased_contacts
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,12 @@ class RetentionJob:
                 session.execute(update(Conversation).where(Conversation.id == conversation_id).values(
                     data=self.cipher.encrypt_json({}), state="", flow="", history="[]", curp_hash=None,
                     phone_hash=None))
-        if erased or old_documents or abandoned:
+            # Deliveries whose turn kept failing are kept for a while for diagnosis, not for ever.
+            set_aside = session.execute(delete(QueuedInbound).where(
+                QueuedInbound.failed_at < now - timedelta(days=self.abandoned_days)))
+            set_aside_count = int(getattr(set_aside, "rowcount", 0) or 0)
+        if erased or old_documents or abandoned or set_aside_count:
             log.info("retention: %d erased contacts removed, %d documents of finished cases deleted, "
-                     "%d abandoned conversations purged", erased, len(old_documents), len(abandoned))
+                     "%d abandoned conversations purged, %d failed deliveries dropped", erased, len(old_documents),
+                     len(abandoned), set_aside_count)
         return 0  # housekeeping never keeps the worker from resting

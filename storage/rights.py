@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage.crypto import Cipher
 from storage.files import DocumentStore
+from storage.intake import chat_key
 from storage.models import (
     Case,
     CaseEvent,
@@ -24,6 +25,7 @@ from storage.models import (
     Document,
     Email,
     Message,
+    QueuedInbound,
     RightsRequest,
     Subscription,
 )
@@ -100,6 +102,11 @@ def erase_applicant(session: Session, cipher: Cipher, store: DocumentStore, cont
     session.execute(update(Conversation).where(Conversation.id == conversation_id).values(
         data=cipher.encrypt_json({}), history="[]", waiting_since=None, waiting_reason=None, curp_hash=None,
         phone_hash=None))
+    contact = session.get(Contact, contact_id)
+    if contact is not None:  # deliveries set aside after failing turns still hold what they said
+        session.execute(delete(QueuedInbound).where(
+            QueuedInbound.chat_key == chat_key(cipher, contact.channel, contact.external_id),
+            QueuedInbound.failed_at.is_not(None)))
     session.execute(update(Contact).where(Contact.id == contact_id).values(
         display_name=None, phone=None, erase_pending=True, opted_out=True))
     return folio, in_progress

@@ -179,3 +179,37 @@ def test_a_worker_on_sqlite_wakes_when_another_process_commits(tmp_path: Any) ->
         assert woke.wait(2)
     finally:
         watcher.stop()
+
+
+def test_set_aside_deliveries_go_with_an_erasure_and_with_age(
+        raw_client: FlaskClient, telegram_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.retention import RetentionJob
+
+    engine_run = telegram_services.engine.run
+
+    def fragile(state: Any, inbound: Any, *args: Any, **kwargs: Any) -> Any:
+        if "GODE561231" in inbound.text:
+            raise RuntimeError("a bug")
+        return engine_run(state, inbound, *args, **kwargs)
+
+    monkeypatch.setattr(telegram_services.engine, "run", fragile)
+    later = [timedelta(0)]
+    worker = QueuedTurns(telegram_services.database, telegram_services.cipher, telegram_services.turns,
+                         clock=lambda: utcnow() + later[0])
+    post(raw_client, 10, 5, "hola")
+    assert worker.run_once() == 1
+    for update_id, chat in ((1, 5), (2, 6)):
+        post(raw_client, update_id, chat, "mi curp es GODE561231HDFRRN09")
+        for _ in range(MAX_TURN_ATTEMPTS):
+            worker.run_once()
+            later[0] += timedelta(hours=1)
+    assert rows(telegram_services, QueuedInbound, QueuedInbound.failed_at.is_not(None)) == 2
+    post(raw_client, 3, 5, "borrar mis datos")
+    post(raw_client, 4, 5, "sí")
+    assert worker.run_once() == 2
+    with telegram_services.database.session_scope() as session:  # chat 5's is gone, chat 6's stays
+        left = session.execute(select(QueuedInbound.provider_id)).scalars().all()
+    assert left == ["2"]
+    RetentionJob(telegram_services.database, telegram_services.cipher, telegram_services.documents,
+                 abandoned_days=30, clock=lambda: utcnow() + timedelta(days=31)).run_once()
+    assert rows(telegram_services, QueuedInbound) == 0
