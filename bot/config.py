@@ -82,6 +82,7 @@ class Settings:
     business_hours: str = "mon-fri 09:00-18:00; sat 10:00-14:00"
     reminder_hour: str = "10:00"
     outbox_claim_timeout: int = 120
+    provider_timeout: float = 10.0
     retention_document_days: int = 90
     retention_abandoned_days: int = 30
     quiet_hours: str = "21:00-08:00"
@@ -171,6 +172,12 @@ class Settings:
             raise ConfigurationError("WHATSAPP_TEMPLATES must be a JSON object of message kind to "
                                      "content SID, and WHATSAPP_SEND_RATE a number") from error
         try:
+            provider_timeout = float(get("PROVIDER_TIMEOUT") or 10)
+            if not 0 < provider_timeout <= 120:
+                raise ValueError(provider_timeout)
+        except ValueError as error:
+            raise ConfigurationError("PROVIDER_TIMEOUT must be a number of seconds between 0 and 120") from error
+        try:
             first_nudge, second_nudge = (int(h) for h in (get("NUDGE_AFTER_HOURS") or "24,72").split(","))
             nudges = (first_nudge, second_nudge)
         except ValueError as error:
@@ -206,6 +213,7 @@ class Settings:
             business_hours=get("BUSINESS_HOURS") or "mon-fri 09:00-18:00; sat 10:00-14:00",
             reminder_hour=get("REMINDER_HOUR") or "10:00",
             outbox_claim_timeout=int(get("OUTBOX_CLAIM_TIMEOUT") or 120),
+            provider_timeout=provider_timeout,
             retention_document_days=retention[0],
             retention_abandoned_days=retention[1],
             quiet_hours=get("QUIET_HOURS") or "21:00-08:00",

@@ -61,7 +61,8 @@ def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
     if settings.telegram_enabled and settings.telegram_bot_token:
         from bot.channels.telegram import CHANNEL, TelegramSender
 
-        telegram = TelegramSender(settings.telegram_bot_token, settings.telegram_api_base_url, documents)
+        telegram = TelegramSender(settings.telegram_bot_token, settings.telegram_api_base_url, documents,
+                                  timeout=settings.provider_timeout)
         channels.senders[CHANNEL] = telegram
         channels.fetchers[CHANNEL] = telegram
         channels.throttles[CHANNEL] = Throttle(per_second=30, per_chat_interval=1.0)
@@ -78,7 +79,8 @@ def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
             status_callback=f"{settings.public_base_url}/webhooks/whatsapp/status" if settings.public_base_url
             else None,
             templates=settings.whatsapp_templates,
-            media_url_for=lambda attachment: media_url(settings.secret_key, base, attachment))
+            media_url_for=lambda attachment: media_url(settings.secret_key, base, attachment),
+            timeout=settings.provider_timeout)
         channels.senders[WHATSAPP] = whatsapp
         channels.fetchers[WHATSAPP] = whatsapp
         channels.throttles[WHATSAPP] = Throttle(per_second=settings.whatsapp_send_rate)

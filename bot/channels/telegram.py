@@ -129,8 +129,12 @@ class _LoopThread:
 class TelegramSender:
     """Sends `Outbound` messages with PTB's `Bot`, created inside the loop thread on first use."""
 
-    def __init__(self, token: str, api_base_url: str, documents: DocumentStore | None = None) -> None:
+    def __init__(self, token: str, api_base_url: str, documents: DocumentStore | None = None,
+                 timeout: float = 10.0) -> None:
+        """`timeout`: seconds to wait for the Bot API to answer one call; a slower one is retried later, since
+        the dispatcher sends one message at a time and a hung call would hold every chat back."""
         self._token = token
+        self._timeout = timeout
         self._documents = documents
         self._api = api_base_url.rstrip("/")
         self._loop = _LoopThread()
@@ -139,7 +143,8 @@ class TelegramSender:
 
     def _get_bot(self) -> telegram.Bot:
         if self._bot is None or self._bot_pid != os.getpid():
-            request = HTTPXRequest(connection_pool_size=16, connect_timeout=5, read_timeout=20)
+            request = HTTPXRequest(connection_pool_size=16, connect_timeout=min(5.0, self._timeout),
+                                   read_timeout=self._timeout)
             self._bot = telegram.Bot(self._token, base_url=f"{self._api}/bot",
                                      base_file_url=f"{self._api}/file/bot", request=request)
             self._bot_pid = os.getpid()
@@ -151,7 +156,7 @@ class TelegramSender:
             return await coroutine_factory(self._get_bot())
 
         try:
-            return self._loop.run(job(), SEND_TIMEOUT)
+            return self._loop.run(job(), max(SEND_TIMEOUT, 3 * self._timeout))
         except RetryAfter as error:
             retry = error.retry_after
             seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)

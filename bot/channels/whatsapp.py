@@ -112,8 +112,8 @@ def numbered(outbound: Outbound, locale: str) -> str:
 class LoopbackHttpClient(TwilioHttpClient):
     """Sends the REST calls to `TWILIO_API_BASE_URL` (a loopback fake in tests) instead of api.twilio.com."""
 
-    def __init__(self, base_url: str) -> None:
-        super().__init__(timeout=20)
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
@@ -125,14 +125,15 @@ class LoopbackHttpClient(TwilioHttpClient):
 class WhatsAppSender:
     def __init__(self, account_sid: str, auth_token: str, sender: str, api_base_url: str, *,
                  status_callback: str | None, templates: Mapping[str, str],
-                 media_url_for: Callable[[Attachment], str], clock: Callable[[], datetime] | None = None) -> None:
+                 media_url_for: Callable[[Attachment], str], clock: Callable[[], datetime] | None = None,
+                 timeout: float = 10.0) -> None:
         self.account_sid, self.auth_token, self.sender = account_sid, auth_token, sender
         self.api_base_url = api_base_url.rstrip("/")
         self.status_callback = status_callback
         self.templates = dict(templates)
         self.media_url_for = media_url_for
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.client = Client(account_sid, auth_token, http_client=LoopbackHttpClient(api_base_url))
+        self.client = Client(account_sid, auth_token, http_client=LoopbackHttpClient(api_base_url, timeout))
 
     def send(self, recipient: Recipient, outbound: Outbound) -> SendResult:
         if outbound.kind == "ack":

@@ -42,7 +42,8 @@ class UploadedFile:
 
 @dataclass(frozen=True)
 class Call:
-    """One request as received. `at` is `time.monotonic()` (for pacing checks); `status` is our answer."""
+    """One request as received. `at` is `time.monotonic()` (for pacing checks); `status` is our answer,
+    0 for a request held by `stall_next` and dropped without one."""
     method: str
     params: dict[str, Any]
     token: str
@@ -128,7 +129,11 @@ class _Handler(BaseHTTPRequestHandler):
         prefix, _, method = unquote(urlsplit(self.path).path).rpartition("/")
         if prefix.startswith("/bot"):
             params = _parse_body(self.headers.get("Content-Type") or "", body)
-            status, payload = self.server.fake._handle(prefix.removeprefix("/bot"), method, params)
+            answer = self.server.fake._handle(prefix.removeprefix("/bot"), method, params)
+            if answer is None:  # stalled: drop the connection without a word, as a hung upstream would
+                self.close_connection = True
+                return
+            status, payload = answer
         else:
             status, payload = _error(404, "Not Found")
         self._reply(status, json.dumps(payload).encode())
@@ -155,6 +160,9 @@ class FakeTelegramAPI:
         self.url = ""
         self._cond = threading.Condition()  # guards all state below; notified on every call and update
         self._faults: defaultdict[str, deque[tuple[int, str, int | None]]] = defaultdict(deque)
+        self._stalls: defaultdict[str, deque[float | None]] = defaultdict(deque)
+        self._release = threading.Event()  # replaced by `release_stalls`; a held request waits on its own
+        self.stalled = 0
         self._recent_sends: deque[float] = deque()
         self._message_ids: defaultdict[int, int] = defaultdict(int)
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
@@ -176,6 +184,7 @@ class FakeTelegramAPI:
         """Stop serving and cut kept-alive connections, so no handler thread outlives the fake."""
         if self._server is None:
             return
+        self.release_stalls()  # a held handler would otherwise keep its thread until its hold ends
         self._server.shutdown()
         with self._cond:
             for connection in list(self._connections):
@@ -217,6 +226,22 @@ class FakeTelegramAPI:
             self._faults[method].extend([(status, description or _DESCRIPTIONS.get(status, "Error"),
                                           retry_after)] * times)
 
+    def stall_next(self, method: str, times: int = 1, seconds: float | None = None) -> None:
+        """Hold the next `times` calls to `method` without answering, then drop their connections unanswered.
+
+        A provider slower than the client's timeout: the client must give up on its own and try again. The
+        hold lasts `seconds`, or until `release_stalls()` (or `stop()`) when None, so a client without a
+        timeout hangs visibly instead of being rescued by the fake. Nothing is delivered for a held call; it
+        is recorded on arrival with status 0, and `stalled` counts them."""
+        with self._cond:
+            self._stalls[method].extend([seconds] * times)
+
+    def release_stalls(self) -> None:
+        """End every hold in progress (queued `stall_next` calls still stall when they arrive)."""
+        with self._cond:
+            released, self._release = self._release, threading.Event()
+        released.set()
+
     def add_file(self, file_id: str, content: bytes, file_path: str | None = None) -> None:
         """Make `file_id` known to getFile and its bytes downloadable from /file/bot<TOKEN>/<file_path>."""
         with self._cond:
@@ -241,10 +266,23 @@ class FakeTelegramAPI:
                 return None
             return next((data for path, data in self._files.values() if path == file_path), None)
 
-    def _handle(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Answer first, then record the call with its status so tests also see rejected attempts."""
+    def _handle(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """Answer first, then record the call with its status so tests also see rejected attempts.
+
+        None: the call was stalled (see `stall_next`) and must be dropped unanswered."""
         if self.delay_seconds:
             time.sleep(self.delay_seconds)  # a slow provider, so a test can kill a worker mid-burst
+        with self._cond:
+            if self._stalls[method]:
+                hold, released = self._stalls[method].popleft(), self._release
+                self.stalled += 1
+                self.calls.append(Call(method, params, token, time.monotonic(), 0))
+                self._cond.notify_all()
+            else:
+                hold = released = None
+        if released is not None:
+            released.wait(hold)
+            return None
         with self._cond:
             status, payload = self._answer(token, method, params)
             self.calls.append(Call(method, params, token, time.monotonic(), status))

@@ -49,7 +49,8 @@ _CODE_FOR_STATUS = {400: 21211, 401: 20003, 404: 20404, 429: 20429, 500: 20500}
 
 @dataclass(frozen=True)
 class Call:
-    """One request as received; `params` keeps repeated keys (MediaUrl). `at` is `time.monotonic()`."""
+    """One request as received; `params` keeps repeated keys (MediaUrl). `at` is `time.monotonic()`;
+    `status` is our answer, 0 for a request held by `stall_next` and dropped without one."""
     method: str
     path: str
     params: dict[str, list[str]]
@@ -123,6 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, values in parse_qs(body.decode(), keep_blank_values=True).items():
             params.setdefault(key, []).extend(values)
         answer = self.server.fake._handle(self.command, parts.path, params, self.headers.get("Authorization"))
+        if answer is None:  # stalled: drop the connection without a word, as a hung upstream would
+            self.close_connection = True
+            return
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))
@@ -147,6 +151,9 @@ class FakeTwilioAPI:
         self.url = ""
         self._cond = threading.Condition()  # guards all state below; notified on every call
         self._faults: deque[_Response] = deque()
+        self._stalls: deque[float | None] = deque()
+        self._release = threading.Event()  # replaced by `release_stalls`; a held request waits on its own
+        self.stalled = 0
         self._recent_sends: deque[float] = deque()
         self._sent: list[dict[str, Any]] = []  # successful sends, as returned by `messages()`
         self._resources: dict[str, dict[str, Any]] = {}  # sid -> Message resource JSON
@@ -172,6 +179,7 @@ class FakeTwilioAPI:
         """Stop serving and cut kept-alive connections, so no handler thread outlives the fake."""
         if self._server is None:
             return
+        self.release_stalls()  # a held handler would otherwise keep its thread until its hold ends
         self._server.shutdown()
         with self._cond:
             for connection in list(self._connections):
@@ -223,6 +231,22 @@ class FakeTwilioAPI:
         code = code or _CODE_FOR_STATUS.get(status, status)
         with self._cond:
             self._faults.extend([_error(status, code, message)] * times)
+
+    def stall_next(self, times: int = 1, seconds: float | None = None) -> None:
+        """Hold the next `times` Messages.json POSTs without answering, then drop their connections unanswered.
+
+        A provider slower than the client's timeout: the client must give up on its own and try again. The
+        hold lasts `seconds`, or until `release_stalls()` (or `stop()`) when None, so a client without a
+        timeout hangs visibly instead of being rescued by the fake. Nothing is sent for a held call; it is
+        recorded on arrival with status 0, and `stalled` counts them."""
+        with self._cond:
+            self._stalls.extend([seconds] * times)
+
+    def release_stalls(self) -> None:
+        """End every hold in progress (queued `stall_next` calls still stall when they arrive)."""
+        with self._cond:
+            released, self._release = self._release, threading.Event()
+        released.set()
 
     def add_media(self, content: bytes, content_type: str, message_sid: str | None = None) -> str:
         """Register inbound media; returns its URL as a webhook's `MediaUrl{N}` would give it.
@@ -289,8 +313,21 @@ class FakeTwilioAPI:
         with self._cond:
             (self._connections.add if add else self._connections.discard)(connection)
 
-    def _handle(self, method: str, path: str, params: dict[str, list[str]], authorization: str | None) -> _Response:
-        """Answer first, then record the call with its status so tests also see rejected attempts."""
+    def _handle(self, method: str, path: str, params: dict[str, list[str]], authorization: str | None
+                ) -> _Response | None:
+        """Answer first, then record the call with its status so tests also see rejected attempts.
+
+        None: the call was stalled (see `stall_next`) and must be dropped unanswered."""
+        with self._cond:
+            stall = method == "POST" and path == self.messages_path and bool(self._stalls)
+            if stall:
+                hold, released = self._stalls.popleft(), self._release
+                self.stalled += 1
+                self.calls.append(Call(method, path, params, time.monotonic(), 0))
+                self._cond.notify_all()
+        if stall:
+            released.wait(hold)
+            return None
         with self._cond:
             answer = self._answer(method, path, params, authorization)
             self.calls.append(Call(method, path, params, time.monotonic(), answer.status))
