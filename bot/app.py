@@ -6,8 +6,9 @@ import gc
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from bot.config import Settings
@@ -65,6 +66,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     def unexpected(error: Exception) -> Any:
         if isinstance(error, HTTPException):
             return error
+        if isinstance(error, OperationalError | InterfaceError):
+            # The database is down or restarting: nothing was stored, and the platforms deliver again
+            # after a 5xx. One line per request, not a traceback each.
+            log.warning("database unavailable for %s %s: %s", request.method, request.path, type(error.orig).__name__)
+            response = jsonify(error="We are briefly unavailable. Please try again in a moment.")
+            response.headers["Retry-After"] = "5"
+            return response, 503
         log.exception("unhandled error")
         return jsonify(error="Something went wrong on our side. Please try again."), 500
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.dispatcher import backoff
 from bot.messages import Inbound
@@ -88,9 +89,11 @@ class QueuedTurns:
                 QUEUE_WAIT_SECONDS.observe(max(0.0, (now - delivery.received_at).total_seconds()))
                 outcome = self.turns.run_queued(session, delivery.inbound, now)
                 queue.remove(delivery.id)
+        except (OperationalError, InterfaceError):
+            raise  # the database is unreachable or restarting: nothing was done, the loop rests and retries
         except Exception as error:
             if delivery is None:
-                raise  # the database itself failed: the worker loop logs it and rests
+                raise
             self._failed(delivery, error)
             return True
         self.turns.finished(delivery.inbound, outcome, started, counted=True)

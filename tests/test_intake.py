@@ -213,3 +213,23 @@ def test_set_aside_deliveries_go_with_an_erasure_and_with_age(
     RetentionJob(telegram_services.database, telegram_services.cipher, telegram_services.documents,
                  abandoned_days=30, clock=lambda: utcnow() + timedelta(days=31)).run_once()
     assert rows(telegram_services, QueuedInbound) == 0
+
+
+def test_while_the_database_is_down_webhooks_get_a_503_and_turns_keep_their_tries(
+        raw_client: FlaskClient, telegram_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("INSERT …", {}, ConnectionRefusedError("connection refused"))
+
+    post(raw_client, 1, 5, "hola")
+    with monkeypatch.context() as patch:
+        patch.setattr(telegram_services.intake, "accept", unreachable)
+        response = raw_client.post("/webhooks/telegram", json=telegram_text_update(2, 5, "menu"), headers=HEADERS)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5"  # Telegram delivers again
+        patch.setattr(telegram_services.turns, "run_queued", unreachable)
+        with pytest.raises(OperationalError):  # the worker loop logs it and rests
+            turns_of(telegram_services).run_once()
+    with telegram_services.database.session_scope() as session:
+        assert session.execute(select(QueuedInbound.attempts)).scalar_one() == 0  # an outage is not the message's fault
+    assert turns_of(telegram_services).run_once() == 1
