@@ -39,26 +39,40 @@ class Periodic:
 NOTIFY_CHANNEL = "ptibot_outbox"
 
 
-class PostgresWakeup:
-    """LISTEN for the NOTIFY a turn sends on commit, so a worker on another process or machine picks up a
-    reply within milliseconds instead of at its next poll."""
+class Wakeup:
+    """A daemon thread that calls `wake` when another process has committed work for this worker."""
 
-    def __init__(self, database_url: str, wake: Callable[[], None]) -> None:
-        from sqlalchemy.engine import make_url
+    thread_name = "ptibot-wakeup"
 
-        self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    def __init__(self, wake: Callable[[], None]) -> None:
         self.wake = wake
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._listen, name="ptibot-listen", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name=self.thread_name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _listen(self) -> None:
+    def _watch(self) -> None:
+        raise NotImplementedError
+
+
+class PostgresWakeup(Wakeup):
+    """LISTEN for the NOTIFY a turn sends on commit, so a worker on another process or machine picks up a
+    reply within milliseconds instead of at its next poll."""
+
+    thread_name = "ptibot-listen"
+
+    def __init__(self, database_url: str, wake: Callable[[], None]) -> None:
+        from sqlalchemy.engine import make_url
+
+        super().__init__(wake)
+        self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def _watch(self) -> None:
         import psycopg
 
         while not self._stop.is_set():
@@ -74,7 +88,7 @@ class PostgresWakeup:
                 self._stop.wait(1.0)
 
 
-class SqliteWakeup:
+class SqliteWakeup(Wakeup):
     """SQLite's stand-in for LISTEN/NOTIFY, for a worker in its own process on the same machine.
 
     `PRAGMA data_version` changes whenever another connection commits to the file; reading it takes no
@@ -82,19 +96,12 @@ class SqliteWakeup:
     webhook's commit instead of at its next half-second poll.
     """
 
+    thread_name = "ptibot-sqlite-watch"
+
     def __init__(self, path: str, wake: Callable[[], None], interval: float = 0.01) -> None:
+        super().__init__(wake)
         self.path = path
-        self.wake = wake
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._watch, name="ptibot-sqlite-watch", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def _watch(self) -> None:
         import sqlite3
@@ -114,7 +121,7 @@ class SqliteWakeup:
             connection.close()
 
 
-def wakeup_for(database_url: str, wake: Callable[[], None]) -> PostgresWakeup | SqliteWakeup | None:
+def wakeup_for(database_url: str, wake: Callable[[], None]) -> Wakeup | None:
     """What tells this worker that another process committed work, for the database in use."""
     from sqlalchemy.engine import make_url
 
