@@ -155,9 +155,9 @@ class TurnService:
                 jobs.add(inbound_id, inbound.channel, inbound.contact_ref, attachment, now)
             replies = messages.replies_to(inbound_id) if read_back else []
             return TurnOutcome(False, conversation_id, inbound_id, tuple(replies))
-        case = CaseRepository(session, self.cipher).latest_for_conversation(conversation_id)
+        case = CaseRepository(session, self.cipher).latest_status(conversation_id)
         if case is not None:
-            state.data["case"] = {"folio": case.folio, "status": case.status}
+            state.data["case"] = {"folio": case[0], "status": case[1]}
         if stored_file is not None:
             document_id = DocumentRepository(session).add(
                 conversation_id, stored_file.storage_name, stored_file.content_type, stored_file.size,

@@ -87,6 +87,13 @@ class CaseRepository:
         ).scalar_one_or_none()
         return self._record(case) if case else None
 
+    def latest_status(self, conversation_id: int) -> tuple[str, str] | None:
+        """Folio and status of the conversation's latest case: all a turn needs, without its data."""
+        row = self.session.execute(
+            select(Case.folio, Case.status).where(Case.conversation_id == conversation_id)
+            .order_by(Case.id.desc()).limit(1)).first()
+        return (row.folio, row.status) if row else None
+
     def get(self, case_id: int) -> CaseRecord | None:
         case = self.session.get(Case, case_id)
         return self._record(case) if case else None

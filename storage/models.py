@@ -180,7 +180,8 @@ class Case(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     folio: Mapped[str | None] = mapped_column(String(20), unique=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
-    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"),
+                                                        index=True)
     status: Mapped[str] = mapped_column(String(24), index=True)
     data: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted JSON snapshot
     eligibility: Mapped[str] = mapped_column(String(16))  # likely | review | not_for_you
