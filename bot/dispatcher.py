@@ -27,6 +27,7 @@ MAX_ATTEMPTS = 8
 BASE_DELAY = 2.0
 MAX_DELAY = 600.0
 STALE_CLAIM = timedelta(minutes=2)  # a send that takes longer than this belongs to a worker that died
+PACING_HORIZON = 0.5  # seconds of a rate limit's sends claimed at once; the dispatcher sleeps between them
 
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> float:
@@ -40,13 +41,16 @@ class Dispatcher:
 
     def __init__(self, database: Database, cipher: Cipher, senders: Mapping[str, Sender],
                  clock: Callable[[], datetime] = utcnow, batch: int = 50,
-                 throttles: Mapping[str, Throttle] | None = None, stale_claim: timedelta = STALE_CLAIM) -> None:
+                 throttles: Mapping[str, Throttle] | None = None, stale_claim: timedelta = STALE_CLAIM,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.stale_claim = stale_claim
         self._next_recovery = 0.0
+        self._throttled_for = 0.0
         self.database = database
         self.cipher = cipher
         self.senders = senders
         self.clock = clock
+        self.sleep = sleep
         self.batch = batch
         self.throttles = throttles or {}
 
@@ -57,10 +61,17 @@ class Dispatcher:
         recover = time.monotonic() >= self._next_recovery
         if recover:
             self._next_recovery = time.monotonic() + min(15.0, self.stale_claim.total_seconds() / 2)
+        now = self.clock()
+        # Claim no more than each rate limit lets go soon: a row claimed only to be put back costs two writes.
+        limits = {channel: throttle.capacity(now, PACING_HORIZON) for channel, throttle in self.throttles.items()}
         with self.database.session_scope() as session:
             items = MessageRepository(session, self.cipher).claim_due(
-                self.clock(), self.batch, stale_after=self.stale_claim, recover=recover)
-        for item in items:
+                now, self.batch, stale_after=self.stale_claim, recover=recover, limits=limits)
+        self._throttled_for = 0.0 if items else min(
+            (self.throttles[channel].seconds_until_free(now) for channel, room in limits.items() if room == 0),
+            default=0.0)
+        # Unpaced messages first, so a broadcast's pacing never holds them up.
+        for item in sorted(items, key=lambda item: item.channel in self.throttles):
             self._deliver(item)
         return len(items)
 
@@ -70,17 +81,24 @@ class Dispatcher:
             due = MessageRepository(session, self.cipher).next_due()
         if due is None:
             return ceiling
-        return min(ceiling, max(0.01, (due - self.clock()).total_seconds()))
+        return min(ceiling, max(0.01, (due - self.clock()).total_seconds(), self._throttled_for))
+
+    def _pace(self, item: OutboxItem, throttle: Throttle) -> bool:
+        """Wait for the channel's next slot (it is near: claims follow capacity); False if the chat must wait."""
+        chat = item.recipient.external_id
+        while (wait := throttle.reserve(chat, self.clock())) > 0:
+            if throttle.chat_wait(chat, self.clock()) > 0 or wait > PACING_HORIZON + 0.5:
+                with self.database.session_scope() as session:
+                    MessageRepository(session, self.cipher).defer(item.id, self.clock() + timedelta(seconds=wait))
+                return False
+            self.sleep(wait)
+        return True
 
     def _deliver(self, item: OutboxItem) -> None:
         sender = self.senders.get(item.channel)
         outcome: tuple[str, str | None, float | None]
-        throttle = self.throttles.get(item.channel)
-        paced = throttle is not None and item.outbound.kind != "ack"
-        wait = throttle.reserve(item.recipient.external_id, self.clock()) if throttle and paced else 0
-        if wait > 0:
-            with self.database.session_scope() as session:
-                MessageRepository(session, self.cipher).defer(item.id, self.clock() + timedelta(seconds=wait))
+        throttle = self.throttles.get(item.channel) if item.outbound.kind != "ack" else None
+        if throttle is not None and not self._pace(item, throttle):
             return
         if sender is None:
             outcome = ("retry", f"channel {item.channel} is not configured", 60.0)
@@ -98,6 +116,9 @@ class Dispatcher:
             except Exception as error:  # the dispatch boundary: a bug must not stop the queue
                 log.exception("unexpected error sending message %s", item.id)
                 outcome = ("retry", f"internal error: {type(error).__name__}", backoff(item.attempts))
+            finally:
+                if throttle is not None:
+                    throttle.finished(self.clock())
         now = self.clock()
         with self.database.session_scope() as session:
             messages = MessageRepository(session, self.cipher)

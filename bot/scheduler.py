@@ -8,12 +8,14 @@ useful (after downtime) is recorded as dropped instead, so catching up never flo
 from __future__ import annotations
 
 import logging
+import time as time_module
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.i18n import N_, translate
@@ -27,6 +29,7 @@ from flows.payments import (
     deadline,
     due_times,
     in_quiet_hours,
+    period_of,
     periods_near,
     useful_until,
 )
@@ -46,6 +49,7 @@ TEXTS = {
     "missed": N_("We have no record of your IMSS payment for %(period)s, due on %(deadline)s. If it was not "
                  "paid, your coverage may end (LSS art. 231). We can help you get up to date."),
 }
+SQLITE_BATCH_PAUSE = 0.1  # seconds
 NUDGE_TEXT = N_("Hi! Your IMSS enrollment is half done. Whenever you want, write *hola* and we will continue "
                 "where you left off.")
 NO_NUDGE_STATES = ("consent_declined", "elig_not_for_you", "income_declined", "status_without_case")
@@ -61,48 +65,115 @@ class Schedule:
 
 
 class ReminderJob:
+    """Records and queues the payment reminders that are due, in transactions of `batch` subscriptions.
+
+    The worker runs it every 20 s, and around a deadline every subscription has a reminder due, so it
+    remembers which subscriptions it has settled for each period and set of due reminders (recorded, by it
+    or by another worker, or not concerned): a run with nothing new reads the ids of the active
+    subscriptions and stops. After a restart, one indexed query per 500 subscriptions finds what is
+    recorded. Short transactions let webhooks in between; the unique key still decides who sends.
+    """
+
     def __init__(self, database: Database, cipher: Cipher, schedule: Schedule,
-                 clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None,
+                 batch: int = 200) -> None:
         self.database, self.cipher, self.schedule, self.clock = database, cipher, schedule, clock
         self.on_queued = on_queued
+        self.batch = batch
         self.sent = 0
         self.dropped = 0
+        self.examined = 0  # subscriptions looked at one by one, for tests and benchmarks
+        self._settled: dict[tuple[str, tuple[str, ...]], set[int]] = {}
 
     def run_once(self) -> int:
         now = self.clock()
+        zone = self.schedule.zone
+        if in_quiet_hours(now, zone, self.schedule.quiet_start, self.schedule.quiet_end):
+            return 0  # nothing goes out at night; what falls due waits for the morning
+        slots = self._due_slots(now)
+        self._settled = {slot: self._settled.get(slot, set()) for slot in slots}
         queued = 0
-        with self.database.session_scope() as session:
-            membership = MembershipRepository(session)
-            for subscription in membership.active():
-                queued += self._subscription(session, membership, subscription, now)
+        for slot in slots:
+            for number, batch in enumerate(self._pending(slot, now)):
+                if number and not self.database.is_postgres:
+                    # SQLite has one writer, and another process waiting for it retries every 100 ms at most:
+                    # leave it that long between batches, or a webhook would wait for the whole pass.
+                    time_module.sleep(SQLITE_BATCH_PAUSE)
+                with self.database.session_scope() as session:
+                    added = self._batch(session, batch, slot, now)
+                self._settled[slot].update(batch)
+                queued += added
         if queued and self.on_queued:
             self.on_queued()
         return queued
 
-    def _subscription(self, session: Session, membership: MembershipRepository, sub: SubscriptionRecord,
-                      now: datetime) -> int:
+    def _due_slots(self, now: datetime) -> list[tuple[str, tuple[str, ...]]]:
+        """Each deadline month near today with the reminders of it due by now, the latest first."""
         zone = self.schedule.zone
-        queued = 0
-        for period in periods_near(sub.first_period, sub.frequency, now.astimezone(zone).date()):
-            paid = membership.payment_status(sub.id, period) in ("paid", "proof_received")
+        today = now.astimezone(zone).date()
+        slots = []
+        for period in periods_near(period_of(today.year * 12 + today.month - 2), "monthly", today):
             due = sorted(((at, kind) for kind, at in due_times(period, zone, self.schedule.send_at).items()
                           if at <= now), reverse=True)
-            for rank, (at, kind) in enumerate(due):
-                if membership.reminder_exists(sub.id, period, kind):
+            if due:
+                slots.append((period, tuple(kind for _, kind in due)))
+        return slots
+
+    def _pending(self, slot: tuple[str, tuple[str, ...]], now: datetime) -> list[list[int]]:
+        """The subscriptions concerned by `slot` that still miss one of its reminders, in batches."""
+        period, kinds = slot
+        settled = self._settled[slot]
+        today = now.astimezone(self.schedule.zone).date()
+        with self.database.session_scope() as session:
+            membership = MembershipRepository(session)
+            fresh = [(sid, first, frequency) for sid, first, frequency in membership.schedules()
+                     if sid not in settled]
+            if not fresh:
+                return []
+            concerned = [sid for sid, first, frequency in fresh if period in periods_near(first, frequency, today)]
+            settled.update(sid for sid, _, _ in fresh)  # those not concerned never will be; the rest come back
+            settled.difference_update(concerned)
+            pending = []
+            for start in range(0, len(concerned), 500):
+                chunk = concerned[start:start + 500]
+                recorded = membership.recorded_reminders(chunk, period, kinds)
+                for sid in chunk:
+                    if all((sid, kind) in recorded for kind in kinds):
+                        settled.add(sid)
+                    else:
+                        pending.append(sid)
+        return [pending[start:start + self.batch] for start in range(0, len(pending), self.batch)]
+
+    def _batch(self, session: Session, ids: list[int], slot: tuple[str, tuple[str, ...]], now: datetime) -> int:
+        period, kinds = slot
+        zone = self.schedule.zone
+        membership = MembershipRepository(session)
+        subscriptions = membership.active_among(ids)
+        recorded = membership.recorded_reminders(ids, period, kinds)
+        paid = membership.settled_payments(ids, period)
+        due = due_times(period, zone, self.schedule.send_at)
+        conversations = {row.id: row for row in session.execute(select(Conversation).where(
+            Conversation.id.in_([s.conversation_id for s in subscriptions]))).scalars()}
+        contacts = {row.id: row for row in session.execute(select(Contact).where(
+            Contact.id.in_([s.contact_id for s in subscriptions]))).scalars()}
+        queued = 0
+        for sub in subscriptions:
+            self.examined += 1
+            for rank, kind in enumerate(kinds):
+                if (sub.id, kind) in recorded:
                     continue
-                if paid or sub.opted_out:
+                if sub.id in paid or sub.opted_out:
                     status = "skipped"
                 elif rank > 0 or now >= useful_until(kind, period, zone):
                     status = "dropped"  # a later reminder supersedes it, or its moment has passed
-                elif in_quiet_hours(now, zone, self.schedule.quiet_start, self.schedule.quiet_end):
-                    continue  # wait for the morning
                 else:
                     status = "sent"
-                if not membership.record_reminder(sub.id, period, kind, at, status, now):
+                if not membership.record_reminder(sub.id, period, kind, due[kind], status, now):
                     continue  # another worker got there first
                 REMINDERS.labels(status).inc()
                 if status == "sent":
-                    self._queue(session, sub, period, kind, now)
+                    self._queue(session, conversations[sub.conversation_id], contacts[sub.contact_id], sub, period,
+                                kind, now)
                     queued += 1
                     self.sent += 1
                 elif status == "dropped":
@@ -110,10 +181,8 @@ class ReminderJob:
                     log.info("reminder dropped subscription=%s period=%s kind=%s", sub.id, period, kind)
         return queued
 
-    def _queue(self, session: Session, sub: SubscriptionRecord, period: str, kind: str, now: datetime) -> None:
-        conversation = session.get(Conversation, sub.conversation_id)
-        contact = session.get(Contact, sub.contact_id)
-        assert conversation is not None and contact is not None
+    def _queue(self, session: Session, conversation: Conversation, contact: Contact, sub: SubscriptionRecord,
+               period: str, kind: str, now: datetime) -> None:
         locale = conversation.locale
         babel_locale = "es_MX" if locale == "es_MX" else "en"
         day = deadline(period)

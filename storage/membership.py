@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,12 +45,31 @@ class MembershipRepository:
                                                         Subscription.active.is_(True))
                              .values(active=False, cancelled_at=now))
 
-    def active(self) -> list[SubscriptionRecord]:
+    def schedules(self) -> list[tuple[int, str, str]]:
+        """(id, first period, frequency) of every active subscription: a light read the scheduler repeats."""
+        rows = self.session.execute(select(Subscription.id, Subscription.first_period, Subscription.frequency)
+                                    .where(Subscription.active.is_(True))).all()
+        return [(sid, first, frequency) for sid, first, frequency in rows]
+
+    def active_among(self, ids: Collection[int]) -> list[SubscriptionRecord]:
+        """The given subscriptions that are still active, by id."""
         rows = self.session.execute(
             select(Subscription, Contact.opted_out).join(Contact, Contact.id == Subscription.contact_id)
-            .where(Subscription.active.is_(True)).order_by(Subscription.id)).all()
+            .where(Subscription.id.in_(ids), Subscription.active.is_(True)).order_by(Subscription.id)).all()
         return [SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted)
                 for s, opted in rows]
+
+    def settled_payments(self, ids: Collection[int], period: str) -> set[int]:
+        """Which of the given subscriptions paid `period` or sent its receipt."""
+        return set(self.session.execute(select(PeriodPayment.subscription_id).where(
+            PeriodPayment.subscription_id.in_(ids), PeriodPayment.period == period,
+            PeriodPayment.status.in_(("paid", "proof_received")))).scalars())
+
+    def recorded_reminders(self, ids: Collection[int], period: str, kinds: Collection[str]) -> set[tuple[int, str]]:
+        """(subscription, kind) pairs already recorded for `period`, among the given ones (an index lookup)."""
+        return {(sid, kind) for sid, kind in self.session.execute(
+            select(Reminder.subscription_id, Reminder.kind).where(
+                Reminder.subscription_id.in_(ids), Reminder.period == period, Reminder.kind.in_(kinds))).all()}
 
     def for_conversation(self, conversation_id: int) -> SubscriptionRecord | None:
         row = self.session.execute(
@@ -88,11 +108,6 @@ class MembershipRepository:
         return _insert_ignoring_duplicates(self.session, Reminder.__table__, {
             "subscription_id": subscription_id, "period": period, "kind": kind, "due_at": due_at,
             "status": status, "created_at": now}, ["subscription_id", "period", "kind"]) is not None
-
-    def reminder_exists(self, subscription_id: int, period: str, kind: str) -> bool:
-        return self.session.execute(select(Reminder.id).where(
-            Reminder.subscription_id == subscription_id, Reminder.period == period, Reminder.kind == kind)
-        ).first() is not None
 
     def reminders(self, subscription_id: int) -> list[tuple[str, str, str]]:
         rows = self.session.execute(select(Reminder).where(Reminder.subscription_id == subscription_id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, TextClause, and_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Table, TextClause, and_, bindparam, exists, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.engine import Conversation as DialogState
@@ -28,6 +29,16 @@ def _insert_or_ignore(table: Table, columns: tuple[str, ...], keys: tuple[str, .
     statement = text(
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
         f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id"
+    )
+    return statement.bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+
+
+@cache
+def _insert_returning_id(table: Table, columns: tuple[str, ...]) -> TextClause:
+    """INSERT … RETURNING id as a cached text statement: a turn queues several replies, and an ORM add and
+    flush per row cost several times the insert itself."""
+    statement = text(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) RETURNING id"
     )
     return statement.bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
@@ -191,16 +202,16 @@ class MessageRepository:
     def queue(self, conversation_id: int, channel: str, outbound: Outbound, now: datetime, *,
               in_reply_to: int | None = None, author: str = "bot", delivered_inline: bool = False) -> int:
         """Queue a reply for the worker, or record it as sent when it travels in the HTTP answer itself."""
-        row = Message(
-            conversation_id=conversation_id, channel=channel, direction="out", author=author,
-            in_reply_to=in_reply_to, body=self.cipher.encrypt_json(outbound.to_record()),
-            status="sent" if delivered_inline else "queued", attempts=0,
-            next_attempt_at=None if delivered_inline else now, created_at=now,
-            sent_at=now if delivered_inline else None,
-        )
-        self.session.add(row)
-        self.session.flush()
-        return row.id
+        values = {
+            "conversation_id": conversation_id, "channel": channel, "direction": "out", "author": author,
+            "in_reply_to": in_reply_to, "body": self.cipher.encrypt_json(outbound.to_record()),
+            "status": "sent" if delivered_inline else "queued", "attempts": 0,
+            "next_attempt_at": None if delivered_inline else now, "created_at": now,
+            "sent_at": now if delivered_inline else None,
+        }
+        message_id: int = self.session.execute(_insert_returning_id(Message.__table__, tuple(values)), values
+                                               ).scalar_one()
+        return message_id
 
     def replies_to(self, inbound_id: int) -> list[StoredReply]:
         rows = self.session.execute(
@@ -234,45 +245,75 @@ class MessageRepository:
                            row.created_at)
 
     # -- the outbox --------------------------------------------------------------------------------
-    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta, recover: bool = True
-                  ) -> list[OutboxItem]:
+    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta, recover: bool = True,
+                  limits: Mapping[str, int] | None = None) -> list[OutboxItem]:
         """Claim the next sendable message of each conversation (order per conversation is kept).
 
         A message is sendable when it is queued and due, and no earlier outbound message of its
         conversation is still queued or being sent. Claims older than `stale_after` belong to a worker
-        that died mid-send and are taken over. PostgreSQL skips rows other workers hold.
+        that died mid-send and are taken over. PostgreSQL skips rows other workers hold. `limits` caps
+        the rows of some channels (what their rate limits let go soon), so none is claimed only to wait.
         """
         if recover:
             self.session.execute(
                 update(Message).where(Message.status == "sending", Message.claimed_at < now - stale_after)
                 .values(status="queued", claimed_at=None)
             )
+        room = dict(limits or {})
+        head = self._ready(now, limit, None)
+        chosen: list[int] = []
+        full: set[str] = set()
+        for message_id, channel in head:
+            if room.get(channel, 1) <= 0:
+                full.add(channel)
+                continue
+            if channel in room:
+                room[channel] -= 1
+            chosen.append(message_id)
+        if full and len(head) == limit:  # a rate-limited channel crowds the head: look past it for the others
+            taken = set(chosen)
+            others = self._ready(now, limit, Message.channel.not_in(full))
+            chosen += [message_id for message_id, _ in others if message_id not in taken][:limit - len(chosen)]
+        if not chosen:
+            return []
+        rows = self.session.execute(
+            select(Message.id, Message.conversation_id, Message.channel, Message.body, Message.attempts, Contact.id,
+                   Contact.external_id, Contact.last_inbound_at, Contact.opted_out, Conversation.locale)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(Message.id.in_(chosen))).all()
+        self.session.execute(update(Message).where(Message.id.in_(chosen)).values(status="sending", claimed_at=now))
+        found = {row[0]: row for row in rows}
+        return [OutboxItem(message_id, conversation_id, contact_id, channel,
+                           Recipient(external_id, locale, _aware(last_inbound_at), opted_out),
+                           Outbound.from_record(self.cipher.decrypt_json(body)), attempts)
+                for message_id, conversation_id, channel, body, attempts, contact_id, external_id, last_inbound_at,
+                opted_out, locale in (found[message_id] for message_id in chosen if message_id in found)]
+
+    def _ready(self, now: datetime, limit: int, channel: ColumnElement[bool] | None) -> list[tuple[int, str]]:
+        """Due outbound rows not waiting behind an earlier one of their conversation, oldest first: (id, channel).
+
+        Read from the outbox index in its order, so the read stops after `limit` rows instead of joining and
+        sorting the whole outbox (a broadcast queues thousands at one moment). PostgreSQL locks what it
+        returns, skipping rows another worker holds.
+        """
         earlier = aliased(Message)
         blocked = exists().where(
             earlier.conversation_id == Message.conversation_id, earlier.direction == "out",
             earlier.id < Message.id, earlier.status.in_(("queued", "sending")),
         )
-        query = (
-            select(Message, Contact, Conversation.locale)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .join(Contact, Contact.id == Conversation.contact_id)
-            .where(Message.direction == "out", Message.status == "queued",
-                   or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now), ~blocked)
-            .order_by(Message.next_attempt_at, Message.id)
-            .limit(limit)
-        )
+        ready = select(Message.id, Message.channel).where(Message.status == "queued", Message.direction == "out",
+                                                          ~blocked)
+        if channel is not None:
+            ready = ready.where(channel)
         if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=Message, skip_locked=True)
-        items = []
-        for message, contact, locale in self.session.execute(query).all():
-            message.status = "sending"
-            message.claimed_at = now
-            items.append(OutboxItem(
-                message.id, message.conversation_id, contact.id, message.channel,
-                Recipient(contact.external_id, locale, _aware(contact.last_inbound_at), contact.opted_out),
-                Outbound.from_record(self.cipher.decrypt_json(message.body)), message.attempts,
-            ))
-        return items
+            ready = ready.with_for_update(of=Message, skip_locked=True)
+        # Two range reads (legacy rows without a time, then due ones): "IS NULL OR <=" is not one range, and
+        # ordering by id too would sort every row due at the same moment.
+        rows = [*self.session.execute(ready.where(Message.next_attempt_at.is_(None)).limit(limit)),
+                *self.session.execute(ready.where(Message.next_attempt_at <= now)
+                                      .order_by(Message.next_attempt_at).limit(limit))][:limit]
+        return [(message_id, channel_name) for message_id, channel_name in rows]
 
     def mark_sent(self, message_id: int, provider_id: str | None, now: datetime) -> None:
         self._attempt(message_id, now, "sent", provider_id, None)

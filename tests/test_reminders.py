@@ -19,7 +19,7 @@ from bot.i18n import translate
 from bot.scheduler import NudgeJob, ReminderJob, Schedule
 from bot.services import Services
 from flows.payments import deadline, due_times, first_period, in_quiet_hours, nearest_period, periods_near
-from storage.models import Consent, Contact, Message, PeriodPayment, Reminder, Subscription
+from storage.models import Consent, Contact, Conversation, Message, PeriodPayment, Reminder, Subscription
 from tests.conftest import Phone
 from tests.samples import document_photo
 
@@ -167,6 +167,63 @@ def test_nothing_in_quiet_hours_it_waits_for_the_morning(services: Services, pho
     clock[0] = local(2026, 12, 15, 11, 0)
     runner.run_once()
     assert reminders(services) == [("2026-12", "before_5", "sent")]
+
+
+def seed_subscribers(services: Services, count: int, first: str, start: int = 0) -> None:
+    """Monthly subscribers as enrollment leaves them, written straight to the tables (a crowd, quickly)."""
+    now = datetime.now(UTC)
+    with services.database.session_scope() as session:
+        for i in range(start, start + count):
+            contact = Contact(channel="telegram", external_id=str(9000 + i), locale="es_MX", reachable=True,
+                              opted_out=False, erase_pending=False, created_at=now)
+            session.add(contact)
+            session.flush()
+            conversation = Conversation(contact_id=contact.id, flow="menu", state="main_menu", locale="es_MX",
+                                        data=services.cipher.encrypt_json({}), history="[]", owner="bot", misses=0,
+                                        turns=1, created_at=now, updated_at=now)
+            session.add(conversation)
+            session.flush()
+            session.add(Subscription(contact_id=contact.id, conversation_id=conversation.id, frequency="monthly",
+                                     first_period=first, active=True, created_at=now))
+
+
+def reminder_keys(services: Services) -> list[tuple[int, str, str]]:
+    with services.database.session_scope() as session:
+        return sorted((r.subscription_id, r.period, r.kind) for r in session.execute(select(Reminder)).scalars())
+
+
+def test_a_run_with_nothing_new_looks_at_no_subscription(services: Services) -> None:
+    seed_subscribers(services, 5, "2026-12")
+    clock = [local(2026, 12, 15, 10, 5)]
+    runner = ReminderJob(services.database, services.cipher, SCHEDULE, clock=lambda: clock[0], batch=2)
+    assert runner.run_once() == 5
+    assert runner.examined == 5
+    clock[0] += timedelta(seconds=20)
+    assert runner.run_once() == 0
+    assert runner.examined == 5  # the second run read the list of subscriptions and stopped
+    seed_subscribers(services, 1, "2026-12", start=5)
+    assert runner.run_once() == 1
+    assert runner.examined == 6  # only the newcomer
+    restarted = ReminderJob(services.database, services.cipher, SCHEDULE, clock=lambda: clock[0])
+    assert restarted.run_once() == 0 and restarted.examined == 0  # the recorded reminders are found in bulk
+    clock[0] = local(2026, 12, 19, 10, 1)  # the next reminder falls due: everyone is concerned again
+    assert runner.run_once() == 6
+    assert len(sent_texts(services)) == 12
+
+
+def test_batches_record_every_reminder_exactly_once(services: Services) -> None:
+    seed_subscribers(services, 7, "2026-12")
+    clock = [local(2026, 12, 20, 9, 30)]  # after downtime: before_5 and before_1 are dropped, due is not due yet
+    worker_a = ReminderJob(services.database, services.cipher, SCHEDULE, clock=lambda: clock[0], batch=3)
+    worker_b = ReminderJob(services.database, services.cipher, SCHEDULE, clock=lambda: clock[0], batch=2)
+    worker_a.run_once()
+    worker_b.run_once()
+    clock[0] = local(2026, 12, 20, 10, 1)
+    assert worker_b.run_once() + worker_a.run_once() == 7
+    keys = reminder_keys(services)
+    assert len(keys) == len(set(keys)) == 7 * 3
+    assert sorted(kind for _, kind, status in reminders(services) if status == "sent") == ["due"] * 7
+    assert worker_a.dropped + worker_b.dropped == 14 and len(sent_texts(services)) == 7
 
 
 def test_cancel_and_opt_out_stop_everything(services: Services, phone: Phone) -> None:

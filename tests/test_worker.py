@@ -122,3 +122,72 @@ def test_unconfigured_channel_waits_instead_of_failing(services: Services) -> No
     services.turns.handle(Inbound("telegram", "42", "u1", text="hola"))
     drain(services)
     assert {m.status for m in outbound(services)} == {"queued"}
+
+
+def test_throttle_never_lets_more_than_the_limit_into_any_second_however_the_sends_bunch() -> None:
+    """The provider counts a send somewhere between its start and its end; late, slow and quick sends mixed."""
+    import random
+    from datetime import UTC, datetime
+
+    from bot.throttle import Throttle
+
+    throttle = Throttle(per_second=30, per_chat_interval=1.0)
+    rng = random.Random(8)
+    start = datetime(2026, 12, 20, 16, 1, tzinfo=UTC)
+    moment, counted = 0.0, []
+    for i in range(600):
+        while (wait := throttle.reserve(f"chat{i}", start + timedelta(seconds=moment))) > 0:
+            moment += wait + rng.choice((0.0, 0.0, 0.0, 0.002, 0.01))  # a sender that oversleeps now and then
+        took = rng.choice((0.003, 0.003, 0.005, 0.02))  # and a provider that is slow now and then
+        counted.append(moment + rng.random() * took)  # anywhere in the request's flight
+        moment += took
+        throttle.finished(start + timedelta(seconds=moment))
+    assert all(later - earlier >= 1.0 for earlier, later in zip(counted, counted[30:], strict=False))
+    assert counted[-1] - counted[0] < 599 / 30 * 1.05  # and still close to the limit
+
+
+def test_throttle_capacity_is_what_the_pace_allows_soon() -> None:
+    from datetime import UTC, datetime
+
+    from bot.throttle import Throttle
+
+    throttle = Throttle(per_second=30, per_chat_interval=1.0)
+    now = datetime(2026, 12, 20, 16, 1, tzinfo=UTC)
+    assert throttle.capacity(now, 0.5) == 15
+    assert throttle.reserve("a", now) == 0
+    assert throttle.capacity(now, 0.5) == 14
+    assert throttle.capacity(now, 0.0) == 0 and throttle.seconds_until_free(now) > 0.03
+    assert throttle.chat_wait("a", now + timedelta(seconds=0.5)) == 0.5
+
+
+def test_a_paced_broadcast_claims_what_the_throttle_can_send_and_defers_nothing(
+        telegram_services: Services, telegram_api: Any) -> None:
+    from bot.messages import Inbound, Outbound
+    from bot.throttle import Throttle
+    from bot.turns import utcnow
+    from storage.repositories import ContactRepository, ConversationRepository, MessageRepository
+
+    telegram_api.rate_limit_per_second = 30
+    now = utcnow()
+    with telegram_services.database.session_scope() as session:
+        for chat in range(45):
+            contact = ContactRepository(session, telegram_services.cipher).get_or_create(
+                Inbound("telegram", str(1000 + chat), f"u{chat}", kind="event"), now)
+            conversations = ConversationRepository(session, telegram_services.cipher)
+            conversation_id, _ = conversations.lock(contact.id, "es_MX", now)
+            MessageRepository(session, telegram_services.cipher).queue(
+                conversation_id, "telegram", Outbound(f"Recordatorio {chat}", kind="payment_reminder"), now,
+                author="system")
+    throttle = Throttle(per_second=30, per_chat_interval=1.0)
+    dispatcher = Dispatcher(telegram_services.database, telegram_services.cipher, telegram_services.senders,
+                            throttles={"telegram": throttle})
+    claims = []
+    while any(m.status == "queued" for m in outbound(telegram_services)):
+        claims.append(dispatcher.run_once())
+    calls = telegram_api.calls_to("sendMessage")
+    assert len(calls) == 45 and telegram_api.rejected_429 == 0
+    assert max(claims) <= 16  # half a second of sends at a time, not a batch of 50
+    assert calls[-1].at - calls[0].at >= 14 / 30 + 1  # never more than 30 in a second
+    with telegram_services.database.session_scope() as session:
+        outcomes = [a.outcome for a in session.execute(select(SendAttempt)).scalars()]
+    assert outcomes == ["sent"] * 45  # every send on the first claim: nothing put back for later
