@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from bot.channels import Sender
 from bot.errors import SendError
 from bot.metrics import SEND_FAILURES, SENT
@@ -119,11 +121,33 @@ class Dispatcher:
             finally:
                 if throttle is not None:
                     throttle.finished(self.clock())
+        kind = outcome[0]
+        (SENT.labels(item.channel) if kind == "sent" else SEND_FAILURES.labels(item.channel, kind)).inc()
+        self._record(item, outcome)
+
+    def _record(self, item: OutboxItem, outcome: tuple[str, str | None, float | None]) -> None:
+        """Store what the provider answered, waiting out a database outage rather than giving up.
+
+        The message may already be with the provider: if its claim were left to go stale instead, the
+        next worker would send it again. So this retries until the database answers (a worker can do
+        nothing else meanwhile anyway).
+        """
+        pause = 0.5
+        while True:
+            try:
+                self._store_outcome(item, outcome)
+                return
+            except (OperationalError, InterfaceError) as error:
+                log.warning("database unavailable while recording message %s (%s); retrying in %.1fs", item.id,
+                            type(error.orig).__name__, pause)
+                self.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    def _store_outcome(self, item: OutboxItem, outcome: tuple[str, str | None, float | None]) -> None:
         now = self.clock()
         with self.database.session_scope() as session:
             messages = MessageRepository(session, self.cipher)
             kind, detail, delay = outcome
-            (SENT.labels(item.channel) if kind == "sent" else SEND_FAILURES.labels(item.channel, kind)).inc()
             if kind == "sent":
                 messages.mark_sent(item.id, detail, now)
             elif kind in ("held", "suppressed"):

@@ -191,3 +191,32 @@ def test_a_paced_broadcast_claims_what_the_throttle_can_send_and_defers_nothing(
     with telegram_services.database.session_scope() as session:
         outcomes = [a.outcome for a in session.execute(select(SendAttempt)).scalars()]
     assert outcomes == ["sent"] * 45  # every send on the first claim: nothing put back for later
+
+
+def test_a_send_is_recorded_once_the_database_is_back_so_it_never_goes_twice(
+        telegram_client: FlaskClient, telegram_services: Services, telegram_api: Any, monkeypatch: Any) -> None:
+    """PostgreSQL restarting right after the provider accepted a message: the dispatcher waits to record it
+    instead of leaving its claim to go stale (the next worker would send it again)."""
+    from sqlalchemy.exc import OperationalError
+
+    from storage.repositories import MessageRepository
+
+    post(telegram_client, telegram_text_update(1, 9, "hola"))
+    mark_sent = MessageRepository.mark_sent
+    outage = {"left": 3}
+
+    def flaky(self: MessageRepository, *args: Any, **kwargs: Any) -> Any:
+        if outage["left"]:
+            outage["left"] -= 1
+            raise OperationalError("UPDATE messages …", {}, ConnectionRefusedError("connection refused"))
+        return mark_sent(self, *args, **kwargs)
+
+    monkeypatch.setattr(MessageRepository, "mark_sent", flaky)
+    pauses: list[float] = []
+    dispatcher = Dispatcher(telegram_services.database, telegram_services.cipher, telegram_services.senders,
+                            sleep=pauses.append)
+    assert dispatcher.run_once() == 1  # one message of a conversation in flight at a time
+    assert pauses == [0.5, 1.0, 2.0]
+    assert dispatcher.run_once() == 1
+    assert [m.status for m in outbound(telegram_services)] == ["sent", "sent"]
+    assert len(telegram_api.calls_to("sendMessage")) == 2  # each sent once
