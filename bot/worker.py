@@ -134,20 +134,26 @@ def wakeup_for(database_url: str, wake: Callable[[], None]) -> Wakeup | None:
 
 
 class Worker:
-    """A loop around the dispatcher and the other jobs; `wake()` makes it look at the outbox right away."""
+    """The dispatcher and the other jobs in one loop, and the queued webhook turns in a thread of their own.
+
+    Turns get their own thread so an applicant's message never waits behind a paced broadcast or a long
+    scheduler pass; each turn that queues replies wakes the dispatcher. `wake()` wakes both.
+    """
 
     def __init__(self, dispatcher: Dispatcher, poll_interval: float = 0.5, jobs: Sequence[Job] = (),
                  turns: Job | None = None) -> None:
-        """`turns` (queued webhook turns) runs first, so a woken worker sends the replies in the same pass."""
         self.dispatcher = dispatcher
         self.turns = turns
-        self.jobs: list[Job] = [*([turns] if turns else []), dispatcher, *jobs]
+        self.jobs: list[Job] = [dispatcher, *jobs]
         self.poll_interval = poll_interval
         self._wake = threading.Event()
+        self._turns_wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._turns_thread: threading.Thread | None = None
 
     def wake(self) -> None:
+        self._turns_wake.set()
         self._wake.set()
 
     def run_forever(self) -> None:
@@ -155,7 +161,12 @@ class Worker:
         listener = wakeup_for(self.dispatcher.database.url, self.wake)
         if listener:
             listener.start()
+        if self.turns is not None:
+            self._turns_thread = threading.Thread(target=self._run_turns, args=(self.turns,), name="ptibot-turns",
+                                                  daemon=True)
+            self._turns_thread.start()
         while not self._stop.is_set():
+            self._wake.clear()  # before the pass: a wake-up during it is kept for the next wait
             handled = 0
             for job in self.jobs:
                 try:
@@ -168,10 +179,24 @@ class Worker:
                 except Exception:  # the database may be restarting: rest the usual interval
                     pause = self.poll_interval
                 self._wake.wait(pause)
-                self._wake.clear()
         if listener:
             listener.stop()
+        if self._turns_thread:
+            self._turns_thread.join(timeout=10)
         log.info("worker stopped")
+
+    def _run_turns(self, turns: Job) -> None:
+        while not self._stop.is_set():
+            self._turns_wake.clear()
+            try:
+                handled = turns.run_once()
+            except Exception:  # the database may be restarting: log, rest, try again
+                log.exception("queued turns failed")
+                handled = 0
+            if handled:
+                self._wake.set()  # their replies are queued: the dispatcher's turn
+            else:
+                self._turns_wake.wait(self.poll_interval)
 
     def start_thread(self) -> None:
         self._thread = threading.Thread(target=self.run_forever, name="ptibot-worker", daemon=True)
@@ -179,6 +204,6 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
+        self.wake()
         if self._thread:
             self._thread.join(timeout=10)

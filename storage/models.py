@@ -17,11 +17,15 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# Written as literals, in the index and in the query alike: a planner uses a partial index only when the
+# query's own condition matches its predicate, which a bound parameter cannot.
+CONVERSATIONAL_OUTBOX = "status = 'queued' AND author <> 'system'"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -98,6 +102,9 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel", "direction", "provider_id", name="uq_messages_provider"),
         Index("ix_messages_outbox", "status", "next_attempt_at"),
+        # Replies and staff messages, read before a broadcast's thousands of reminders (author "system").
+        Index("ix_messages_conversational_outbox", "next_attempt_at", postgresql_where=text(CONVERSATIONAL_OUTBOX),
+              sqlite_where=text(CONVERSATIONAL_OUTBOX)),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_in_reply_to", "in_reply_to"),
     )

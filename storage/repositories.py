@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.engine import Conversation as DialogState
 from bot.messages import Inbound, Outbound, Recipient
 from storage.crypto import Cipher
-from storage.models import Contact, Conversation, Message, SendAttempt
+from storage.models import CONVERSATIONAL_OUTBOX, Contact, Conversation, Message, SendAttempt
 
 
 @cache
@@ -260,7 +260,11 @@ class MessageRepository:
                 .values(status="queued", claimed_at=None)
             )
         room = dict(limits or {})
-        head = self._ready(now, limit, None)
+        # Conversation first: an applicant's reply must not wait behind a broadcast queued before it.
+        head = self._ready(now, limit, text(CONVERSATIONAL_OUTBOX), due_only=True)
+        if len(head) < limit:
+            picked = {message_id for message_id, _ in head}
+            head += [row for row in self._ready(now, limit, None) if row[0] not in picked][:limit - len(head)]
         chosen: list[int] = []
         full: set[str] = set()
         for message_id, channel in head:
@@ -290,7 +294,8 @@ class MessageRepository:
                 for message_id, conversation_id, channel, body, attempts, contact_id, external_id, last_inbound_at,
                 opted_out, locale in (found[message_id] for message_id in chosen if message_id in found)]
 
-    def _ready(self, now: datetime, limit: int, channel: ColumnElement[bool] | None) -> list[tuple[int, str]]:
+    def _ready(self, now: datetime, limit: int, channel: ColumnElement[bool] | TextClause | None,
+               due_only: bool = False) -> list[tuple[int, str]]:
         """Due outbound rows not waiting behind an earlier one of their conversation, oldest first: (id, channel).
 
         Read from the outbox index in its order, so the read stops after `limit` rows instead of joining and
@@ -310,9 +315,10 @@ class MessageRepository:
             ready = ready.with_for_update(of=Message, skip_locked=True)
         # Two range reads (legacy rows without a time, then due ones): "IS NULL OR <=" is not one range, and
         # ordering by id too would sort every row due at the same moment.
-        rows = [*self.session.execute(ready.where(Message.next_attempt_at.is_(None)).limit(limit)),
-                *self.session.execute(ready.where(Message.next_attempt_at <= now)
-                                      .order_by(Message.next_attempt_at).limit(limit))][:limit]
+        legacy = [] if due_only else list(self.session.execute(ready.where(Message.next_attempt_at.is_(None))
+                                                               .limit(limit)))
+        rows = [*legacy, *self.session.execute(ready.where(Message.next_attempt_at <= now)
+                                               .order_by(Message.next_attempt_at).limit(limit))][:limit]
         return [(message_id, channel_name) for message_id, channel_name in rows]
 
     def mark_sent(self, message_id: int, provider_id: str | None, now: datetime) -> None:

@@ -233,3 +233,28 @@ def test_while_the_database_is_down_webhooks_get_a_503_and_turns_keep_their_trie
     with telegram_services.database.session_scope() as session:
         assert session.execute(select(QueuedInbound.attempts)).scalar_one() == 0  # an outage is not the message's fault
     assert turns_of(telegram_services).run_once() == 1
+
+
+def test_queued_turns_run_while_the_dispatcher_loop_is_busy(raw_client: FlaskClient,
+                                                            telegram_services: Services) -> None:
+    worker = telegram_services.worker
+    assert worker is not None
+    release = threading.Event()
+
+    class Busy:
+        def run_once(self) -> int:  # pacing a broadcast, or a long scheduler pass
+            release.wait(10)
+            return 0
+
+    worker.jobs = [Busy()]
+    worker.start_thread()
+    try:
+        time.sleep(0.2)
+        post(raw_client, 1, 5, "hola")
+        deadline = time.monotonic() + 3
+        while rows(telegram_services, Message, Message.direction == "in") == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert rows(telegram_services, Message, Message.direction == "in") == 1
+        assert time.monotonic() < deadline
+    finally:
+        release.set()

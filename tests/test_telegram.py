@@ -96,7 +96,7 @@ def drain(services: Services) -> None:
     """Run the worker's jobs until nothing is left (without the per-chat pacing, to keep tests fast)."""
     assert services.worker is not None
     dispatcher = Dispatcher(services.database, services.cipher, services.senders)
-    media = services.worker.jobs[2]
+    media = services.worker.jobs[1]
     for _ in range(50):
         if dispatcher.run_once() + media.run_once() == 0:
             return

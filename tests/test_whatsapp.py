@@ -34,7 +34,7 @@ def drain(services: Services) -> None:
     assert services.worker is not None
     dispatcher = Dispatcher(services.database, services.cipher, services.senders)
     for _ in range(50):
-        if dispatcher.run_once() + services.worker.jobs[2].run_once() == 0:
+        if dispatcher.run_once() + services.worker.jobs[1].run_once() == 0:
             return
 
 

@@ -220,3 +220,30 @@ def test_a_send_is_recorded_once_the_database_is_back_so_it_never_goes_twice(
     assert dispatcher.run_once() == 1
     assert [m.status for m in outbound(telegram_services)] == ["sent", "sent"]
     assert len(telegram_api.calls_to("sendMessage")) == 2  # each sent once
+
+
+def test_a_reply_is_claimed_ahead_of_a_broadcast_queued_before_it(
+        telegram_client: FlaskClient, telegram_services: Services, telegram_api: Any) -> None:
+    from sqlalchemy import update
+
+    from bot.messages import Outbound
+    from bot.turns import utcnow
+    from storage.models import Conversation
+    from storage.repositories import MessageRepository
+
+    for chat in range(100, 130):
+        post(telegram_client, telegram_text_update(chat, chat, "hola"))
+    earlier = utcnow() - timedelta(minutes=1)
+    with telegram_services.database.session_scope() as session:
+        session.execute(update(Message).values(status="sent"))
+        messages = MessageRepository(session, telegram_services.cipher)
+        for conversation_id in session.execute(select(Conversation.id)).scalars():
+            messages.queue(conversation_id, "telegram", Outbound("Recordatorio de pago", kind="payment_reminder"),
+                           earlier, author="system")
+    post(telegram_client, telegram_text_update(500, 500, "hola"))  # an applicant writes during the broadcast
+    dispatcher = Dispatcher(telegram_services.database, telegram_services.cipher, telegram_services.senders,
+                            batch=5)
+    assert dispatcher.run_once() == 5
+    first = [call.params["chat_id"] for call in telegram_api.calls_to("sendMessage")]
+    assert first[0] == 500 and first.count(500) == 1  # the welcome went first; reminders filled the batch
+    assert first[1:] == [chat for chat in first[1:] if 100 <= chat < 130]
