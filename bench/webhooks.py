@@ -368,7 +368,9 @@ def ack_round(rnd: Round, args: argparse.Namespace) -> tuple[list[AckRow], str]:
 def queued_turns(database_url: str) -> int:
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(database_url)
+    from bot.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(database_url))
     try:
         with engine.connect() as connection:
             return int(connection.execute(text("SELECT count(*) FROM inbound_queue WHERE failed_at IS NULL"))
