@@ -206,6 +206,12 @@ class TurnState:
                               or N_("the same question"))
             self.say(N_("You are back with the assistant. We were at: %(where)s."), where=where)
             self.reprompt()
+        elif event == "turn_failed":
+            # Our fault, not theirs: a person takes over, and the applicant knows their message was not lost.
+            self.conversation.owner = "human"
+            self.events.append("bot_error")
+            self.say(N_("Sorry, something went wrong on our side with your last message. A person from our team "
+                        "will look at it and reply here."))
         elif event == "document_requested":
             slot = values["slot"]
             (self.conversation.data.get("documents") or {}).pop(slot, None)

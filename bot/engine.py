@@ -122,6 +122,10 @@ class Engine:
         """Run one turn. The conversation is modified in place and returned inside the `Turn`."""
         turn = TurnState(self, conversation, now)
         conversation.data["_today"] = now.date().isoformat()
+        if inbound.kind == "event" and inbound.payload == "turn_failed":  # whatever state we are in
+            conversation.locale = conversation.locale or match_locale(inbound.locale_hint, default_locale)
+            turn.handle_event("turn_failed", {})
+            return turn.result()
         if not conversation.state or conversation.state not in self.steps:
             conversation.locale = match_locale(inbound.locale_hint, conversation.locale or default_locale)
             turn.enter(WELCOME)

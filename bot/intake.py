@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -106,6 +107,7 @@ class QueuedTurns:
         """
         reason = f"turn raised {type(error).__name__}"
         now = self.clock()
+        set_aside = False
         with self.database.session_scope() as session:
             queue = InboundQueueRepository(session, self.cipher)
             if delivery.attempts + 1 >= MAX_TURN_ATTEMPTS:
@@ -113,8 +115,20 @@ class QueuedTurns:
                 TURN_FAILURES.labels("failed").inc()
                 log.error("queued message %s set aside after %d failed turns", delivery.id, delivery.attempts + 1,
                           exc_info=error)
+                set_aside = True
             else:
                 delay = backoff(delivery.attempts)
                 queue.retry_later(delivery.id, reason, now + timedelta(seconds=delay))
                 TURN_FAILURES.labels("retry").inc()
                 log.warning("queued message %s: turn failed, retrying in %.1fs", delivery.id, delay, exc_info=error)
+        if set_aside:
+            self._hand_over(delivery.inbound)
+
+    def _hand_over(self, inbound: Inbound) -> None:
+        """Tell the applicant we failed them and put the chat in front of a person (a turn of its own)."""
+        event = replace(inbound, kind="event", payload="turn_failed", text="", attachments=(), ack=(),
+                        provider_id=f"{inbound.provider_id}:failed")
+        try:
+            self.turns.handle(event)
+        except Exception:  # nothing more the bot can do: the error log and the metric remain
+            log.exception("could not hand over the chat of a set-aside message")

@@ -56,7 +56,7 @@ def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, 
 
 
 # Turn events that put a conversation in the staff queue, with the reason shown there.
-WAITING_EVENTS = ("handoff", "needs_review", "offered_human")
+WAITING_EVENTS = ("handoff", "needs_review", "offered_human", "bot_error")
 DELIVERY_RANK = {"queued": 1, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "undelivered": 5, "failed": 5}
 
 

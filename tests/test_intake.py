@@ -17,11 +17,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from bot.app import create_app
+from bot.i18n import translate
 from bot.intake import MAX_TURN_ATTEMPTS, QueuedTurns
+from bot.messages import Outbound
 from bot.services import Services, build_services
 from bot.turns import utcnow
 from bot.worker import SqliteWakeup
-from storage.models import Message, QueuedInbound
+from storage.models import Contact, Conversation, Message, QueuedInbound
 from tests.conftest import TELEGRAM_SECRET, telegram_text_update
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
@@ -121,7 +123,8 @@ def test_twenty_concurrent_messages_of_one_user_run_in_arrival_order_across_two_
 
 
 def test_a_failing_turn_is_retried_then_set_aside_and_the_chat_goes_on(
-        raw_client: FlaskClient, telegram_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+        raw_client: FlaskClient, telegram_services: Services, telegram_api: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     engine_run = telegram_services.engine.run
 
     def fragile(state: Any, inbound: Any, *args: Any, **kwargs: Any) -> Any:
@@ -147,7 +150,20 @@ def test_a_failing_turn_is_retried_then_set_aside_and_the_chat_goes_on(
         assert failed.failed_at is not None and failed.attempts == MAX_TURN_ATTEMPTS
         assert failed.last_error == "turn raised RuntimeError"  # no text of the applicant in it
         taken = set(session.execute(select(Message.provider_id).where(Message.direction == "in")).scalars())
-    assert taken == {"2", "3"}  # the "hola" of chat 5 went ahead once "boom" was set aside
+        conversation = session.execute(select(Conversation).join(Contact).where(Contact.external_id == "5")
+                                       ).scalar_one()
+        waiting = (conversation.owner, conversation.waiting_reason)
+    assert taken == {"1:failed", "2", "3"}  # the "hola" of chat 5 went ahead once "boom" was set aside
+    assert waiting == ("human", "bot_error")  # and a person was asked to look at the chat
+    told = [m for m in telegram_api.calls_to("sendMessage")]
+    assert told == []  # nothing sent yet: the worker sends; the outbox holds the apology first
+    with telegram_services.database.session_scope() as session:
+        first = session.execute(select(Message).where(Message.direction == "out", Message.conversation_id ==
+                                                      conversation.id).order_by(Message.id)).scalars().first()
+        assert first is not None
+        text_ = Outbound.from_record(telegram_services.cipher.decrypt_json(first.body)).text
+    assert text_ == translate("es_MX", "Sorry, something went wrong on our side with your last message. A person "
+                                       "from our team will look at it and reply here.")
 
 
 def test_metrics_show_the_inbound_queue(raw_client: FlaskClient, telegram_services: Services) -> None:
@@ -204,9 +220,10 @@ def test_set_aside_deliveries_go_with_an_erasure_and_with_age(
             worker.run_once()
             later[0] += timedelta(hours=1)
     assert rows(telegram_services, QueuedInbound, QueuedInbound.failed_at.is_not(None)) == 2
+    post(raw_client, 20, 5, "menu")  # back from the person the failure handed the chat to
     post(raw_client, 3, 5, "borrar mis datos")
     post(raw_client, 4, 5, "sí")
-    assert worker.run_once() == 2
+    assert worker.run_once() == 3
     with telegram_services.database.session_scope() as session:  # chat 5's is gone, chat 6's stays
         left = session.execute(select(QueuedInbound.provider_id)).scalars().all()
     assert left == ["2"]

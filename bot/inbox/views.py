@@ -27,7 +27,8 @@ CHANNELS = ("webchat", "telegram", "whatsapp")
 EXTRA_DOCUMENT_LABELS = {"payment_proof": N_("payment receipt"), "payment_line": N_("línea de captura"),
                          "imss_receipt": N_("IMSS enrollment receipt"), "payment_slip": N_("first payment slip")}
 WAITING_REASONS = {"handoff": N_("asked for a person"), "needs_review": N_("eligibility needs review"),
-                   "offered_human": N_("the bot could not understand")}
+                   "offered_human": N_("the bot could not understand"),
+                   "bot_error": N_("the bot failed on a message")}
 OUTCOMES = {"likely": N_("probably qualifies"), "review": N_("needs an advisor's review"),
             "not_for_you": N_("this scheme does not fit")}
 VIEWS = {"all": N_("All"), "waiting": N_("Waiting"), "mine": N_("Mine"), "unassigned": N_("Unassigned")}
