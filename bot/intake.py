@@ -23,13 +23,14 @@ from bot.dispatcher import backoff
 from bot.messages import Inbound
 from bot.metrics import DUPLICATES, INBOUND, QUEUE_WAIT_SECONDS, TURN_FAILURES
 from bot.turns import TurnService, utcnow
+from bot.worker import NOTIFY_CHANNEL
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.intake import InboundQueueRepository, QueuedDelivery
 
 log = logging.getLogger(__name__)
 
-NOTIFY = text("NOTIFY ptibot_outbox")  # the channel workers LISTEN on (bot.worker.NOTIFY_CHANNEL)
+NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 MAX_TURN_ATTEMPTS = 5
 
 
@@ -58,8 +59,8 @@ class Intake:
 class QueuedTurns:
     """The worker side: run waiting turns, each in its own transaction, up to `batch` per call.
 
-    The batch is small so the dispatcher, which runs between calls, sends replies while a burst is still
-    being worked through.
+    The worker runs this in a thread of its own; every turn that queued replies wakes the dispatcher (through
+    `TurnService.finished`), so a burst's first replies leave while the rest is still being worked through.
     """
 
     def __init__(self, database: Database, cipher: Cipher, turns: TurnService,
