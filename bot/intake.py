@@ -16,21 +16,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.dispatcher import backoff
 from bot.messages import Inbound
 from bot.metrics import DUPLICATES, INBOUND, QUEUE_WAIT_SECONDS, TURN_FAILURES
 from bot.turns import TurnService, utcnow
-from bot.worker import NOTIFY_CHANNEL
 from storage.crypto import Cipher
-from storage.db import Database
+from storage.db import Database, notify_workers
 from storage.intake import InboundQueueRepository, QueuedDelivery
 
 log = logging.getLogger(__name__)
 
-NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 MAX_TURN_ATTEMPTS = 5
 
 
@@ -48,8 +45,8 @@ class Intake:
         """Queue a delivery for its turn; False for a redelivery of one still waiting."""
         with self.database.session_scope() as session:
             added = InboundQueueRepository(session, self.cipher).add(inbound, self.clock())
-            if added and self.database.is_postgres:
-                session.execute(NOTIFY)  # delivered at commit: wakes the workers, wherever they run
+            if added:
+                notify_workers(session)
         (INBOUND if added else DUPLICATES).labels(inbound.channel).inc()
         if added and self.on_accepted:
             self.on_accepted()

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.engine import Conversation, Engine, Turn
@@ -173,8 +172,6 @@ class TurnService:
                            delivered_inline=inline)
         replies = messages.replies_to(inbound_id) if read_back else []
         queued = len(turn.replies) + len(extra) + bool(inbound.ack)
-        if not inline and queued and session.get_bind().dialect.name == "postgresql":
-            session.execute(text("NOTIFY ptibot_outbox"))  # delivered at commit: wakes workers elsewhere
         log.info("turn channel=%s conversation=%s state=%s replies=%d events=%s", inbound.channel,
                  conversation_id, turn.conversation.state, queued, ",".join(turn.events) or "-")
         return TurnOutcome(False, conversation_id, inbound_id, tuple(replies), turn.events)

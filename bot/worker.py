@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bot.dispatcher import Dispatcher
+from storage.db import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ class Periodic:
         return self.job.run_once()
 
 
-NOTIFY_CHANNEL = "ptibot_outbox"
 
 
 class Wakeup:

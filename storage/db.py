@@ -8,8 +8,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+NOTIFY_CHANNEL = "ptibot_outbox"  # what workers LISTEN on (bot.worker.PostgresWakeup)
+_NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
+
+
+def notify_workers(session: Session) -> None:
+    """Wake the workers, wherever they run, when this transaction commits (PostgreSQL; elsewhere nothing:
+    a worker on SQLite watches the file instead). Once per session, however much work it queues."""
+    if session.get_bind().dialect.name == "postgresql" and not session.info.get(NOTIFY_CHANNEL):
+        session.execute(_NOTIFY)
+        session.info[NOTIFY_CHANNEL] = True
 
 
 def make_engine(url: str, **options: Any) -> Engine:

@@ -15,30 +15,23 @@ from sqlalchemy.orm import Session, aliased
 from bot.engine import Conversation as DialogState
 from bot.messages import Inbound, Outbound, Recipient
 from storage.crypto import Cipher
+from storage.db import notify_workers
 from storage.models import CONVERSATIONAL_OUTBOX, Contact, Conversation, Message, SendAttempt
 
 
 @cache
-def _insert_or_ignore(table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> TextClause:
-    """INSERT … ON CONFLICT (keys) DO NOTHING RETURNING id, written once per table and column set.
+def _insert(table: Table, columns: tuple[str, ...], conflict_keys: tuple[str, ...] = ()) -> TextClause:
+    """INSERT … [ON CONFLICT (keys) DO NOTHING] RETURNING id, written once per table and column set.
 
     The syntax is the same on SQLite (3.35+) and PostgreSQL. A plain text statement with typed bind
     parameters is cached by SQLAlchemy, unlike the dialect-specific insert constructs, which are
-    recompiled on every call (measured: a third of a turn's time).
+    recompiled on every call (measured: a third of a turn's time), and it costs a fraction of an ORM add
+    and flush.
     """
+    conflict = f" ON CONFLICT ({', '.join(conflict_keys)}) DO NOTHING" if conflict_keys else ""
     statement = text(
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
-        f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING id"
-    )
-    return statement.bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
-
-
-@cache
-def _insert_returning_id(table: Table, columns: tuple[str, ...]) -> TextClause:
-    """INSERT … RETURNING id as a cached text statement: a turn queues several replies, and an ORM add and
-    flush per row cost several times the insert itself."""
-    statement = text(
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) RETURNING id"
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        f"{conflict} RETURNING id"
     )
     return statement.bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
@@ -50,7 +43,7 @@ def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, 
     Racing webhooks (two deliveries of one update, two first messages of a new contact) must not fail
     the turn, so the database decides who wins instead of a read-then-write in Python.
     """
-    statement = _insert_or_ignore(table, tuple(sorted(values)), tuple(keys))
+    statement = _insert(table, tuple(sorted(values)), tuple(keys))
     result: int | None = session.execute(statement, values).scalar_one_or_none()
     return result
 
@@ -209,8 +202,10 @@ class MessageRepository:
             "next_attempt_at": None if delivered_inline else now, "created_at": now,
             "sent_at": now if delivered_inline else None,
         }
-        message_id: int = self.session.execute(_insert_returning_id(Message.__table__, tuple(values)), values
+        message_id: int = self.session.execute(_insert(Message.__table__, tuple(values)), values
                                                ).scalar_one()
+        if not delivered_inline:
+            notify_workers(self.session)  # whoever queued it (a turn, staff, the scheduler), on any machine
         return message_id
 
     def replies_to(self, inbound_id: int) -> list[StoredReply]:
@@ -261,10 +256,10 @@ class MessageRepository:
             )
         room = dict(limits or {})
         # Conversation first: an applicant's reply must not wait behind a broadcast queued before it.
-        head = self._ready(now, limit, text(CONVERSATIONAL_OUTBOX), due_only=True)
+        head = self._ready(now, limit, text(CONVERSATIONAL_OUTBOX))
         if len(head) < limit:
             picked = {message_id for message_id, _ in head}
-            head += [row for row in self._ready(now, limit, None) if row[0] not in picked][:limit - len(head)]
+            head += [row for row in self._ready(now, limit) if row[0] not in picked][:limit - len(head)]
         chosen: list[int] = []
         full: set[str] = set()
         for message_id, channel in head:
@@ -294,32 +289,29 @@ class MessageRepository:
                 for message_id, conversation_id, channel, body, attempts, contact_id, external_id, last_inbound_at,
                 opted_out, locale in (found[message_id] for message_id in chosen if message_id in found)]
 
-    def _ready(self, now: datetime, limit: int, channel: ColumnElement[bool] | TextClause | None,
-               due_only: bool = False) -> list[tuple[int, str]]:
+    def _ready(self, now: datetime, limit: int, where: ColumnElement[bool] | TextClause | None = None
+               ) -> list[tuple[int, str]]:
         """Due outbound rows not waiting behind an earlier one of their conversation, oldest first: (id, channel).
 
-        Read from the outbox index in its order, so the read stops after `limit` rows instead of joining and
-        sorting the whole outbox (a broadcast queues thousands at one moment). PostgreSQL locks what it
-        returns, skipping rows another worker holds.
+        Read from an outbox index in its order (`where` narrows it: a channel, or the conversational rows of
+        their partial index), so the read stops after `limit` rows instead of joining and sorting the whole
+        outbox (a broadcast queues thousands at one moment). PostgreSQL locks what it returns, skipping rows
+        another worker holds. Every queued row has a due time: queueing, retries and deferrals all set one.
         """
         earlier = aliased(Message)
         blocked = exists().where(
             earlier.conversation_id == Message.conversation_id, earlier.direction == "out",
             earlier.id < Message.id, earlier.status.in_(("queued", "sending")),
         )
-        ready = select(Message.id, Message.channel).where(Message.status == "queued", Message.direction == "out",
-                                                          ~blocked)
-        if channel is not None:
-            ready = ready.where(channel)
+        ready = (select(Message.id, Message.channel)
+                 .where(Message.status == "queued", Message.direction == "out", Message.next_attempt_at <= now,
+                        ~blocked)
+                 .order_by(Message.next_attempt_at).limit(limit))
+        if where is not None:
+            ready = ready.where(where)
         if self.session.get_bind().dialect.name == "postgresql":
             ready = ready.with_for_update(of=Message, skip_locked=True)
-        # Two range reads (legacy rows without a time, then due ones): "IS NULL OR <=" is not one range, and
-        # ordering by id too would sort every row due at the same moment.
-        legacy = [] if due_only else list(self.session.execute(ready.where(Message.next_attempt_at.is_(None))
-                                                               .limit(limit)))
-        rows = [*legacy, *self.session.execute(ready.where(Message.next_attempt_at <= now)
-                                               .order_by(Message.next_attempt_at).limit(limit))][:limit]
-        return [(message_id, channel_name) for message_id, channel_name in rows]
+        return [(message_id, channel) for message_id, channel in self.session.execute(ready)]
 
     def mark_sent(self, message_id: int, provider_id: str | None, now: datetime) -> None:
         self._attempt(message_id, now, "sent", provider_id, None)
