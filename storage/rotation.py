@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.files import DocumentStore
-from storage.models import Case, Contact, Conversation, Document, Email, MediaJob, Message
+from storage.models import Case, Contact, Conversation, Document, Email, MediaJob, Message, QueuedInbound
 
 ENCRYPTED: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (Contact, ("display_name", "phone")), (Conversation, ("data",)), (Message, ("body",)), (Case, ("data",)),
-    (MediaJob, ("ref",)), (Email, ("message",)),
+    (MediaJob, ("ref",)), (Email, ("message",)), (QueuedInbound, ("body",)),
 )
 
 

@@ -15,11 +15,21 @@ from sqlalchemy import func, select, text
 
 from bot.dispatcher import Dispatcher
 from bot.i18n import translate
+from bot.messages import Inbound
 from bot.retention import RetentionJob
 from bot.services import Services, build_services
 from bot.turns import utcnow
 from storage.crypto import Cipher
-from storage.models import Case, Contact, Conversation, Document, Message, RightsRequest, Subscription
+from storage.models import (
+    Case,
+    Contact,
+    Conversation,
+    Document,
+    Message,
+    QueuedInbound,
+    RightsRequest,
+    Subscription,
+)
 from tests.conftest import Phone, make_settings
 from tests.test_inbox import enrolled_applicant, login, make_staff
 
@@ -150,6 +160,7 @@ def test_keys_rotate_then_the_old_key_can_go(database_url: str, tmp_path: Path) 
 
     phone = Phone(create_app(settings, services).test_client())
     enrolled_applicant(phone)
+    services.intake.accept(Inbound("telegram", "77", "9", text="hola"))  # a delivery still waiting for its turn
     services.close()
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "PTIBOT_DATA_DIR": str(tmp_path / "data"),
            "SECRET_KEY": "x" * 32, "DATA_ENCRYPTION_KEYS": f"{new},{old}"}
@@ -163,6 +174,8 @@ def test_keys_rotate_then_the_old_key_can_go(database_url: str, tmp_path: Path) 
         assert data["curp"] == "GODE561231HDFNZD03"
         for body in session.execute(select(Message.body)).scalars():
             only_new.cipher.decrypt_json(body)
+        waiting = session.execute(select(QueuedInbound.body)).scalar_one()
+        assert only_new.cipher.decrypt_json(waiting)["text"] == "hola"
         names = list(session.execute(select(Document.storage_name)).scalars())
     assert all(only_new.documents.load(name) for name in names)
     assert Cipher((old,)).encrypt(b"x")  # the old key still works as a key, it just is not needed any more
