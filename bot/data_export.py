@@ -5,15 +5,14 @@ The link is signed and expires after an hour; it is only ever sent inside the ap
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, render_template_string, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 
 from bot.app import services_of
-from storage.enrollment import CaseRepository, ConsentRepository
-from storage.models import Contact, Conversation, Document
+from storage.rights import export_applicant
 
 bp = Blueprint("data_export", __name__)
 SALT, MAX_AGE = "data-export", 3600
@@ -25,30 +24,11 @@ def export_url(secret_key: str, base_url: str, contact_id: int) -> str:
 
 def collect(contact_id: int) -> dict[str, Any]:
     services = services_of(current_app)
-    cipher = services.cipher
     with services.database.session_scope() as session:
-        contact = session.get(Contact, contact_id)
-        conversation = session.execute(select(Conversation).where(Conversation.contact_id == contact_id)).scalar_one()
-        if contact is None:
-            abort(404)
-        data = {k: v for k, v in cipher.decrypt_json(conversation.data, {}).items() if not k.startswith("_")}
-        cases = CaseRepository(session, cipher)
-        case = cases.latest_for_conversation(conversation.id)
-        documents = session.execute(select(Document).where(Document.conversation_id == conversation.id)).scalars()
-        return {
-            "channel": contact.channel,
-            "name_on_channel": cipher.decrypt_text(contact.display_name),
-            "phone_on_channel": cipher.decrypt_text(contact.phone),
-            "language": conversation.locale,
-            "collected_data": data,
-            "case": {"folio": case.folio, "status": case.status,
-                     "history": [{"status": s, "at": at.isoformat()} for s, _, at in cases.history(case.id)]}
-            if case else None,
-            "consents": [{"kind": c.kind, "version": c.version, "accepted": c.accepted,
-                          "at": c.recorded_at.isoformat()} for c in ConsentRepository(session).for_contact(contact_id)],
-            "documents": [{"slot": d.slot, "type": d.content_type, "received": d.created_at.isoformat()}
-                          for d in documents],
-        }
+        content = export_applicant(session, services.cipher, contact_id)
+    if content is None:  # erased since the link was sent
+        abort(404)
+    return content
 
 
 PAGE = """<!doctype html><html lang="es"><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -65,8 +45,6 @@ def download(token: str) -> Any:
         abort(404)
     content = collect(int(contact_id))
     if request.args.get("format") == "html":
-        import json
-
         return render_template_string(PAGE, text=json.dumps(content, ensure_ascii=False, indent=2))
     response = jsonify(content)
     response.headers["Content-Disposition"] = 'attachment; filename="mis-datos.json"'

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.crypto import Cipher
+from storage.enrollment import CaseRepository, ConsentRepository
 from storage.files import DocumentStore
 from storage.intake import chat_key
 from storage.models import (
@@ -74,6 +76,33 @@ class RightsRepository:
 
     def complete(self, request_id: int, now: datetime) -> None:
         self.session.execute(update(RightsRequest).where(RightsRequest.id == request_id).values(completed_at=now))
+
+
+def export_applicant(session: Session, cipher: Cipher, contact_id: int) -> dict[str, Any] | None:
+    """Everything held about one applicant, decrypted, for their own download (ARCO access); None if unknown."""
+    contact = session.get(Contact, contact_id)
+    conversation = session.execute(select(Conversation).where(Conversation.contact_id == contact_id)
+                                   ).scalar_one_or_none()
+    if contact is None or conversation is None:
+        return None
+    data = {k: v for k, v in cipher.decrypt_json(conversation.data, {}).items() if not k.startswith("_")}
+    cases = CaseRepository(session, cipher)
+    case = cases.latest_for_conversation(conversation.id)
+    documents = session.execute(select(Document).where(Document.conversation_id == conversation.id)).scalars()
+    return {
+        "channel": contact.channel,
+        "name_on_channel": cipher.decrypt_text(contact.display_name),
+        "phone_on_channel": cipher.decrypt_text(contact.phone),
+        "language": conversation.locale,
+        "collected_data": data,
+        "case": {"folio": case.folio, "status": case.status,
+                 "history": [{"status": s, "at": at.isoformat()} for s, _, at in cases.history(case.id)]}
+        if case else None,
+        "consents": [{"kind": c.kind, "version": c.version, "accepted": c.accepted,
+                      "at": c.recorded_at.isoformat()} for c in ConsentRepository(session).for_contact(contact_id)],
+        "documents": [{"slot": d.slot, "type": d.content_type, "received": d.created_at.isoformat()}
+                      for d in documents],
+    }
 
 
 def erase_applicant(session: Session, cipher: Cipher, store: DocumentStore, contact_id: int,

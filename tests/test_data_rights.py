@@ -82,6 +82,10 @@ def test_access_shows_the_data_and_a_working_export(phone: Phone, services: Serv
     assert len(content["documents"]) == 4
     assert "GODE561231HDFNZD03" in phone.client.get(path + "?format=html").get_data(as_text=True)
     assert phone.client.get("/data-export/forged").status_code == 404
+    from bot.data_export import export_url
+
+    gone = export_url(services.settings.secret_key, "", 999999)  # validly signed, for an erased contact
+    assert phone.client.get(gone).status_code == 404
     with services.database.session_scope() as session:
         request = session.execute(select(RightsRequest)).scalar_one()
         assert request.kind == "access" and request.completed_at is not None
