@@ -27,7 +27,7 @@ from flows.case import NEXT_STATUSES, STATUSES
 from flows.imss import constants_for
 from flows.payments import deadline
 from storage.enrollment import CaseRepository, DocumentRepository
-from storage.membership import MembershipRepository
+from storage.membership import MembershipRepository, SubscriptionRecord
 from storage.models import Case, Contact, Conversation, Document, Message
 from storage.repositories import ConversationRepository, MessageRepository
 from storage.staff import AuditRepository, StaffRecord
@@ -190,9 +190,7 @@ class CaseWork:
             raise CaseWorkError(N_("Give the period as YYYY-MM and a readable PDF."))
         with self._scope() as session:
             membership = MembershipRepository(session)
-            subscription = membership.for_conversation(conversation_id)
-            if subscription is None:
-                raise CaseWorkError(N_("This applicant has no payment reminders."))
+            subscription = self._subscription(membership, conversation_id)
             name = self.services.documents.save(pdf)
             document_id = DocumentRepository(session).add(conversation_id, name, "application/pdf", len(pdf),
                                                           hashlib.sha256(pdf).hexdigest(), utcnow())
@@ -212,12 +210,10 @@ class CaseWork:
     def confirm_payment(self, staff: StaffRecord, conversation_id: int, period: str) -> None:
         """Staff checked the receipt: the period is paid, and the applicant hears it."""
         if not PERIOD.fullmatch(period):
-            raise CaseWorkError(N_("Give the period as YYYY-MM and a readable PDF."))
+            raise CaseWorkError(N_("Give the period as YYYY-MM, like 2027-01."))
         with self._scope() as session:
             membership = MembershipRepository(session)
-            subscription = membership.for_conversation(conversation_id)
-            if subscription is None:
-                raise CaseWorkError(N_("This applicant has no payment reminders."))
+            subscription = self._subscription(membership, conversation_id)
             membership.set_payment(subscription.id, period, "paid", utcnow())
             locale = self._locale(session, conversation_id)
             self._queue(session, conversation_id, Outbound(translate(
@@ -227,6 +223,13 @@ class CaseWork:
         self._wake()
 
     # -- helpers -----------------------------------------------------------------------------------
+    @staticmethod
+    def _subscription(membership: MembershipRepository, conversation_id: int) -> SubscriptionRecord:
+        subscription = membership.for_conversation(conversation_id)
+        if subscription is None:
+            raise CaseWorkError(N_("This applicant has no payment reminders."))
+        return subscription
+
     def _scope(self) -> Any:
         return self.services.database.session_scope()
 

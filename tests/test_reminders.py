@@ -330,6 +330,9 @@ def test_staff_send_the_linea_de_captura_and_confirm_the_payment(services: Servi
         token = session["csrf"]
     staff.post(f"/inbox/c/{conversation_id}/payments/line", content_type="multipart/form-data",
                data={"csrf_token": token, "period": "2027-01", "line": (io.BytesIO(pdf_document()), "l.pdf")})
+    refused = staff.post(f"/inbox/c/{conversation_id}/payments/paid", data={"csrf_token": token, "period": "enero"},
+                         follow_redirects=True).get_data(as_text=True)
+    assert es("Give the period as YYYY-MM, like 2027-01.") in refused
     staff.post(f"/inbox/c/{conversation_id}/payments/paid", data={"csrf_token": token, "period": "2027-01"})
     history = phone.client.get("/webchat/api/messages?after=0").get_json()["messages"]
     assert history[-2]["attachments"][0]["filename"] == "linea-de-captura-2027-01.pdf"
