@@ -178,6 +178,12 @@ class Settings:
         except ValueError as error:
             raise ConfigurationError("PROVIDER_TIMEOUT must be a number of seconds between 0 and 120") from error
         try:
+            claim_timeout = int(get("OUTBOX_CLAIM_TIMEOUT") or 120)
+            if claim_timeout <= 0:
+                raise ValueError(claim_timeout)
+        except ValueError as error:
+            raise ConfigurationError("OUTBOX_CLAIM_TIMEOUT must be a whole number of seconds above 0") from error
+        try:
             first_nudge, second_nudge = (int(h) for h in (get("NUDGE_AFTER_HOURS") or "24,72").split(","))
             nudges = (first_nudge, second_nudge)
         except ValueError as error:
@@ -212,7 +218,7 @@ class Settings:
             whatsapp_send_rate=send_rate,
             business_hours=get("BUSINESS_HOURS") or "mon-fri 09:00-18:00; sat 10:00-14:00",
             reminder_hour=get("REMINDER_HOUR") or "10:00",
-            outbox_claim_timeout=int(get("OUTBOX_CLAIM_TIMEOUT") or 120),
+            outbox_claim_timeout=claim_timeout,
             provider_timeout=provider_timeout,
             retention_document_days=retention[0],
             retention_abandoned_days=retention[1],

@@ -15,7 +15,6 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.i18n import N_, translate
@@ -152,10 +151,7 @@ class ReminderJob:
         recorded = membership.recorded_reminders(ids, period, kinds)
         paid = membership.settled_payments(ids, period)
         due = due_times(period, zone, self.schedule.send_at)
-        conversations = {row.id: row for row in session.execute(select(Conversation).where(
-            Conversation.id.in_([s.conversation_id for s in subscriptions]))).scalars()}
-        contacts = {row.id: row for row in session.execute(select(Contact).where(
-            Contact.id.in_([s.contact_id for s in subscriptions]))).scalars()}
+        conversations, contacts = membership.recipients(subscriptions)
         queued = 0
         for sub in subscriptions:
             self.examined += 1

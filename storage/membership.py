@@ -59,6 +59,15 @@ class MembershipRepository:
         return [SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted)
                 for s, opted in rows]
 
+    def recipients(self, subscriptions: Collection[SubscriptionRecord]
+                   ) -> tuple[dict[int, Conversation], dict[int, Contact]]:
+        """The conversations and contacts of the given subscriptions, by id: one read each for a batch."""
+        conversations = {row.id: row for row in self.session.execute(select(Conversation).where(
+            Conversation.id.in_([s.conversation_id for s in subscriptions]))).scalars()}
+        contacts = {row.id: row for row in self.session.execute(select(Contact).where(
+            Contact.id.in_([s.contact_id for s in subscriptions]))).scalars()}
+        return conversations, contacts
+
     def settled_payments(self, ids: Collection[int], period: str) -> set[int]:
         """Which of the given subscriptions paid `period` or sent its receipt."""
         return set(self.session.execute(select(PeriodPayment.subscription_id).where(

@@ -58,7 +58,9 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "value"), [("DATA_ENCRYPTION_KEYS", "not-a-key"), ("PORT", "eighty"),
-                                             ("DEFAULT_LOCALE", "fr")])
+                                             ("DEFAULT_LOCALE", "fr"), ("PROVIDER_TIMEOUT", "0"),
+                                             ("OUTBOX_CLAIM_TIMEOUT", "two minutes"),
+                                             ("RETENTION_DOCUMENT_DAYS", "ninety")])
 def test_bad_values_are_reported_clearly(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path), name: value}, cwd=tmp_path)
