@@ -204,25 +204,8 @@ class TransactionProbe:
 
 
 def outbound_count(rnd: Round) -> int | None:
-    """Outbound messages in the database, read without taking any lock (SQLite read-only, or psycopg)."""
-    import sqlite3
-
-    query = "SELECT count(*) FROM messages WHERE direction = 'out'"
-    try:
-        if rnd.libpq_url is None:
-            connection = sqlite3.connect(f"file:{rnd.data_dir / 'ptibot.sqlite3'}?mode=ro", uri=True, timeout=5)
-            try:
-                row = connection.execute(query).fetchone()
-            finally:
-                connection.close()
-        else:
-            import psycopg
-
-            with psycopg.connect(rnd.libpq_url, connect_timeout=5) as pg:
-                row = pg.execute(query).fetchone()
-    except Exception:  # the database may be busy for a moment; ask again
-        return None
-    return int(row[0]) if row else None
+    """Outbound messages in the database, read without taking any lock; None while it is busy."""
+    return harness.read_count(rnd, "SELECT count(*) FROM messages WHERE direction = 'out'")
 
 
 def status_counts(database: Any) -> dict[str, int]:
@@ -442,13 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.run_worker_at:
         return run_worker_at(args.run_worker_at)
     harness.interrupt_on_sigterm()
-    try:
-        rounds = harness.database_rounds(args.postgres, args.no_sqlite)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
+    rounds = harness.database_rounds(args.postgres, args.no_sqlite)
     if not rounds:
-        print("nothing to run: --no-sqlite and no PostgreSQL URL", file=sys.stderr)
         return 2
     print(f"payment-reminder broadcast to {args.contacts} Telegram contacts, worker {args.worker} (Throttle 30/s, "
           f"1/s per chat), fake Bot API limited to {args.api_limit:g} sendMessage/s")

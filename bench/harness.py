@@ -1,34 +1,34 @@
-"""Shared plumbing of `webhooks.py` and `broadcast.py`; not a benchmark itself.
+"""Shared plumbing of `turns.py`, `webhooks.py` and `broadcast.py`; not a benchmark itself.
 
 What it holds: the environment the app under test gets (scrubbed of the caller's settings, with fixed
 secrets so several processes agree on the encryption key), subprocesses started in their own session and
 always stopped (SIGTERM to the whole group, SIGKILL if that is not enough, also on Ctrl+C), one temporary
 data dir and one fresh database per round (SQLite inside the data dir, or a PostgreSQL database created
-and dropped with the round), CPU accounting from /proc, and percentiles. It reuses what `turns.py`
-already has (free ports, health checks, PostgreSQL URL handling).
+and dropped with the round), free ports and health checks, CPU accounting from /proc, and percentiles.
 """
 
 from __future__ import annotations
 
+import http.client
 import math
 import os
 import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
-from turns import HOST, SCRUBBED_ENV, free_port, fresh_postgres_database, healthy, log_tail, postgres_base_url
-
-__all__ = ["HOST", "free_port", "healthy", "log_tail", "postgres_base_url"]
-
+HOST = "127.0.0.1"
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 TELEGRAM_TOKEN = "123456:bench-token"
@@ -40,7 +40,13 @@ TWILIO_WHATSAPP_FROM = "whatsapp:+14155238886"
 CORES_NOTE = (f"{os.cpu_count()} cores shared by the load generator, the fakes and the server processes "
               "(and whatever else runs on this machine)")
 
-# Besides what turns.py scrubs: settings that would change what is measured.
+# Settings no bench may inherit: it talks to no provider and owns its database and data dir.
+SCRUBBED_ENV = (
+    "DATABASE_URL", "PTIBOT_DATA_DIR", "PORT", "PUBLIC_BASE_URL", "SMTP_URL", "MAIL_FROM",
+    "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+    "TWILIO_WHATSAPP_FROM", "SECRET_KEY", "DATA_ENCRYPTION_KEYS",
+)
+# Besides those, for webhooks.py and broadcast.py: settings that would change what is measured.
 EXTRA_SCRUBBED = (
     "PTIBOT_ENV", "TELEGRAM_API_BASE_URL", "TWILIO_API_BASE_URL", "WHATSAPP_TEMPLATES", "WHATSAPP_SEND_RATE",
     "QUIET_HOURS", "REMINDER_HOUR", "BUSINESS_TIMEZONE", "BUSINESS_HOURS", "NUDGE_AFTER_HOURS",
@@ -107,15 +113,46 @@ class Round:
     libpq_url: str | None  # the same PostgreSQL database for psycopg, None on SQLite
 
 
-def database_rounds(postgres_option: str | None, no_sqlite: bool) -> list[tuple[str, str | None]]:
-    """[("sqlite", None), ("postgresql", base URL)] as asked; raises ValueError on a bad --postgres."""
+def database_rounds(postgres_option: str | None, no_sqlite: bool) -> list[tuple[str, str | None]] | None:
+    """[("sqlite", None), ("postgresql", base URL)] as asked; None, said on stderr, when nothing can run."""
     postgres = postgres_base_url(postgres_option)
     if postgres_option and postgres is None:
-        raise ValueError(f"--postgres must be a postgres:// or postgresql:// URL, not {postgres_option!r}")
+        print(f"--postgres must be a postgres:// or postgresql:// URL, not {postgres_option!r}", file=sys.stderr)
+        return None
     rounds: list[tuple[str, str | None]] = [] if no_sqlite else [("sqlite", None)]
     if postgres:
         rounds.append(("postgresql", postgres))
+    if not rounds:
+        print("nothing to run: --no-sqlite and no PostgreSQL URL", file=sys.stderr)
+        return None
     return rounds
+
+
+def postgres_base_url(option: str | None) -> str | None:
+    """The PostgreSQL server to use: --postgres, else DATABASE_URL when it is a PostgreSQL URL."""
+    url = option or os.environ.get("DATABASE_URL", "")
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme.split("+")[0] not in ("postgres", "postgresql"):
+        return None
+    return f"postgresql://{rest}"  # psycopg wants plain libpq URLs: no SQLAlchemy "+driver" suffix
+
+
+@contextmanager
+def fresh_postgres_database(base_url: str) -> Iterator[str]:
+    """Create a uniquely named database on the server of `base_url`; drop it (WITH FORCE) afterwards."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    name = f"ptibot_bench_{uuid.uuid4().hex[:12]}"
+    maintenance = make_conninfo(base_url, dbname="postgres")
+    with psycopg.connect(maintenance, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urllib.parse.urlunsplit(urllib.parse.urlsplit(base_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(maintenance, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @contextmanager
@@ -135,6 +172,26 @@ def fresh_round(label: str, postgres_base: str | None, keep_data: bool) -> Itera
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def read_count(rnd: Round, query: str) -> int | None:
+    """A `SELECT count(*)` on the round's database without taking any lock (SQLite read-only, or psycopg);
+    None when the database cannot be read just now."""
+    try:
+        if rnd.libpq_url is None:
+            connection = sqlite3.connect(f"file:{rnd.data_dir / 'ptibot.sqlite3'}?mode=ro", uri=True, timeout=5)
+            try:
+                row = connection.execute(query).fetchone()
+            finally:
+                connection.close()
+        else:
+            import psycopg
+
+            with psycopg.connect(rnd.libpq_url, connect_timeout=5) as pg:
+                row = pg.execute(query).fetchone()
+    except Exception:  # a busy or unreadable database must not stop the bench; the caller asks again
+        return None
+    return int(row[0]) if row else None
+
+
 # -- subprocesses -------------------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -142,8 +199,6 @@ class Managed:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
-    stop_note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @contextmanager
@@ -169,9 +224,9 @@ def managed(name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, l
             time.sleep(0.05)
         yield handle
     finally:
-        handle.stop_note = stop_group(process, name, stop_timeout)
-        if handle.stop_note:
-            print(f"note: {handle.stop_note}", file=sys.stderr, flush=True)
+        note = stop_group(process, name, stop_timeout)
+        if note:
+            print(f"note: {note}", file=sys.stderr, flush=True)
 
 
 def stop_group(process: subprocess.Popen[bytes], name: str, timeout: float) -> str:
@@ -201,6 +256,32 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
         os.killpg(process.pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def healthy(port: int) -> bool:
+    """Whether `GET /healthz` on that local port answers 200."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=2)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 def log_has(path: Path, text: str) -> Callable[[], bool]:
@@ -292,9 +373,10 @@ def table_header(columns: Sequence[tuple[str, int, str]]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    argparse.ArgumentParser(
-        description="Shared plumbing of bench/webhooks.py and bench/broadcast.py (processes, temporary "
-                    "databases, CPU accounting); not a benchmark. Run those scripts instead.").parse_args(argv)
+    parser = argparse.ArgumentParser(
+        description="Shared plumbing of bench/turns.py, bench/webhooks.py and bench/broadcast.py (processes, "
+                    "temporary databases, CPU accounting); not a benchmark. Run those scripts instead.")
+    parser.parse_args(argv)
     print(__doc__)
     return 0
 

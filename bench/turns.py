@@ -32,26 +32,33 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import os
-import shutil
-import signal
-import socket
-import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.parse
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from harness import (
+    HOST,
+    SCRUBBED_ENV,
+    database_rounds,
+    executable,
+    free_port,
+    fresh_round,
+    healthy,
+    managed,
+    ms,
+    percentile,
+    read_count,
+    table_header,
+    table_row,
+)
+
 ENDPOINT = "/webchat/api/messages"
 DEFAULT_MODERATE_RATE = 50.0
 MAIN_MENU = ("enroll", "service", "benefits", "requirements", "costs", "status", "reminders", "human")
@@ -79,13 +86,8 @@ SCRIPT: tuple[Move, ...] = (
     Move("cuánto cuesta", None, ("enroll", "human", "menu")),
     Move("menu", None, MAIN_MENU),
 )
-
-# Settings the bench must not inherit: it talks to no provider and owns its database and data dir.
-SCRUBBED_ENV = (
-    "DATABASE_URL", "PTIBOT_DATA_DIR", "PORT", "PUBLIC_BASE_URL", "SMTP_URL", "MAIL_FROM",
-    "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-    "TWILIO_WHATSAPP_FROM", "SECRET_KEY", "DATA_ENCRYPTION_KEYS",
-)
+# Outbound messages still queued or being sent: whether the worker keeps up.
+OUTBOX_QUERY = "SELECT count(*) FROM messages WHERE direction = 'out' AND status IN ('queued', 'sending')"
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -124,11 +126,7 @@ class PhaseResult:
 
     def percentile_ms(self, p: float) -> float:
         """Nearest-rank percentile in milliseconds (nan when nothing completed)."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        rank = max(1, math.ceil(p / 100 * len(ordered)))
-        return ordered[rank - 1] * 1000
+        return percentile(self.latencies, p) * 1000
 
 
 # -- one simulated user ----------------------------------------------------------------------------
@@ -231,7 +229,7 @@ def run_user(user: User, index: int, users: int, phase: Phase, start: float, cou
 
 
 def run_phase(port: int, database: str, phase: Phase, users: int, warmup: float, seconds: float,
-              outbox: OutboxProbe) -> PhaseResult:
+              outbox: Callable[[], int | None]) -> PhaseResult:
     clients = [User(port, index) for index in range(users)]
     logs = [UserLog() for _ in range(users)]
     start = time.perf_counter() + 0.05
@@ -258,153 +256,28 @@ def run_phase(port: int, database: str, phase: Phase, users: int, warmup: float,
 
 # -- the server under test -------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def ptibot_command(explicit: str | None) -> list[str]:
     """`ptibot` next to this interpreter (the project's venv), else on PATH, else `python -m bot`."""
     if explicit:
         return [explicit]
-    beside = Path(sys.executable).parent / "ptibot"
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("ptibot")
-    return [found] if found else [sys.executable, "-m", "bot"]
-
-
-def healthy(port: int) -> bool:
-    connection = http.client.HTTPConnection(HOST, port, timeout=2)
     try:
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        connection.close()
-
-
-@dataclass(slots=True)
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-    stop_note: str = ""
-
-
-def log_tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+        return [executable("ptibot")]
+    except RuntimeError:
+        return [sys.executable, "-m", "bot"]
 
 
 @contextmanager
 def serve(command: Sequence[str], data_dir: Path, database_url: str | None,
-          start_timeout: float, stop_timeout: float) -> Iterator[Server]:
-    """Run `ptibot serve` until the block ends: SIGTERM first, SIGKILL if it does not stop in time."""
+          start_timeout: float, stop_timeout: float) -> Iterator[int]:
+    """Run `ptibot serve` on a free port (yielded) until the block ends, healthy first (harness.managed)."""
     port = free_port()
     env = {name: value for name, value in os.environ.items() if name not in SCRUBBED_ENV}
     env.update(PTIBOT_ENV="development", PTIBOT_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
     if database_url:
         env["DATABASE_URL"] = database_url
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log_file:
-        # The data dir is the working directory too, so no stray `.env` file leaks settings in.
-        process = subprocess.Popen([*command, "serve", "--host", HOST, "--port", str(port)], cwd=data_dir,
-                                   env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    server = Server(process, port, log_path)
-    try:
-        deadline = time.monotonic() + start_timeout
-        while not healthy(port):
-            if process.poll() is not None:
-                raise RuntimeError(f"ptibot serve exited with {process.returncode}:\n{log_tail(log_path)}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"ptibot serve not healthy after {start_timeout:.0f} s:\n{log_tail(log_path)}")
-            time.sleep(0.05)
-        yield server
-    finally:
-        server.stop_note = stop(process, stop_timeout)
-
-
-def stop(process: subprocess.Popen[bytes], timeout: float) -> str:
-    """Stop the server; describe what it took when SIGTERM alone was not enough."""
-    if process.poll() is not None:
-        return ""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-        return ""
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return f"ptibot serve did not stop within {timeout:.0f} s of SIGTERM; killed"
-
-
-# -- databases -------------------------------------------------------------------------------------
-
-class OutboxProbe:
-    """Counts outbound messages still queued or being sent, straight from the database."""
-
-    QUERY = "SELECT count(*) FROM messages WHERE direction = 'out' AND status IN ('queued', 'sending')"
-
-    def __init__(self, sqlite_path: Path | None = None, postgres_url: str | None = None) -> None:
-        self.sqlite_path = sqlite_path
-        self.postgres_url = postgres_url
-
-    def __call__(self) -> int | None:
-        try:
-            if self.sqlite_path is not None:
-                connection = sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True, timeout=5)
-                try:
-                    row = connection.execute(self.QUERY).fetchone()
-                finally:
-                    connection.close()
-            elif self.postgres_url is not None:
-                import psycopg
-
-                with psycopg.connect(self.postgres_url, connect_timeout=5) as pg_connection:
-                    row = pg_connection.execute(self.QUERY).fetchone()
-            else:
-                return None
-        except Exception:  # a probe that cannot read the database shows "?", it must not stop the bench
-            return None
-        return int(row[0]) if row else None
-
-
-def postgres_base_url(option: str | None) -> str | None:
-    """The PostgreSQL server to use: --postgres, else DATABASE_URL when it is a PostgreSQL URL."""
-    url = option or os.environ.get("DATABASE_URL", "")
-    scheme, separator, rest = url.partition("://")
-    if not separator or scheme.split("+")[0] not in ("postgres", "postgresql"):
-        return None
-    return f"postgresql://{rest}"  # psycopg wants plain libpq URLs: no SQLAlchemy "+driver" suffix
-
-
-def with_database(url: str, name: str) -> str:
-    return urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=f"/{name}"))
-
-
-@contextmanager
-def fresh_postgres_database(base_url: str) -> Iterator[str]:
-    """Create a uniquely named database on the server of `base_url`; drop it (WITH FORCE) afterwards."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
-    name = f"ptibot_bench_{uuid.uuid4().hex[:12]}"
-    maintenance = make_conninfo(base_url, dbname="postgres")
-    with psycopg.connect(maintenance, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(base_url, name)
-    finally:
-        with psycopg.connect(maintenance, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with managed("ptibot serve", [*command, "serve", "--host", HOST, "--port", str(port)], env, data_dir,
+                 data_dir / "server.log", lambda: healthy(port), start_timeout, stop_timeout):
+        yield port
 
 
 # -- running and printing --------------------------------------------------------------------------
@@ -414,51 +287,34 @@ COLUMNS = (("database", 10, "<"), ("phase", 12, "<"), ("users", 5, ">"), ("turns
            ("max ms", 7, ">"), ("errors", 6, ">"), ("off-script", 10, ">"), ("outbox", 6, ">"))
 
 
-def row(values: Sequence[str]) -> str:
-    return "  ".join(f"{value:{align}{width}}" for value, (_, width, align) in zip(values, COLUMNS, strict=True))
-
-
 def format_result(result: PhaseResult) -> str:
-    def ms(p: float) -> str:
-        value = result.percentile_ms(p)
-        return "-" if math.isnan(value) else f"{value:.1f}"
+    def p(q: float) -> str:
+        return ms(percentile(result.latencies, q))
 
-    return row((
+    return table_row((
         result.database, result.phase.name, str(result.users), str(result.turns),
-        f"{result.turns / result.seconds:.1f}", ms(50), ms(90), ms(99), ms(100), str(result.errors),
+        f"{result.turns / result.seconds:.1f}", p(50), p(90), p(99), p(100), str(result.errors),
         str(result.off_script), "?" if result.outbox is None else str(result.outbox),
-    ))
+    ), COLUMNS)
 
 
 def bench_database(label: str, args: argparse.Namespace, phases: Sequence[Phase], command: Sequence[str],
                    postgres_base: str | None) -> list[PhaseResult]:
     results: list[PhaseResult] = []
-    data_dir = Path(tempfile.mkdtemp(prefix=f"ptibot-bench-{label}-"))
-    try:
-        with (fresh_postgres_database(postgres_base) if postgres_base else _no_database()) as database_url:
-            probe = (OutboxProbe(postgres_url=database_url) if database_url
-                     else OutboxProbe(sqlite_path=data_dir / "ptibot.sqlite3"))
-            print(f"[{label}] starting ptibot serve (data dir {data_dir})", file=sys.stderr, flush=True)
-            with serve(command, data_dir, database_url, args.start_timeout, args.stop_timeout) as server:
-                for phase in phases:
-                    print(f"[{label}] {phase.name}: {args.users} users, {args.warmup:g} s warm-up + "
-                          f"{args.seconds:g} s", file=sys.stderr, flush=True)
-                    result = run_phase(server.port, label, phase, args.users, args.warmup, args.seconds, probe)
-                    results.append(result)
-                    print(format_result(result), flush=True)
-            if server.stop_note:
-                print(f"[{label}] note: {server.stop_note}", file=sys.stderr, flush=True)
-    finally:
-        if args.keep_data:
-            print(f"[{label}] kept {data_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    with fresh_round(label, postgres_base, args.keep_data) as rnd:
+        def outbox() -> int | None:
+            return read_count(rnd, OUTBOX_QUERY)
+
+        print(f"[{label}] starting ptibot serve (data dir {rnd.data_dir})", file=sys.stderr, flush=True)
+        # No DATABASE_URL on SQLite: `ptibot serve` uses its default file in the data dir.
+        with serve(command, rnd.data_dir, rnd.libpq_url, args.start_timeout, args.stop_timeout) as port:
+            for phase in phases:
+                print(f"[{label}] {phase.name}: {args.users} users, {args.warmup:g} s warm-up + "
+                      f"{args.seconds:g} s", file=sys.stderr, flush=True)
+                result = run_phase(port, label, phase, args.users, args.warmup, args.seconds, outbox)
+                results.append(result)
+                print(format_result(result), flush=True)
     return results
-
-
-@contextmanager
-def _no_database() -> Iterator[None]:
-    yield None
 
 
 def phases_for(rate: float | None) -> list[Phase]:
@@ -514,21 +370,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     phases = phases_for(args.rate)
-    postgres = postgres_base_url(args.postgres)
-    if args.postgres and postgres is None:
-        print(f"--postgres must be a postgres:// or postgresql:// URL, not {args.postgres!r}", file=sys.stderr)
-        return 2
-    rounds: list[tuple[str, str | None]] = [] if args.no_sqlite else [("sqlite", None)]
-    if postgres:
-        rounds.append(("postgresql", postgres))
+    rounds = database_rounds(args.postgres, args.no_sqlite)
     if not rounds:
-        print("nothing to run: --no-sqlite and no PostgreSQL URL", file=sys.stderr)
         return 2
     command = ptibot_command(args.ptibot)
     print(f"web chat turns: {args.users} users, {args.warmup:g} s warm-up + {args.seconds:g} s per phase, "
           f"script of {len(SCRIPT)} moves; latency per POST {ENDPOINT}, client-measured")
-    print(row([name for name, _, _ in COLUMNS]))
-    print(row(["-" * width for _, width, _ in COLUMNS]))
+    print(table_header(COLUMNS))
     results: list[PhaseResult] = []
     failed = False
     for label, base in rounds:

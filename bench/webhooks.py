@@ -160,7 +160,6 @@ class ConnectionLog:
 
 @dataclass(slots=True)
 class LoadResult:
-    label: str
     rate: float  # 0 = unpaced
     connections: int
     seconds: float
@@ -247,7 +246,7 @@ def _connection_loop(port: int, factory: Factory, index: int, connections: int, 
         connection.close()
 
 
-def drive(port: int, factory: Factory, *, label: str, connections: int, rate: float, warmup: float,
+def drive(port: int, factory: Factory, *, connections: int, rate: float, warmup: float,
           seconds: float, server_pid: int | None, poisson: bool = False) -> LoadResult:
     """Run `connections` threads against the server for warm-up + `seconds`; measure the second part.
 
@@ -273,7 +272,7 @@ def drive(port: int, factory: Factory, *, label: str, connections: int, rate: fl
     for thread in threads:
         thread.join()
     server_cpu = server1 - server0 if server0 is not None and server1 is not None else None
-    return LoadResult(label, rate, connections, seconds, [x for log in logs for x in log.latencies],
+    return LoadResult(rate, connections, seconds, [x for log in logs for x in log.latencies],
                       sum(log.errors for log in logs), [s for log in logs for s in log.samples][:5],
                       [s for log in logs for s in log.sent], server_cpu, cpu1 - cpu0, machine)
 
@@ -349,7 +348,7 @@ def ack_round(rnd: Round, args: argparse.Namespace) -> tuple[list[AckRow], str]:
             phase_no += 1
             print(f"[{rnd.label}] {app} {endpoint} {'max' if rate <= 0 else f'{rate:g}/s'}: {args.connections} "
                   f"connections, {args.warmup:g} s warm-up + {args.seconds:g} s", file=sys.stderr, flush=True)
-            result = drive(port, factory(phase_no), label=endpoint, connections=args.connections, rate=rate,
+            result = drive(port, factory(phase_no), connections=args.connections, rate=rate,
                            warmup=args.warmup, seconds=args.seconds, server_pid=server.process.pid)
             row = AckRow(rnd.label, app, endpoint, result)
             rows.append(row)
@@ -471,7 +470,7 @@ def reply_round(rnd: Round, deployment: str, args: argparse.Namespace) -> ReplyR
                 harness.log_has(worker_log, "worker started"), args.start_timeout, args.stop_timeout))
         print(f"[{rnd.label}] replies via {deployment}: {args.reply_rate:g} new chats/s, 1 s warm-up + "
               f"{args.reply_seconds:g} s", file=sys.stderr, flush=True)
-        load = drive(port, new_chat_factory(1), label="reply", connections=args.reply_connections,
+        load = drive(port, new_chat_factory(1), connections=args.reply_connections,
                      rate=args.reply_rate, warmup=1.0, seconds=args.reply_seconds, server_pid=server.process.pid,
                      poisson=True)
         wanted = dict(load.sent)
@@ -566,13 +565,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     harness.interrupt_on_sigterm()
-    try:
-        rounds = harness.database_rounds(args.postgres, args.no_sqlite)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
+    rounds = harness.database_rounds(args.postgres, args.no_sqlite)
     if not rounds:
-        print("nothing to run: --no-sqlite and no PostgreSQL URL", file=sys.stderr)
         return 2
     print(f"machine: {harness.CORES_NOTE}")
     failed = False
