@@ -7,12 +7,12 @@ Playwright's sync API; Playwright's own browser downloads are not used.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Error, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Error, Page, ViewportSize, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.conftest import skip_or_fail
@@ -59,12 +59,25 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh phone-sized tab with its own cookies (a new web-chat conversation) for each test."""
-    context = browser.new_context(viewport=PHONE, locale="es-MX")
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
+def new_tab(browser: Browser) -> Iterator[Callable[[ViewportSize], Page]]:
+    """Opens a tab of the given size, each in a browser context of its own (its own cookies); all are closed with
+    their contexts after the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_tab(viewport: ViewportSize) -> Page:
+        context = browser.new_context(viewport=viewport, locale="es-MX")
+        contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        return context.new_page()
+
     try:
-        yield tab
+        yield open_tab
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def page(new_tab: Callable[[ViewportSize], Page]) -> Page:
+    """A fresh phone-sized tab with its own cookies (a new web-chat conversation) for each test."""
+    return new_tab(PHONE)

@@ -87,6 +87,19 @@ def start_worker(services: Services) -> None:
     services.worker.start_thread()  # the fixture's `services.close()` stops it
 
 
+def hola_from_telegram_chats(chats: tuple[int, ...], client: FlaskClient, services: Services,
+                             api: FakeTelegramAPI, describe: Callable[[], str]) -> None:
+    """Start the worker, have each chat write "hola" (acknowledged), wait until each has at least its two replies,
+    then half a second more: anything sent twice would show up by then."""
+    start_worker(services)
+    for update_id, chat in enumerate(chats, 1):
+        response = client.post("/webhooks/telegram", json=telegram_text_update(update_id, chat, "hola"),
+                               headers=HEADERS)
+        assert response.status_code == 200
+    wait_until(lambda: all(len(telegram_texts(api).get(chat, [])) >= 2 for chat in chats), 30, describe)
+    time.sleep(0.5)
+
+
 @pytest.fixture
 def telegram_settings(telegram_settings: Settings) -> Settings:
     """PROVIDER_TIMEOUT shortened, so a stalled call costs the test a second rather than ten."""
@@ -101,16 +114,9 @@ def whatsapp_settings(whatsapp_settings: Settings) -> Settings:
 def test_telegram_slower_than_the_client_timeout_is_retried_and_other_chats_go_on(
         telegram_client: FlaskClient, telegram_services: Services, telegram_api: FakeTelegramAPI) -> None:
     telegram_api.stall_next("sendMessage", times=2)  # held until the test ends: only a client timeout frees them
-    start_worker(telegram_services)
     chats = (101, 102, 103)
-    for update_id, chat in enumerate(chats, 1):
-        response = telegram_client.post("/webhooks/telegram", json=telegram_text_update(update_id, chat, "hola"),
-                                        headers=HEADERS)
-        assert response.status_code == 200
-
-    wait_until(lambda: all(len(telegram_texts(telegram_api).get(chat, [])) >= 2 for chat in chats), 30,
-               lambda: f"stalled {telegram_api.stalled}, received {telegram_texts(telegram_api)}")
-    time.sleep(0.5)  # anything sent twice would show up by now
+    hola_from_telegram_chats(chats, telegram_client, telegram_services, telegram_api,
+                             lambda: f"stalled {telegram_api.stalled}, received {telegram_texts(telegram_api)}")
 
     calls = telegram_api.calls_to("sendMessage")
     assert telegram_api.stalled == 2, [c.status for c in calls]
@@ -136,14 +142,10 @@ def test_telegram_5xx_and_retry_after_through_the_running_worker(
     telegram_api.fail_next("sendMessage", status=500)
     telegram_api.fail_next("sendMessage", status=502)
     telegram_api.fail_next("sendMessage", status=429, retry_after=2)
-    start_worker(telegram_services)
     chats = (201, 202, 203)
-    for update_id, chat in enumerate(chats, 1):
-        assert telegram_client.post("/webhooks/telegram", json=telegram_text_update(update_id, chat, "hola"),
-                                    headers=HEADERS).status_code == 200
-    wait_until(lambda: all(len(telegram_texts(telegram_api).get(chat, [])) >= 2 for chat in chats), 30,
-               lambda: f"calls {[(c.params['chat_id'], c.status) for c in telegram_api.calls_to('sendMessage')]}")
-    time.sleep(0.5)
+    hola_from_telegram_chats(
+        chats, telegram_client, telegram_services, telegram_api,
+        lambda: f"calls {[(c.params['chat_id'], c.status) for c in telegram_api.calls_to('sendMessage')]}")
 
     calls = telegram_api.calls_to("sendMessage")
     assert sorted(c.status for c in calls if c.status != 200) == [429, 500, 502]
@@ -171,16 +173,22 @@ def whatsapp_bodies(api: Any) -> dict[str, list[str]]:
 NUMBERS = ("+5215512340001", "+5215512340002", "+5215512340003")
 
 
+def hola_from_whatsapp_numbers(client: FlaskClient, services: Services, api: Any,
+                               describe: Callable[[], str]) -> None:
+    """Start the worker, have each of NUMBERS write "hola" (acknowledged), wait until each has at least its two
+    replies, then half a second more: anything sent twice would show up by then."""
+    start_worker(services)
+    for number in NUMBERS:
+        assert post_whatsapp(client, api, number, "hola") == 200
+    wait_until(lambda: all(len(whatsapp_bodies(api).get(n, [])) >= 2 for n in NUMBERS), 30, describe)
+    time.sleep(0.5)
+
+
 def test_twilio_slower_than_the_client_timeout_is_retried_and_other_chats_go_on(
         whatsapp_client: FlaskClient, whatsapp_services: Services, twilio_api: Any) -> None:
     twilio_api.stall_next(times=2)  # held until the test ends: only a client timeout frees them
-    start_worker(whatsapp_services)
-    for number in NUMBERS:
-        assert post_whatsapp(whatsapp_client, twilio_api, number, "hola") == 200
-
-    wait_until(lambda: all(len(whatsapp_bodies(twilio_api).get(n, [])) >= 2 for n in NUMBERS), 30,
-               lambda: f"stalled {twilio_api.stalled}, received {whatsapp_bodies(twilio_api)}")
-    time.sleep(0.5)
+    hola_from_whatsapp_numbers(whatsapp_client, whatsapp_services, twilio_api,
+                               lambda: f"stalled {twilio_api.stalled}, received {whatsapp_bodies(twilio_api)}")
 
     assert twilio_api.stalled == 2
     for number, bodies in whatsapp_bodies(twilio_api).items():
@@ -205,12 +213,9 @@ def test_twilio_5xx_and_429_through_the_running_worker(whatsapp_client: FlaskCli
     twilio_api.fail_next(status=500)
     twilio_api.fail_next(status=503)
     twilio_api.fail_next(status=429)  # Twilio sends no Retry-After: the worker's own backoff applies
-    start_worker(whatsapp_services)
-    for number in NUMBERS:
-        assert post_whatsapp(whatsapp_client, twilio_api, number, "hola") == 200
-    wait_until(lambda: all(len(whatsapp_bodies(twilio_api).get(n, [])) >= 2 for n in NUMBERS), 30,
-               lambda: f"calls {[(c.params.get('To'), c.status) for c in twilio_api.calls_to('/Messages.json')]}")
-    time.sleep(0.5)
+    hola_from_whatsapp_numbers(
+        whatsapp_client, whatsapp_services, twilio_api,
+        lambda: f"calls {[(c.params.get('To'), c.status) for c in twilio_api.calls_to('/Messages.json')]}")
 
     assert sorted(c.status for c in twilio_api.calls_to("/Messages.json") if c.status != 201) == [429, 500, 503]
     for number, bodies in whatsapp_bodies(twilio_api).items():

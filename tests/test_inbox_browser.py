@@ -8,12 +8,12 @@ with a Flask test client of the same app (faster, for setting the scene).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, FilePayload, Locator, Page, ViewportSize, expect
+from playwright.sync_api import FilePayload, Locator, Page, ViewportSize, expect
 
 from bot.i18n import translate
 from bot.messages import Inbound
@@ -38,7 +38,6 @@ pytest_plugins = ["tests.browser"]
 LOCALE = "es_MX"
 EMAIL = "ana@gestoria.mx"
 DESK: ViewportSize = {"width": 1280, "height": 900}
-TIMEOUT_MS = 10_000  # as in tests/browser.py: bounds a failure only
 POLLED_MS = 8_000  # the applicant's page polls every 4 s and the conversation page every 3 s
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '"><img src=x onerror="window.__xss=2">'
@@ -49,15 +48,9 @@ def es(msgid: str, **values: Any) -> str:
 
 
 @pytest.fixture
-def staff_page(browser: Browser) -> Iterator[Page]:
+def staff_page(new_tab: Callable[[ViewportSize], Page]) -> Page:
     """A desk-sized tab for the staff member, with its own cookies (apart from the applicant's tab)."""
-    context = browser.new_context(viewport=DESK, locale="es-MX")
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    try:
-        yield tab
-    finally:
-        context.close()
+    return new_tab(DESK)
 
 
 class Inbox:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -47,6 +48,22 @@ def rows(services: Services, model: Any, *where: Any) -> int:
 def turns_of(services: Services) -> QueuedTurns:
     assert services.worker is not None and isinstance(services.worker.turns, QueuedTurns)
     return services.worker.turns
+
+
+def drain_concurrently(*run_onces: Callable[[], int]) -> None:
+    """Call each `run_once` over and over on a thread of its own until it has found nothing to do three times in
+    a row; return once every thread has stopped."""
+
+    def drain(run_once: Callable[[], int]) -> None:
+        idle = 0
+        while idle < 3:
+            idle = idle + 1 if run_once() == 0 else 0
+
+    threads = [threading.Thread(target=drain, args=(run_once,)) for run_once in run_onces]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def test_the_webhook_acknowledges_before_the_turn_and_the_worker_runs_it(
@@ -101,16 +118,7 @@ def test_twenty_concurrent_messages_of_one_user_run_in_arrival_order_across_two_
         for worker in workers:
             worker.batch = 1
 
-        def work(worker: QueuedTurns) -> None:
-            idle = 0
-            while idle < 3:
-                idle = idle + 1 if worker.run_once() == 0 else 0
-
-        runners = [threading.Thread(target=work, args=(w,)) for w in workers]
-        for runner in runners:
-            runner.start()
-        for runner in runners:
-            runner.join()
+        drain_concurrently(*(worker.run_once for worker in workers))
     finally:
         other.close()
     with telegram_services.database.session_scope() as session:

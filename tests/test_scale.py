@@ -3,7 +3,6 @@ wake on LISTEN/NOTIFY instead of waiting for their next poll."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import defaultdict
 from typing import Any
@@ -14,6 +13,7 @@ from flask.testing import FlaskClient
 from bot.dispatcher import Dispatcher
 from bot.services import Services, build_services
 from tests.conftest import TELEGRAM_SECRET, postgres_url, skip_or_fail, telegram_text_update
+from tests.test_intake import drain_concurrently
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
 
@@ -57,17 +57,7 @@ def test_two_workers_send_each_message_once_and_in_order(telegram_client: FlaskC
     dispatchers = [Dispatcher(telegram_services.database, telegram_services.cipher, telegram_services.senders,
                               batch=7),
                    Dispatcher(other.database, other.cipher, other.senders, batch=7)]
-
-    def drain(dispatcher: Dispatcher) -> None:
-        idle = 0
-        while idle < 3:
-            idle = idle + 1 if dispatcher.run_once() == 0 else 0
-
-    threads = [threading.Thread(target=drain, args=(d,)) for d in dispatchers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    drain_concurrently(*(dispatcher.run_once for dispatcher in dispatchers))
     other.close()
     sent = [c for c in telegram_api.calls_to("sendMessage") if c.status == 200]
     by_chat: dict[int, list[str]] = defaultdict(list)

@@ -163,15 +163,25 @@ def test_status_callbacks_record_delivery_and_error_codes(whatsapp_client: Flask
     assert row().status == "failed" and "63016" in (row().last_error or "")
 
 
+def ana_silent_for(client: FlaskClient, services: Services, api: Any,
+                   silence: timedelta) -> tuple[WhatsAppUser, int]:
+    """Ana says hola, then (as if) nothing for `silence`; the fake Twilio forgets the replies so far.
+
+    Returns Ana and the id of her conversation."""
+    ana = WhatsAppUser(client, services, api, "+5215512345678")
+    ana.say("hola")
+    api.clear()
+    with services.database.session_scope() as session:
+        session.execute(update(Contact).values(last_inbound_at=datetime.now(UTC) - silence))
+        conversation_id = session.execute(select(Conversation.id)).scalar_one()
+    return ana, conversation_id
+
+
 def test_status_update_after_25_hours_goes_as_the_template(whatsapp_client: FlaskClient,
                                                            whatsapp_services: Services, twilio_api: Any) -> None:
-    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
-    ana.say("hola")
-    twilio_api.clear()
+    ana, conversation_id = ana_silent_for(whatsapp_client, whatsapp_services, twilio_api, timedelta(hours=25))
     now = datetime.now(UTC)
     with whatsapp_services.database.session_scope() as session:
-        session.execute(update(Contact).values(last_inbound_at=now - timedelta(hours=25)))
-        conversation_id = session.execute(select(Conversation.id)).scalar_one()
         queue_notice(session, whatsapp_services.cipher, conversation_id, "status_update",
                      "Your case *%(folio)s* is: %(status)s.\n%(pending)s", now, folio="PTI-2026-000001",
                      status=es(STATUSES["in_review"]), pending="")
@@ -249,13 +259,9 @@ def test_long_texts_split_and_documents_go_through_signed_expiring_links(
 
 def test_a_nudge_outside_the_window_without_template_is_skipped(whatsapp_client: FlaskClient,
                                                                whatsapp_services: Services, twilio_api: Any) -> None:
-    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
-    ana.say("hola")
-    twilio_api.clear()
+    ana, conversation_id = ana_silent_for(whatsapp_client, whatsapp_services, twilio_api, timedelta(hours=30))
     now = datetime.now(UTC)
     with whatsapp_services.database.session_scope() as session:
-        session.execute(update(Contact).values(last_inbound_at=now - timedelta(hours=30)))
-        conversation_id = session.execute(select(Conversation.id)).scalar_one()
         queue_notice(session, whatsapp_services.cipher, conversation_id, "nudge", "Main menu", now)
     drain(whatsapp_services)
     ana.say("hola")
