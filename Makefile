@@ -20,6 +20,7 @@ test: $(BIN)/ptibot
 lint: $(BIN)/ptibot
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 catalogs: $(BIN)/ptibot
 	$(BIN)/python tools/catalogs.py

@@ -18,7 +18,7 @@ enrollment would have left them. Reminders are due at 10:00 business time on a d
 so the run needs a clock set to 10:01 on the last such day. Two ways (--worker):
 
 - `reminder-day` (default): the worker process is built exactly as `ptibot worker` builds it
-  (`bot.services.build_services`, the same loop and jobs) by this script (`--run-worker-at`, internal),
+  (`bot.wiring.build_services`, the same loop and jobs) by this script (`--run-worker-at`, internal),
   with the clocks of its jobs shifted to that moment. Its own ReminderJob queues the N reminders on its
   first pass (in transactions of 200 subscriptions) and, as on a real reminder day, runs again every 20 s
   while the dispatcher sends. The completion clock starts when the queued reminders become visible.
@@ -136,9 +136,9 @@ def seed(database: Any, cipher: Any, contacts: int, period: str, now: datetime) 
 def run_worker_at(moment_text: str) -> int:
     """`ptibot worker` (bot/cli.py cmd_worker) with every job's clock running from `moment` onwards."""
     from bot.config import Settings
-    from bot.logs import configure
-    from bot.services import build_services
-    from bot.worker import Periodic
+    from bot.core.logs import configure
+    from bot.wiring import build_services
+    from bot.worker.loop import Periodic
 
     configure()
     moment = datetime.fromisoformat(moment_text)
@@ -240,8 +240,8 @@ def messages_updates(libpq_url: str | None) -> int | None:
 def broadcast_round(rnd: Round, args: argparse.Namespace) -> BroadcastResult:
     harness.project_on_path()
     from bot.config import Settings
-    from bot.scheduler import ReminderJob
-    from bot.services import build_schedule
+    from bot.wiring import build_schedule
+    from bot.worker.reminders import ReminderJob
     from storage.crypto import Cipher
     from storage.db import Database
     from tests.fakes.telegram_api import FakeTelegramAPI

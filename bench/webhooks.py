@@ -10,7 +10,7 @@ fresh database and data dir for every section, after `ptibot db upgrade`):
    and Twilio-shaped (POST /webhooks/whatsapp, form-encoded, signed with Twilio's RequestValidator
    against PUBLIC_BASE_URL + path, unique MessageSid), from a pool of chats per connection walking the
    menu ("hola", "menu", "3", "1", "atrás"...). Each is verified, parsed and stored in the inbound queue
-   (bot.intake) before the answer; its dialog turn runs later in a worker. Against it, the bare endpoint
+   (bot.service.intake) before the answer; its dialog turn runs later in a worker. Against it, the bare endpoint
    of `bare_app.py` (one INSERT on the same database, same gunicorn settings), in the same run. Two
    phases each: a fixed rate (200 requests/s by default; latency is counted from the moment a request
    was due, so a stalled server cannot hide its backlog) and an unpaced one (maximum throughput, each

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from bot.config import Settings
-from bot.errors import ConfigurationError
+from bot.core.errors import ConfigurationError
 
 log = logging.getLogger("ptibot")
 
@@ -28,7 +28,7 @@ def _settings() -> Settings:
 
 
 def _configure_logging(verbose: bool = False) -> None:
-    from bot.logs import configure
+    from bot.core.logs import configure
 
     configure(logging.DEBUG if verbose else logging.INFO)
 
@@ -45,15 +45,15 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
-    from bot.app import create_app
-    from bot.services import build_services
+    from bot.web.app import create_app
+    from bot.wiring import build_services
     from storage.migrate import upgrade
 
     settings = _settings()
     upgrade(settings.database_url)
     services = build_services(settings)
     app = create_app(settings, services)
-    from bot.inbox.auth import ensure_first_admin
+    from bot.web.inbox.auth import ensure_first_admin
 
     password = ensure_first_admin(services)
     if password:
@@ -77,7 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from bot.services import build_services
+    from bot.wiring import build_services
 
     services = build_services(_settings())
     assert services.worker is not None
@@ -93,9 +93,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     """Talk to the bot in the terminal through the same turn service as every channel."""
-    from bot.dispatcher import Dispatcher
-    from bot.messages import Inbound
-    from bot.services import build_services
+    from bot.core.messages import Inbound
+    from bot.wiring import build_services
+    from bot.worker.outbox import Dispatcher
     from storage.migrate import upgrade
 
     settings = _settings()
@@ -136,13 +136,11 @@ def cmd_chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO
 
 def cmd_staff(args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
     """Manage inbox accounts: add (password from a prompt or stdin), list, disable."""
-    from sqlalchemy.exc import IntegrityError
-
-    from bot.inbox.auth import MIN_PASSWORD
-    from bot.turns import utcnow
+    from bot.core.clock import utcnow
+    from bot.web.inbox.auth import MIN_PASSWORD
     from storage.db import Database
     from storage.migrate import upgrade
-    from storage.staff import StaffRepository
+    from storage.staff import AccountExists, StaffRepository
 
     settings = _settings()
     upgrade(settings.database_url)
@@ -168,7 +166,7 @@ def cmd_staff(args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
             staff.create(args.email, password, args.role, utcnow(), name=args.name or "")
         print(f"added {args.email} as {args.role}")
         return 0
-    except IntegrityError:
+    except AccountExists:
         print(f"ptibot: {args.email} already has an account", file=sys.stderr)
         return 1
     finally:
@@ -177,7 +175,7 @@ def cmd_staff(args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     """Re-encrypt everything under the first key of DATA_ENCRYPTION_KEYS (resumable: run it again)."""
-    from bot.services import build_services
+    from bot.wiring import build_services
     from storage.rotation import rotate_keys
 
     services = build_services(_settings())
@@ -225,8 +223,8 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 
 def _poll(settings: Settings, telegram: Any, once: bool) -> int:
     from bot.channels.telegram import parse_update
-    from bot.errors import BadRequest, SendError
-    from bot.services import build_services
+    from bot.core.errors import BadRequest, SendError
+    from bot.wiring import build_services
     from storage.migrate import upgrade
 
     upgrade(settings.database_url)
@@ -265,7 +263,7 @@ def _poll(settings: Settings, telegram: Any, once: bool) -> int:
 
 
 def _outbox_depth(services: Any) -> int:
-    from storage.repositories import MessageRepository
+    from storage.conversations import MessageRepository
 
     with services.database.session_scope() as session:
         depth: int = MessageRepository(session, services.cipher).outbox_depth()

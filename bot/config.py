@@ -11,9 +11,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bot.errors import ConfigurationError
-
-SUPPORTED_LOCALES = ("es_MX", "en")
+from bot.core.errors import ConfigurationError
+from locales import SUPPORTED_LOCALES
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flows import applicant, case, consent, data_rights, documents, eligibility, membership, menu
 from flows.model import Flow
+from flows.steps import applicant, case, consent, data_rights, documents, eligibility, membership, menu
 
 # The enrollment journey is one flow (one machine) assembled from the modules that tell each part.
 ENROLLMENT = Flow("enrollment", "enroll_start",

@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from bot.errors import BotError
+from bot.core.errors import BotError
 
 
 class DecryptionError(BotError):

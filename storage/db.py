@@ -9,9 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-NOTIFY_CHANNEL = "ptibot_outbox"  # what workers LISTEN on (bot.worker.PostgresWakeup)
+__all__ = ["OUTAGE_ERRORS", "NOTIFY_CHANNEL", "Database", "Session", "make_engine", "notify_workers"]
+
+# What a database outage raises (server down or restarting, connection dropped). Callers above storage
+# catch these to wait and retry rather than count a failure, without importing SQLAlchemy themselves.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+NOTIFY_CHANNEL = "ptibot_outbox"  # what workers LISTEN on (storage.wakeup.PostgresWakeup)
 _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
@@ -85,6 +92,11 @@ class Database:
             session.close()
             if self._writer is not None:
                 self._writer.release()
+
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (the health check)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

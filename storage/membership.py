@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from storage.conversations import _insert_ignoring_duplicates
 from storage.models import Case, Contact, Conversation, Nudge, PeriodPayment, Reminder, Subscription
-from storage.repositories import _insert_ignoring_duplicates
 
 PAYMENT_RANK = {"line_sent": 1, "proof_received": 2, "paid": 3}
 

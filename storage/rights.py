@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from storage.crypto import Cipher
 from storage.enrollment import CaseRepository, ConsentRepository
 from storage.files import DocumentStore
-from storage.intake import chat_key
+from storage.inbound_queue import chat_key
 from storage.models import (
     Case,
     CaseEvent,

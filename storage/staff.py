@@ -6,12 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from storage.models import AuditEntry, CannedResponse, LoginAttempt, Staff
 
 ROLES = ("admin", "agent")
+
+
+class AccountExists(ValueError):
+    """An inbox account with that email already exists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +67,11 @@ class StaffRepository:
         row = Staff(email=email.strip().lower(), name=name or email.split("@")[0], role=role, active=True,
                     password_hash=generate_password_hash(password), must_change_password=must_change_password,
                     created_at=now)
-        self.session.add(row)
-        self.session.flush()
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+        except IntegrityError as error:
+            raise AccountExists(row.email) from error
         return _record(row)
 
     def authenticate(self, email: str, password: str, now: datetime) -> StaffRecord | None:

@@ -17,9 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app import create_app, services_of
 from bot.config import Settings, normalise_database_url
-from bot.services import Services, build_services
+from bot.web.app import create_app
+from bot.web.context import services_of
+from bot.wiring import Services, build_services
 from storage.migrate import upgrade
 
 IN_CI = bool(os.environ.get("CI"))
@@ -129,7 +130,7 @@ class WorkerAttachedClient(FlaskClient):
     """A test client for an app whose worker takes each queued webhook turn right after the acknowledgement,
     as the in-process worker of `ptibot serve` does when the webhook wakes it.
 
-    The turn runs through the real inbound queue (bot.intake), just not on another thread, so a test can
+    The turn runs through the real inbound queue (bot.service.intake), just not on another thread, so a test can
     look at what the turn stored as soon as `post` returns. Tests of the queue itself use `queue_client`.
     """
 

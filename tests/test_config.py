@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.errors import ConfigurationError
+from bot.core.errors import ConfigurationError
 
 
 def test_development_needs_nothing(tmp_path: Path) -> None:

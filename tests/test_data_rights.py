@@ -13,12 +13,12 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from bot.dispatcher import Dispatcher
-from bot.i18n import translate
-from bot.messages import Inbound
-from bot.retention import RetentionJob
-from bot.services import Services, build_services
-from bot.turns import utcnow
+from bot.core.clock import utcnow
+from bot.core.messages import Inbound
+from bot.wiring import Services, build_services
+from bot.worker.outbox import Dispatcher
+from bot.worker.retention import RetentionJob
+from locales import translate
 from storage.crypto import Cipher
 from storage.models import (
     Case,
@@ -82,7 +82,7 @@ def test_access_shows_the_data_and_a_working_export(phone: Phone, services: Serv
     assert len(content["documents"]) == 4
     assert "GODE561231HDFNZD03" in phone.client.get(path + "?format=html").get_data(as_text=True)
     assert phone.client.get("/data-export/forged").status_code == 404
-    from bot.data_export import export_url
+    from bot.service.links import export_url
 
     gone = export_url(services.settings.secret_key, "", 999999)  # validly signed, for an erased contact
     assert phone.client.get(gone).status_code == 404
@@ -160,7 +160,7 @@ def test_keys_rotate_then_the_old_key_can_go(database_url: str, tmp_path: Path) 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings = make_settings(database_url, tmp_path / "data", data_encryption_keys=(old,))
     services = build_services(settings)
-    from bot.app import create_app
+    from bot.web.app import create_app
 
     phone = Phone(create_app(settings, services).test_client())
     enrolled_applicant(phone)

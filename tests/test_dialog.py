@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import translate
-from flows.commands import BY_NAME
 from flows.registry import FLOWS
+from flows.rules.commands import BY_NAME
+from locales import translate
 from tests.conftest import Phone
 
 
@@ -210,12 +210,13 @@ def test_every_flow_step_is_reachable_and_renders(phone: Phone) -> None:
     """Every step renders in both languages without a missing placeholder."""
     from datetime import date
 
-    from bot.engine import Conversation, Engine
+    from bot.core.state import DialogState
+    from bot.dialog.engine import Engine
 
     engine = Engine(FLOWS)
     for locale in ("es_MX", "en"):
         for name in engine.steps:
-            conversation = Conversation(locale=locale)
+            conversation = DialogState(locale=locale)
             step = engine.steps[name][1]
             assert engine.render(name, conversation, date(2026, 11, 28)) or step.then or not step.say
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfWriter
 
-from bot.documents import (
+from bot.service.document_checks import (
     ADVICE,
     BLUR_THRESHOLD,
     MAX_BYTES,

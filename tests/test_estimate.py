@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from flows.estimate import Estimate, estimate, render_estimate
-from flows.imss import constants_for
+from flows.rules.estimate import Estimate, estimate, render_estimate
+from flows.rules.imss import constants_for
 
 DAY = date(2026, 3, 1)
 KEYS = ("eym_fixed", "eym_surplus", "medical_pensioners", "eym_cash", "invalidity_life", "daycare_social",

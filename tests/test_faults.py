@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, func, select
 from twilio.request_validator import RequestValidator
 
 from bot.config import Settings, normalise_database_url
-from bot.services import Services
+from bot.wiring import Services
 from storage.models import Message
 from tests.conftest import (
     PUBLIC_URL,

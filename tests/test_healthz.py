@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot.services import Services
+from bot.wiring import Services
 
 
 def test_healthy(client: FlaskClient) -> None:

@@ -14,10 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.dispatcher import Dispatcher
-from bot.i18n import translate
-from bot.services import Services
-from bot.turns import utcnow
+from bot.core.clock import utcnow
+from bot.wiring import Services
+from bot.worker.outbox import Dispatcher
+from locales import translate
 from storage.models import AuditEntry, Case, CaseEvent, Conversation, Document
 from storage.staff import StaffRepository
 from tests.conftest import TEST_KEY, Phone
@@ -287,7 +287,7 @@ def test_documents_need_a_login_and_every_view_is_audited(staff_client: FlaskCli
 
 
 def test_script_in_names_messages_and_filenames_is_shown_as_text(app: Flask, services: Services) -> None:
-    from bot.messages import Attachment, Inbound
+    from bot.core.messages import Attachment, Inbound
 
     evil = '<script>alert("x")</script>'
     attr = '" onmouseover="alert(1)'

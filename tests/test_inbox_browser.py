@@ -15,11 +15,12 @@ import pytest
 from flask import Flask
 from playwright.sync_api import FilePayload, Locator, Page, ViewportSize, expect
 
-from bot.i18n import translate
-from bot.messages import Inbound
-from bot.services import Services
-from flows.documents import LABELS, REQUESTS
-from flows.menu import FLOW as MENU_FLOW
+from bot.core.messages import Inbound
+from bot.wiring import Services
+from flows.rules.documents import LABELS
+from flows.steps.documents import REQUESTS
+from flows.steps.menu import FLOW as MENU_FLOW
+from locales import translate
 from tests.conftest import Phone
 from tests.samples import pdf_document
 from tests.test_inbox import (

@@ -17,14 +17,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from bot.app import create_app
-from bot.i18n import translate
-from bot.intake import MAX_TURN_ATTEMPTS, QueuedTurns
-from bot.messages import Outbound
-from bot.services import Services, build_services
-from bot.turns import utcnow
-from bot.worker import SqliteWakeup
+from bot.core.clock import utcnow
+from bot.core.messages import Outbound
+from bot.web.app import create_app
+from bot.wiring import Services, build_services
+from bot.worker.inbound import MAX_TURN_ATTEMPTS, InboundWorker
+from locales import translate
 from storage.models import Contact, Conversation, Message, QueuedInbound
+from storage.wakeup import SqliteWakeup
 from tests.conftest import TELEGRAM_SECRET, telegram_text_update
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
@@ -45,8 +45,8 @@ def rows(services: Services, model: Any, *where: Any) -> int:
         return int(session.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
 
 
-def turns_of(services: Services) -> QueuedTurns:
-    assert services.worker is not None and isinstance(services.worker.turns, QueuedTurns)
+def turns_of(services: Services) -> InboundWorker:
+    assert services.worker is not None and isinstance(services.worker.turns, InboundWorker)
     return services.worker.turns
 
 
@@ -145,7 +145,7 @@ def test_a_failing_turn_is_retried_then_set_aside_and_the_chat_goes_on(
     post(raw_client, 2, 5, "hola")
     post(raw_client, 3, 6, "hola")  # another chat
     now = [utcnow()]
-    worker = QueuedTurns(telegram_services.database, telegram_services.cipher, telegram_services.turns,
+    worker = InboundWorker(telegram_services.database, telegram_services.cipher, telegram_services.turns,
                          clock=lambda: now[0])
     assert worker.run_once() == 2  # the failure (rolled back, kept) and the other chat's turn
     assert rows(telegram_services, Message, Message.direction == "in") == 1
@@ -207,7 +207,7 @@ def test_a_worker_on_sqlite_wakes_when_another_process_commits(tmp_path: Any) ->
 
 def test_set_aside_deliveries_go_with_an_erasure_and_with_age(
         raw_client: FlaskClient, telegram_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.retention import RetentionJob
+    from bot.worker.retention import RetentionJob
 
     engine_run = telegram_services.engine.run
 
@@ -218,7 +218,7 @@ def test_set_aside_deliveries_go_with_an_erasure_and_with_age(
 
     monkeypatch.setattr(telegram_services.engine, "run", fragile)
     later = [timedelta(0)]
-    worker = QueuedTurns(telegram_services.database, telegram_services.cipher, telegram_services.turns,
+    worker = InboundWorker(telegram_services.database, telegram_services.cipher, telegram_services.turns,
                          clock=lambda: utcnow() + later[0])
     post(raw_client, 10, 5, "hola")
     assert worker.run_once() == 1

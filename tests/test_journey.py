@@ -15,9 +15,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.i18n import translate
-from bot.services import Services
-from flows.legal import PRIVACY, TERMS
+from bot.wiring import Services
+from flows.rules.legal import PRIVACY, TERMS
+from locales import translate
 from storage.models import Case, CaseEvent, Consent, Document
 from tests.conftest import Phone
 from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
@@ -308,9 +308,9 @@ def test_journey_in_english(phone: Phone, services: Services) -> None:
 def test_resume_in_the_middle_after_restart(phone: Phone, services: Services, settings: Any) -> None:
     from datetime import timedelta
 
-    from bot.app import create_app
-    from bot.services import build_services
-    from bot.turns import utcnow
+    from bot.core.clock import utcnow
+    from bot.web.app import create_app
+    from bot.wiring import build_services
 
     accept_and_qualify(phone)
     phone.send("Eduardo González Díaz")

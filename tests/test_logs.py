@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from bot.logs import configure, mask
-from bot.services import Services
+from bot.core.logs import configure, mask
+from bot.wiring import Services
 from tests.conftest import Phone
 from tests.test_inbox import enrolled_applicant
 

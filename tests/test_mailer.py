@@ -24,9 +24,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bot import i18n, mailer
-from bot.errors import ConfigurationError, SendError
-from bot.mailer import Mailer, build_enrollment_email, mask_address
+import locales as i18n
+from bot.core.errors import ConfigurationError, SendError
+from bot.service import enrollment_email as mailer
+from bot.service.enrollment_email import build_enrollment_email
+from bot.worker.mailer import Mailer, mask_address
 
 RECEIPT = b"%PDF-1.4\n% receipt of IMSS enrollment\n%%EOF\n"
 SLIP = b"%PDF-1.4\n% linea de captura\n" + bytes(range(256)) + b"\n%%EOF\n"

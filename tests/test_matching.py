@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.matching import normalise, pick
+from bot.core.text import normalise
+from flows.rules.matching import pick
 
 YES_NO = [["Sí", "yes", "si"], ["No", "no"]]
 

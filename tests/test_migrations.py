@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.services import Services
+from bot.wiring import Services
 from storage.models import Base
 
 

@@ -16,11 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.app import create_app
-from bot.emails import MailJob
-from bot.mailer import Mailer
-from bot.services import Services, build_services
-from bot.turns import utcnow
+from bot.core.clock import utcnow
+from bot.web.app import create_app
+from bot.wiring import Services, build_services
+from bot.worker.mail import MailJob
+from bot.worker.mailer import Mailer
 from storage.models import Case, Email
 from tests.conftest import Phone, make_settings
 from tests.samples import pdf_document

@@ -15,10 +15,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from bot.i18n import translate
-from bot.scheduler import NudgeJob, ReminderJob, Schedule
-from bot.services import Services
-from flows.payments import deadline, due_times, first_period, in_quiet_hours, nearest_period, periods_near
+from bot.wiring import Services
+from bot.worker.reminders import NudgeJob, ReminderJob, Schedule
+from flows.rules.payments import deadline, due_times, first_period, in_quiet_hours, nearest_period, periods_near
+from locales import translate
 from storage.models import Consent, Contact, Conversation, Message, PeriodPayment, Reminder, Subscription
 from tests.conftest import Phone
 from tests.samples import document_photo
@@ -247,7 +247,7 @@ def test_cancel_and_opt_out_stop_everything(services: Services, phone: Phone) ->
 def test_whatsapp_subscriber_outside_the_window_gets_the_template(whatsapp_client: FlaskClient,
                                                                   whatsapp_services: Services,
                                                                   twilio_api: Any) -> None:
-    from bot.dispatcher import Dispatcher
+    from bot.worker.outbox import Dispatcher
     from tests.test_whatsapp import WhatsAppUser
 
     sender: Any = whatsapp_services.senders["whatsapp"]

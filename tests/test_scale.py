@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from bot.dispatcher import Dispatcher
-from bot.services import Services, build_services
+from bot.wiring import Services, build_services
+from bot.worker.outbox import Dispatcher
 from tests.conftest import TELEGRAM_SECRET, postgres_url, skip_or_fail, telegram_text_update
 from tests.test_intake import drain_concurrently
 

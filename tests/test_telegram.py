@@ -13,10 +13,10 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.dispatcher import Dispatcher
-from bot.i18n import translate
-from bot.services import Services
-from bot.throttle import Throttle
+from bot.wiring import Services
+from bot.worker.outbox import Dispatcher
+from bot.worker.throttle import Throttle
+from locales import translate
 from storage.models import Case, Contact, Document, Message
 from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, TEST_KEY, telegram_text_update
 from tests.samples import id_card_photo, pdf_document, png_photo
@@ -245,7 +245,7 @@ def test_locale_and_deep_link(telegram_client: FlaskClient, telegram_services: S
 
 
 def test_long_texts_are_split_under_the_limit(telegram_services: Services, telegram_api: Any) -> None:
-    from bot.messages import Outbound, Recipient
+    from bot.core.messages import Outbound, Recipient
 
     sender = telegram_services.senders["telegram"]
     sender.send(Recipient("8"), Outbound(("palabra " * 1200).strip()))

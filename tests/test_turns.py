@@ -7,14 +7,14 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.app import create_app
 from bot.config import Settings
-from bot.i18n import translate
-from bot.messages import Inbound
-from bot.services import Services, build_services
-from bot.turns import utcnow
+from bot.core.clock import utcnow
+from bot.core.messages import Inbound
+from bot.web.app import create_app
+from bot.wiring import Services, build_services
+from locales import translate
+from storage.conversations import MessageRepository
 from storage.models import Message
-from storage.repositories import MessageRepository
 from tests.conftest import Phone
 
 

@@ -9,8 +9,8 @@ import pytest
 from stdnum import luhn
 from stdnum.mx import curp as stdnum_curp
 
-from flows import validators as v
 from flows.model import Parsed
+from flows.rules import validators as v
 
 TODAY = "2025-06-01"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from playwright.sync_api import Dialog, FilePayload, Locator, Page, Request, Route, expect
 
-from bot.i18n import translate
-from flows.menu import FLOW as MENU_FLOW
+from flows.steps.menu import FLOW as MENU_FLOW
+from locales import translate
 from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
 from tests.test_journey import CURP, ELIGIBLE, NSS, RFC
 

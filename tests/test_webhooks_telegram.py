@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from bot.channels.telegram import parse_update
-from bot.services import Services
+from bot.wiring import Services
 from storage.models import Message
 from tests.conftest import TELEGRAM_SECRET, telegram_text_update
 

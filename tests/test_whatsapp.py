@@ -10,11 +10,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
-from bot.dispatcher import Dispatcher
-from bot.i18n import translate
-from bot.notices import queue_notice
-from bot.services import Services
-from flows.case import STATUSES
+from bot.service.notices import queue_notice
+from bot.wiring import Services
+from bot.worker.outbox import Dispatcher
+from flows.rules.case_status import STATUSES
+from locales import translate
 from storage.models import Case, Consent, Contact, Conversation, Document, Message
 from tests.conftest import PUBLIC_URL, STATUS_TEMPLATE
 from tests.samples import id_card_photo, pdf_document, png_photo
@@ -242,7 +242,7 @@ def test_500s_and_429s_deliver_every_reply_once_in_order(whatsapp_client: FlaskC
 
 def test_long_texts_split_and_documents_go_through_signed_expiring_links(
         whatsapp_client: FlaskClient, whatsapp_services: Services, twilio_api: Any) -> None:
-    from bot.messages import Attachment, Outbound, Recipient
+    from bot.core.messages import Attachment, Outbound, Recipient
 
     name = whatsapp_services.documents.save(pdf_document())
     sender = whatsapp_services.senders["whatsapp"]

@@ -8,8 +8,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.dispatcher import MAX_DELAY, Dispatcher, backoff
-from bot.services import Services
+from bot.wiring import Services
+from bot.worker.outbox import Dispatcher
+from bot.worker.retry import MAX_DELAY, backoff
 from storage.models import Contact, Message, SendAttempt
 from tests.conftest import TELEGRAM_SECRET, telegram_text_update
 
@@ -21,7 +22,7 @@ def post(client: FlaskClient, update: dict[str, Any]) -> int:
 
 
 def drain(services: Services, clock_shift: timedelta = timedelta(0)) -> int:
-    from bot.turns import utcnow
+    from bot.core.clock import utcnow
 
     dispatcher = Dispatcher(services.database, services.cipher, services.senders,
                             clock=lambda: utcnow() + clock_shift)
@@ -117,7 +118,7 @@ def test_backoff_grows_and_is_capped() -> None:
 
 def test_unconfigured_channel_waits_instead_of_failing(services: Services) -> None:
     """A row for a channel this process cannot send on stays queued for a process that can."""
-    from bot.messages import Inbound
+    from bot.core.messages import Inbound
 
     services.turns.handle(Inbound("telegram", "42", "u1", text="hola"))
     drain(services)
@@ -129,7 +130,7 @@ def test_throttle_never_lets_more_than_the_limit_into_any_second_however_the_sen
     import random
     from datetime import UTC, datetime
 
-    from bot.throttle import Throttle
+    from bot.worker.throttle import Throttle
 
     throttle = Throttle(per_second=30, per_chat_interval=1.0)
     rng = random.Random(8)
@@ -149,7 +150,7 @@ def test_throttle_never_lets_more_than_the_limit_into_any_second_however_the_sen
 def test_throttle_capacity_is_what_the_pace_allows_soon() -> None:
     from datetime import UTC, datetime
 
-    from bot.throttle import Throttle
+    from bot.worker.throttle import Throttle
 
     throttle = Throttle(per_second=30, per_chat_interval=1.0)
     now = datetime(2026, 12, 20, 16, 1, tzinfo=UTC)
@@ -162,10 +163,10 @@ def test_throttle_capacity_is_what_the_pace_allows_soon() -> None:
 
 def test_a_paced_broadcast_claims_what_the_throttle_can_send_and_defers_nothing(
         telegram_services: Services, telegram_api: Any) -> None:
-    from bot.messages import Inbound, Outbound
-    from bot.throttle import Throttle
-    from bot.turns import utcnow
-    from storage.repositories import ContactRepository, ConversationRepository, MessageRepository
+    from bot.core.clock import utcnow
+    from bot.core.messages import Inbound, Outbound
+    from bot.worker.throttle import Throttle
+    from storage.conversations import ContactRepository, ConversationRepository, MessageRepository
 
     telegram_api.rate_limit_per_second = 30
     now = utcnow()
@@ -201,7 +202,7 @@ def test_a_send_is_recorded_once_the_database_is_back_so_it_never_goes_twice(
     instead of leaving its claim to go stale (the next worker would send it again)."""
     from sqlalchemy.exc import OperationalError
 
-    from storage.repositories import MessageRepository
+    from storage.conversations import MessageRepository
 
     post(telegram_client, telegram_text_update(1, 9, "hola"))
     mark_sent = MessageRepository.mark_sent
@@ -228,10 +229,10 @@ def test_a_reply_is_claimed_ahead_of_a_broadcast_queued_before_it(
         telegram_client: FlaskClient, telegram_services: Services, telegram_api: Any) -> None:
     from sqlalchemy import update
 
-    from bot.messages import Outbound
-    from bot.turns import utcnow
+    from bot.core.clock import utcnow
+    from bot.core.messages import Outbound
+    from storage.conversations import MessageRepository
     from storage.models import Conversation
-    from storage.repositories import MessageRepository
 
     for chat in range(100, 130):
         post(telegram_client, telegram_text_update(chat, chat, "hola"))

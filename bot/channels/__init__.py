@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.messages import Outbound, Recipient, SendResult
+from bot.core.messages import Outbound, Recipient, SendResult
 
 
 class Sender(Protocol):
     """The sending half of a channel, used by the outbox dispatcher."""
 
     def send(self, recipient: Recipient, outbound: Outbound) -> SendResult:
-        """Deliver one message; raise `bot.errors.SendError` on failure."""
+        """Deliver one message; raise `bot.core.errors.SendError` on failure."""
         ...

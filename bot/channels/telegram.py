@@ -12,7 +12,7 @@ import html
 import os
 import re
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import telegram
@@ -23,9 +23,9 @@ from telegram.error import Forbidden as TelegramForbidden
 from telegram.error import RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.errors import BadRequest, Forbidden, MediaTooLarge, SendError
-from bot.messages import Attachment, Inbound, Outbound, Recipient, SendResult, split_text
-from storage.files import DocumentStore
+from bot.core.errors import BadRequest, Forbidden, MediaTooLarge, SendError
+from bot.core.messages import Attachment, Inbound, Outbound, Recipient, SendResult
+from bot.core.text import split_text
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
@@ -129,13 +129,13 @@ class _LoopThread:
 class TelegramSender:
     """Sends `Outbound` messages with PTB's `Bot`, created inside the loop thread on first use."""
 
-    def __init__(self, token: str, api_base_url: str, documents: DocumentStore | None = None,
+    def __init__(self, token: str, api_base_url: str, load_document: Callable[[str], bytes] | None = None,
                  timeout: float = 10.0) -> None:
         """`timeout`: seconds to wait for the Bot API to answer one call; a slower one is retried later, since
         the dispatcher sends one message at a time and a hung call would hold every chat back."""
         self._token = token
         self._timeout = timeout
-        self._documents = documents
+        self._load_document = load_document
         self._api = api_base_url.rstrip("/")
         self._loop = _LoopThread()
         self._bot: telegram.Bot | None = None
@@ -209,9 +209,9 @@ class TelegramSender:
         return SendResult(provider_id=None)
 
     def _send_document(self, chat_id: int, attachment: Attachment) -> str:
-        if self._documents is None:
+        if self._load_document is None:
             raise SendError("no document store configured for Telegram attachments", permanent=True)
-        content = self._documents.load(attachment.ref)
+        content = self._load_document(attachment.ref)
         message = self.call(lambda bot: bot.send_document(
             chat_id=chat_id, document=content, filename=attachment.filename or "documento.pdf"))
         return f"{chat_id}:{message.message_id}"

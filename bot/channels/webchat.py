@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.errors import BadRequest
-from bot.messages import Inbound, Outbound, Recipient, SendResult
+from bot.core.errors import BadRequest
+from bot.core.messages import Inbound, Outbound, Recipient, SendResult
 
 CHANNEL = "webchat"
 MAX_TEXT = 4000

@@ -20,11 +20,10 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.errors import BadRequest, Forbidden, MediaTooLarge, SendError
-from bot.i18n import N_, translate
-from bot.messages import Attachment, Inbound, Outbound, Recipient, SendResult, split_text
-from flows.commands import BY_NAME
-from flows.matching import normalise
+from bot.core.errors import BadRequest, Forbidden, MediaTooLarge, SendError
+from bot.core.messages import Attachment, Inbound, Outbound, Recipient, SendResult
+from bot.core.text import normalise, split_text
+from locales import N_, translate
 
 CHANNEL = "whatsapp"
 MAX_TEXT = 1600
@@ -90,8 +89,12 @@ def parse_form(form: Mapping[str, str]) -> Inbound:
     return Inbound(text=body, **common)
 
 
-def numbered(outbound: Outbound, locale: str) -> str:
-    """Buttons as a numbered list, since free-form WhatsApp messages have none; commands by their word."""
+def numbered(outbound: Outbound, locale: str, command_words: Mapping[str, str]) -> str:
+    """Buttons as a numbered list, since free-form WhatsApp messages have none; commands by their word.
+
+    Args:
+        command_words: the word that runs each global command (`human` → `asesor`), from the flows.
+    """
     options = [b for b in outbound.buttons if not b.payload.startswith("cmd:")]
     commands = [b for b in outbound.buttons if b.payload.startswith("cmd:")]
     lines = [outbound.text]
@@ -102,10 +105,9 @@ def numbered(outbound: Outbound, locale: str) -> str:
         joined = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} {word_or} {numbers[-1]}"
         lines.append(translate(locale, N_("Reply %(numbers)s"), numbers=joined))
     for button in commands:
-        command = BY_NAME.get(button.payload.removeprefix("cmd:"))
-        if command:
-            lines.append(translate(locale, N_("%(title)s: write *%(word)s*"), title=button.title,
-                                   word=command.words[0]))
+        word = command_words.get(button.payload.removeprefix("cmd:"))
+        if word:
+            lines.append(translate(locale, N_("%(title)s: write *%(word)s*"), title=button.title, word=word))
     return "\n\n".join(lines)
 
 
@@ -125,9 +127,10 @@ class LoopbackHttpClient(TwilioHttpClient):
 class WhatsAppSender:
     def __init__(self, account_sid: str, auth_token: str, sender: str, api_base_url: str, *,
                  status_callback: str | None, templates: Mapping[str, str],
-                 media_url_for: Callable[[Attachment], str], clock: Callable[[], datetime] | None = None,
-                 timeout: float = 10.0) -> None:
+                 media_url_for: Callable[[Attachment], str], command_words: Mapping[str, str] | None = None,
+                 clock: Callable[[], datetime] | None = None, timeout: float = 10.0) -> None:
         self.account_sid, self.auth_token, self.sender = account_sid, auth_token, sender
+        self.command_words = dict(command_words or {})
         self.api_base_url = api_base_url.rstrip("/")
         self.status_callback = status_callback
         self.templates = dict(templates)
@@ -148,7 +151,7 @@ class WhatsAppSender:
         sid = None
         for attachment in outbound.attachments:
             sid = self._create(to=target, media_url=[self.media_url_for(attachment)])
-        text = numbered(outbound, recipient.locale)
+        text = numbered(outbound, recipient.locale, self.command_words)
         for chunk in split_text(text, MAX_TEXT) if text else []:
             sid = self._create(to=target, body=chunk)
         return SendResult(provider_id=sid)

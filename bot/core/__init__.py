@@ -1,0 +1,1 @@
+"""The bottom layer: message types, errors, the clock, text helpers and metrics. Imports nothing of the project."""

@@ -1,0 +1,266 @@
+"""The work of one turn: matching an answer, moving between steps, global commands, events.
+
+Kept apart from `Engine` so the engine stays shareable between threads: all mutable state of a turn
+lives here and dies with it. Pure, like the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from babel.dates import format_datetime
+
+from bot.core.messages import Button, Inbound, Outbound
+from bot.core.state import DialogState
+from flows.model import AssignDocument, Choice, Effect, Parsed, Route, Step
+from flows.rules.commands import BY_NAME, is_greeting
+from flows.rules.documents import LABELS as DOCUMENT_LABELS
+from flows.rules.documents import SLOTS
+from flows.rules.matching import pick
+from locales import N_, translate
+
+if TYPE_CHECKING:
+    from bot.dialog.engine import Engine
+
+MISSES_BEFORE_OFFERING_HUMAN = 3
+HISTORY_LIMIT = 30
+HOME = "main_menu"
+DOCUMENT_STEPS = {slot: step for slot, step, _, _ in SLOTS}
+COMMAND_STEPS = {"status": "case_status", "language": "choose_language", "my_data": "my_data",
+                 "delete_data": "confirm_delete", "paid": "paid_router", "cancel_reminders": "cancel_router",
+                 "oppose": "confirm_opposition"}
+
+
+@dataclass(frozen=True, slots=True)
+class DialogResult:
+    """The result of a turn: replies to queue, effects to store, events for the caller (handoff…)."""
+
+    conversation: DialogState
+    replies: tuple[Outbound, ...]
+    events: tuple[str, ...] = ()
+    effects: tuple[Effect, ...] = ()
+
+
+def routes(goto: str | tuple[Route, ...] | None) -> tuple[Route, ...]:
+    """A step's `goto` as routes: a bare step name is one unconditional route."""
+    if goto is None:
+        return ()
+    return (Route(goto),) if isinstance(goto, str) else goto
+
+
+class Turn:
+    """One turn being worked out: the replies, events and effects it has produced so far."""
+
+    def __init__(self, engine: Engine, conversation: DialogState, now: datetime) -> None:
+        self.engine = engine
+        self.conversation = conversation
+        self.now = now
+        self.replies: list[Outbound] = []
+        self.events: list[str] = []
+        self.effects: list[Effect] = []
+
+    def result(self) -> DialogResult:
+        self.conversation.updated_at = self.now
+        return DialogResult(self.conversation, tuple(self.replies), tuple(self.events), tuple(self.effects))
+
+    def say(self, msgid: str, buttons: tuple[Button, ...] = (), **values: Any) -> None:
+        self.replies.append(Outbound(translate(self.conversation.locale, msgid, **values), buttons))
+
+    def step(self) -> Step:
+        return self.engine.steps[self.conversation.state][1]
+
+    # -- moving ------------------------------------------------------------------------------------
+    def resolve(self, goto: str | tuple[Route, ...] | None) -> str | None:
+        data = self.conversation.data
+        return next((r.goto for r in routes(goto) if r.when is None or r.when(data)), None)
+
+    def go(self, trigger: str, goto: str | tuple[Route, ...] | None, *, remember: bool = True) -> None:
+        """Move to where `goto` leads: a step (through the flow's machine), a command, or a resume point."""
+        target = self.resolve(goto)
+        if target is None:
+            self.reprompt()
+        elif target.startswith("@resume:"):
+            flow = self.engine.flows[target.removeprefix("@resume:")]
+            at = (self.conversation.data.get("_at") or {}).get(flow.name)
+            self.enter(at if at in self.engine.steps else flow.initial)
+        elif target.startswith("@"):
+            self.run_command(target[1:])
+        else:
+            state = self.conversation.state
+            if state in self.engine.steps:
+                target = self.engine.transition(state, trigger, target, self.conversation.data)
+            self.enter(target, remember=remember)
+
+    def enter(self, state: str, *, remember: bool = True) -> None:
+        """Show a step, remember where we were (for "atrás" and resuming), then follow its `then`."""
+        conversation = self.conversation
+        current = self.engine.steps.get(conversation.state)
+        if remember and current and conversation.state != state and current[1].say:
+            conversation.history = (conversation.history + [conversation.state])[-HISTORY_LIMIT:]
+        flow, step = self.engine.steps[state]
+        conversation.flow, conversation.state = flow.name, state
+        if step.resumable:
+            conversation.data.setdefault("_at", {})[flow.name] = state
+        if step.event:
+            self.events.append(step.event)
+        self.replies.extend(self.engine.render(state, conversation, self.now.date()))
+        if step.then:
+            self.go("proceed", step.then, remember=False)
+
+    def reprompt(self) -> None:
+        self.replies.extend(self.engine.render(self.conversation.state, self.conversation, self.now.date()))
+
+    # -- answers -----------------------------------------------------------------------------------
+    def answer(self, inbound: Inbound, *, forgive: bool) -> None:
+        step = self.step()
+        if inbound.payload:
+            keys = [choice.key for choice in step.choices]
+            if inbound.payload in keys:
+                self.choose(step.choices[keys.index(inbound.payload)])
+            else:
+                self.say(N_("That question was already answered. This is where we are now:"))
+                self.reprompt()
+            return
+        names = [[translate(self.conversation.locale, c.title), c.title, c.key.replace("_", " "), *c.synonyms]
+                 for c in step.choices]
+        index = pick(inbound.text, names) if step.choices else None
+        if index is not None:
+            self.choose(step.choices[index])
+        elif step.question:
+            parsed = step.question.parse(inbound.text, self.conversation.data)
+            if parsed.ok:
+                self.accept(step.question.field, parsed, append=step.question.append)
+                self.go("answer", step.question.goto)
+            else:
+                self.miss(parsed.error, parsed.error_values, forgive=forgive)
+        elif forgive:
+            self.reprompt()
+        elif is_greeting(inbound.text):
+            self.say(N_("Hi! 👋"))
+            self.reprompt()
+        elif step.upload:
+            self.miss(N_("I am waiting for a photo or a PDF of this document."), {}, forgive=False)
+        else:
+            self.miss(N_("Sorry, I did not get that. Please tap a button or reply with its number."), {},
+                      forgive=False)
+
+    def choose(self, choice: Choice) -> None:
+        conversation = self.conversation
+        conversation.misses = 0
+        conversation.data.update({k: v for k, v in choice.sets.items() if not k.startswith("_")})
+        self.effects.extend(choice.effects)
+        if "_locale" in choice.sets:
+            conversation.locale = str(choice.sets["_locale"])
+            self.events.append("language_changed")
+        if choice.sets.get("_erase"):
+            conversation.data.clear()
+            self.events.append("data_erased")
+        self.go(f"pick_{choice.key}", choice.goto)
+
+    def accept(self, field_name: str, parsed: Parsed, *, append: bool) -> None:
+        data = self.conversation.data
+        self.conversation.misses = 0
+        if append:
+            data[field_name] = [*(data.get(field_name) or []), parsed.value]
+        else:
+            data[field_name] = parsed.value
+        data.update(parsed.updates)
+        for note in parsed.notes:
+            self.say(note)
+
+    def miss(self, error: str | None, values: Any, *, forgive: bool) -> None:
+        """A typed answer that does not fit: say what is wrong, ask again; offer a person on the third."""
+        if forgive:
+            self.reprompt()
+            return
+        self.conversation.misses += 1
+        self.say(error or N_("Sorry, I did not get that."), **dict(values))
+        self.reprompt()
+        if self.conversation.misses >= MISSES_BEFORE_OFFERING_HUMAN:
+            title = translate(self.conversation.locale, BY_NAME["human"].title)
+            self.say(N_("It seems this question is tricky. Would you like a person to help you?"),
+                     (Button(title, "cmd:human"),))
+            self.events.append("offered_human")
+
+    def say_handoff(self) -> None:
+        """Tell the applicant when to expect a person: now, or when business hours start again."""
+        hours = self.engine.hours
+        if hours is None or hours.is_open(self.now):
+            self.say(N_("Done. A person from our team will reply here. While you wait, the assistant "
+                        "will stay quiet; write *menu* to come back to it."))
+            return
+        locale = self.conversation.locale
+        opening = hours.next_opening(self.now)
+        when = format_datetime(opening, "EEEE HH:mm", tzinfo=hours.zone, locale="es_MX" if locale == "es_MX" else "en")
+        self.say(N_("Done. We are outside business hours right now (%(hours)s), so a person will reply from "
+                    "%(when)s. Your messages are saved. While you wait, the assistant will stay quiet; write "
+                    "*menu* to come back to it."), hours=hours.text, when=when)
+
+    # -- events from outside the conversation ------------------------------------------------------
+    def handle_event(self, event: str, values: dict[str, str]) -> None:
+        step = self.step() if self.conversation.state in self.engine.steps else None
+        if event == "case_filed":
+            self.conversation.data["case"] = {"folio": values["folio"], "status": values.get("status", "received")}
+            self.enter("case_filed")
+        elif event == "document_ready":
+            if step is None or step.upload is None:
+                self.say(N_("Thanks, I received your file. Right now I need an answer to this question:"))
+                self.reprompt()
+                return
+            documents = self.conversation.data.setdefault("documents", {})
+            documents[step.upload.slot] = int(values["document_id"])
+            self.effects.append(AssignDocument(int(values["document_id"]), step.upload.slot))
+            self.conversation.misses = 0
+            self.say(N_("Received, thank you! ✅"))
+            self.go("upload", step.upload.goto)
+        elif event == "document_rejected":
+            self.say(values.get("advice") or N_("I could not use that file. Please try again."))
+            self.reprompt()
+        elif event == "resumed":
+            where = translate(self.conversation.locale, self.engine.where(self.conversation.state)
+                              or N_("the same question"))
+            self.say(N_("You are back with the assistant. We were at: %(where)s."), where=where)
+            self.reprompt()
+        elif event == "turn_failed":
+            # Our fault, not theirs: a person takes over, and the applicant knows their message was not lost.
+            self.conversation.owner = "human"
+            self.events.append("bot_error")
+            self.say(N_("Sorry, something went wrong on our side with your last message. A person from our team "
+                        "will look at it and reply here."))
+        elif event == "document_requested":
+            slot = values["slot"]
+            (self.conversation.data.get("documents") or {}).pop(slot, None)
+            label = translate(self.conversation.locale, DOCUMENT_LABELS.get(slot, slot))
+            self.say(N_("Our team needs your %(document)s again: %(reason)s"), document=label,
+                     reason=values.get("reason", ""))
+            self.enter(DOCUMENT_STEPS[slot])
+
+    # -- global commands ---------------------------------------------------------------------------
+    def run_command(self, name: str) -> None:
+        conversation = self.conversation
+        conversation.misses = 0
+        if name in ("menu", "bot"):
+            self.enter(HOME)
+        elif name == "back":
+            previous = conversation.history.pop() if conversation.history else HOME
+            self.enter(previous, remember=False)
+        elif name == "help":
+            self.say(N_(
+                "You can write any of these words at any time:\n"
+                "• *menu*: main menu\n• *atrás*: previous question\n• *asesor*: talk to a person\n"
+                "• *estado*: your case status\n• *idioma*: language\n• *cancelar*: stop what we are doing\n"
+                "• *mis datos*: see your data\n• *borrar mis datos*: delete your data"
+            ))
+            self.reprompt()
+        elif name == "human":
+            conversation.owner = "human"
+            self.events.append("handoff")
+            self.say_handoff()
+        elif name == "cancel":
+            conversation.data.pop("editing", None)
+            self.say(N_("All right, I stopped that. What you already sent me is still saved."))
+            self.enter(HOME)
+        else:
+            self.enter(COMMAND_STEPS[name])

@@ -1,0 +1,1 @@
+"""The application layer: one turn in one transaction, staff casework, uploads, notices."""

@@ -1,0 +1,280 @@
+"""What staff do to a conversation or a case, each in one transaction with an audit record.
+
+Every message to the applicant goes through the outbox with its kind (staff reply, status update,
+document request), so each channel applies its own rules; the conversation row is locked like in a
+turn, so a staff action and an applicant's message never interleave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.core.clock import utcnow
+from bot.core.errors import BotError
+from bot.core.messages import Attachment, Outbound
+from bot.service.document_checks import check_document
+from bot.service.enrollment_email import build_enrollment_email
+from bot.wiring import Services
+from flows.rules.case_status import NEXT_STATUSES, STATUSES
+from flows.rules.imss import constants_for
+from flows.rules.payments import deadline
+from locales import N_, translate
+from storage.conversations import ConversationRepository, MessageRepository
+from storage.db import Session
+from storage.emails import queue_email
+from storage.enrollment import CaseRepository, DocumentRepository
+from storage.membership import MembershipRepository, SubscriptionRecord
+from storage.models import Case, Contact, Conversation, Document, Message
+from storage.staff import AuditRepository, StaffRecord
+
+NEEDS_REASON = ("documents_observed", "rejected", "cancelled")
+PERIOD = re.compile(r"20\d\d-(0[1-9]|1[0-2])")
+FINAL = ("enrolled", "rejected", "cancelled")
+
+
+class CaseWorkError(BotError):
+    """A staff action that cannot be done as asked; the message is shown to staff as is."""
+
+
+class CaseWork:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    # -- conversations -----------------------------------------------------------------------------
+    def take(self, staff: StaffRecord, conversation_id: int) -> None:
+        with self._scope() as session:
+            self._lock(session, conversation_id)
+            ConversationRepository(session, self.services.cipher).assign(conversation_id, staff.id, "human")
+            self._audit(session, staff, "take", f"conversation:{conversation_id}")
+
+    def reply(self, staff: StaffRecord, conversation_id: int, text: str) -> None:
+        """Send a staff message; replying also takes the conversation, so the bot cannot talk over staff."""
+        text = text.strip()
+        if not text:
+            raise CaseWorkError(N_("Empty message."))
+        with self._scope() as session:
+            state = self._lock(session, conversation_id)
+            text = fill_variables(text, state.data)
+            ConversationRepository(session, self.services.cipher).assign(conversation_id, staff.id, "human")
+            self._queue(session, conversation_id, Outbound(text, kind="staff_reply"), author="staff")
+            self._audit(session, staff, "reply", f"conversation:{conversation_id}")
+        self._wake()
+
+    def note(self, staff: StaffRecord, conversation_id: int, text: str) -> None:
+        if not text.strip():
+            raise CaseWorkError(N_("Empty note."))
+        with self._scope() as session:
+            self._lock(session, conversation_id)
+            channel = self._contact(session, conversation_id).channel
+            session.add(Message(conversation_id=conversation_id, channel=channel, direction="note",
+                                author="staff", status="internal", attempts=0,
+                                body=self.services.cipher.encrypt_json({"text": text.strip(), "by": staff.email}),
+                                created_at=utcnow()))
+            self._audit(session, staff, "note", f"conversation:{conversation_id}")
+
+    def hand_back(self, staff: StaffRecord, conversation_id: int) -> None:
+        """Return the conversation to the bot, which picks up where the flow was with a reminder."""
+        with self._scope() as session:
+            state = self._lock(session, conversation_id)
+            conversations = ConversationRepository(session, self.services.cipher)
+            conversations.assign(conversation_id, None, "bot")
+            state.owner = "bot"
+            turn = self.services.engine.run_event(state, "resumed", {}, utcnow())
+            conversations.save(conversation_id, turn.conversation, ("returned_to_bot",))
+            for reply in turn.replies:
+                self._queue(session, conversation_id, replace(reply, kind="staff_reply"))
+            self._audit(session, staff, "hand_back", f"conversation:{conversation_id}")
+        self._wake()
+
+    # -- cases -------------------------------------------------------------------------------------
+    def set_status(self, staff: StaffRecord, case_id: int, status: str, reason: str = "") -> None:
+        reason = reason.strip()
+        with self._scope() as session:
+            case = CaseRepository(session, self.services.cipher).get(case_id)
+            if case is None:
+                raise CaseWorkError(N_("No such case."))
+            if status not in NEXT_STATUSES.get(case.status, ()):
+                raise CaseWorkError(N_("The case cannot move to that status from where it is."))
+            if status in NEEDS_REASON and not reason:
+                raise CaseWorkError(N_("This status needs a reason."))
+            CaseRepository(session, self.services.cipher).set_status(case_id, status, staff.email, utcnow(),
+                                                                     reason or None)
+            if case.conversation_id is not None:
+                self._announce(session, case.conversation_id, case.folio, status, reason)
+            self._audit(session, staff, "case_status", f"case:{case_id}", status)
+        self._wake()
+
+    def review_document(self, staff: StaffRecord, document_id: int, approve: bool, reason: str = "") -> None:
+        reason = reason.strip()
+        if not approve and not reason:
+            raise CaseWorkError(N_("Say why the document is rejected."))
+        with self._scope() as session:
+            document = session.get(Document, document_id)
+            if document is None:
+                raise CaseWorkError(N_("No such document."))
+            document.review_status = "approved" if approve else "rejected"
+            document.review_reason = reason or None
+            if not approve and document.slot:
+                state = self._lock(session, document.conversation_id)
+                turn = self.services.engine.run_event(state, "document_requested",
+                                                      {"slot": document.slot, "reason": reason}, utcnow())
+                ConversationRepository(session, self.services.cipher).save(document.conversation_id,
+                                                                           turn.conversation, turn.events)
+                for reply in turn.replies:
+                    self._queue(session, document.conversation_id, replace(reply, kind="document_request"))
+                document.slot = None
+            self._audit(session, staff, "document_review", f"document:{document_id}",
+                        "approved" if approve else f"rejected: {reason}")
+        self._wake()
+
+    def deliver_results(self, staff: StaffRecord, case_id: int, receipt: bytes, slip: bytes) -> None:
+        """Attach the IMSS enrollment receipt and the first payment slip, send them, mark the case enrolled."""
+        for content in (receipt, slip):
+            check = check_document(content)
+            if not check.ok or check.content_type != "application/pdf":
+                raise CaseWorkError(N_("Both files must be readable PDFs."))
+        with self._scope() as session:
+            case = session.get(Case, case_id)
+            if case is None or case.conversation_id is None:
+                raise CaseWorkError(N_("No such case."))
+            if case.status != "filed_with_imss":
+                raise CaseWorkError(N_("Mark the case as filed with IMSS before sending the receipt."))
+            attachments = []
+            for slot, content, filename in (("imss_receipt", receipt, "comprobante-inscripcion-imss.pdf"),
+                                            ("payment_slip", slip, "linea-de-captura.pdf")):
+                name = self.services.documents.save(content)
+                document_id = DocumentRepository(session).add(
+                    case.conversation_id, name, "application/pdf", len(content), hashlib.sha256(content).hexdigest(),
+                    utcnow())
+                row = session.get(Document, document_id)
+                assert row is not None
+                row.slot, row.case_id, row.review_status = slot, case.id, "approved"
+                attachments.append(Attachment("document", name, "application/pdf", filename))
+            locale = self._locale(session, case.conversation_id)
+            text = translate(locale, N_(
+                "Your IMSS enrollment is done! 🎉 Here are your enrollment receipt and the payment slip (línea de "
+                "captura) of your first contribution. Pay it by day %(day)s at the bank or by SPEI, then register "
+                "at your clinic (UMF). We also send them to your email."),
+                day=constants_for(utcnow().date()).payment_day)
+            self._queue(session, case.conversation_id, Outbound(text, attachments=tuple(attachments),
+                                                                kind="status_update"))
+            self._email_results(session, case, locale, [(a.filename or "documento.pdf", c) for a, c in zip(
+                attachments, (receipt, slip), strict=True)])
+            CaseRepository(session, self.services.cipher).set_status(case.id, "enrolled", staff.email, utcnow(),
+                                                                     "receipt and payment slip delivered")
+            self._audit(session, staff, "deliver_results", f"case:{case_id}")
+        self._wake()
+
+    def _email_results(self, session: Session, case: Case, locale: str, files: list[tuple[str, bytes]]) -> None:
+        """The promised email with both PDFs, to the address the applicant confirmed in the journey."""
+        data = self.services.cipher.decrypt_json(case.data, {})
+        if not data.get("email"):
+            return
+        settings = self.services.settings
+        message = build_enrollment_email(
+            to=str(data["email"]), mail_from=settings.mail_from or "ptibot@localhost", locale=locale,
+            name=str(data.get("full_name") or ""), folio=case.folio or "",
+            payment_day=constants_for(utcnow().date()).payment_day, attachments=files)
+        queue_email(session, self.services.cipher, case.id, message.as_bytes(), utcnow())
+
+    # -- membership --------------------------------------------------------------------------------
+    def send_payment_line(self, staff: StaffRecord, conversation_id: int, period: str, pdf: bytes) -> None:
+        """Attach the línea de captura of a period and send it to the applicant."""
+        check = check_document(pdf)
+        if not check.ok or check.content_type != "application/pdf" or not PERIOD.fullmatch(period):
+            raise CaseWorkError(N_("Give the period as YYYY-MM and a readable PDF."))
+        with self._scope() as session:
+            membership = MembershipRepository(session)
+            subscription = self._subscription(membership, conversation_id)
+            name = self.services.documents.save(pdf)
+            document_id = DocumentRepository(session).add(conversation_id, name, "application/pdf", len(pdf),
+                                                          hashlib.sha256(pdf).hexdigest(), utcnow())
+            row = session.get(Document, document_id)
+            assert row is not None
+            row.slot, row.review_status = "payment_line", "approved"
+            membership.set_payment(subscription.id, period, "line_sent", utcnow(), document_id)
+            locale = self._locale(session, conversation_id)
+            text = translate(locale, N_("Here is your línea de captura for %(period)s. Pay it by %(deadline)s at the "
+                                        "bank or by SPEI."), period=period,
+                             deadline=deadline(period).strftime("%d/%m/%Y"))
+            attachment = Attachment("document", name, "application/pdf", f"linea-de-captura-{period}.pdf")
+            self._queue(session, conversation_id, Outbound(text, attachments=(attachment,), kind="payment_reminder"))
+            self._audit(session, staff, "payment_line", f"conversation:{conversation_id}", period)
+        self._wake()
+
+    def confirm_payment(self, staff: StaffRecord, conversation_id: int, period: str) -> None:
+        """Staff checked the receipt: the period is paid, and the applicant hears it."""
+        if not PERIOD.fullmatch(period):
+            raise CaseWorkError(N_("Give the period as YYYY-MM, like 2027-01."))
+        with self._scope() as session:
+            membership = MembershipRepository(session)
+            subscription = self._subscription(membership, conversation_id)
+            membership.set_payment(subscription.id, period, "paid", utcnow())
+            locale = self._locale(session, conversation_id)
+            self._queue(session, conversation_id, Outbound(translate(
+                locale, N_("We confirmed your IMSS payment for %(period)s. Thank you!"), period=period),
+                kind="status_update"))
+            self._audit(session, staff, "payment_confirmed", f"conversation:{conversation_id}", period)
+        self._wake()
+
+    # -- helpers -----------------------------------------------------------------------------------
+    @staticmethod
+    def _subscription(membership: MembershipRepository, conversation_id: int) -> SubscriptionRecord:
+        subscription = membership.for_conversation(conversation_id)
+        if subscription is None:
+            raise CaseWorkError(N_("This applicant has no payment reminders."))
+        return subscription
+
+    def _scope(self) -> Any:
+        return self.services.database.session_scope()
+
+    def _lock(self, session: Session, conversation_id: int) -> Any:
+        state = ConversationRepository(session, self.services.cipher).lock_by_id(conversation_id)
+        if state is None:
+            raise CaseWorkError(N_("No such conversation."))
+        return state
+
+    def _contact(self, session: Session, conversation_id: int) -> Contact:
+        return session.execute(select(Contact).join(Conversation, Conversation.contact_id == Contact.id)
+                               .where(Conversation.id == conversation_id)).scalar_one()
+
+    def _locale(self, session: Session, conversation_id: int) -> str:
+        return str(session.execute(select(Conversation.locale).where(Conversation.id == conversation_id))
+                   .scalar_one())
+
+    def _queue(self, session: Session, conversation_id: int, outbound: Outbound, author: str = "bot") -> None:
+        channel = self._contact(session, conversation_id).channel
+        MessageRepository(session, self.services.cipher).queue(conversation_id, channel, outbound, utcnow(),
+                                                               author=author)
+
+    def _announce(self, session: Session, conversation_id: int, folio: str, status: str, reason: str) -> None:
+        locale = self._locale(session, conversation_id)
+        text = translate(locale, N_("News about your case *%(folio)s*: it is now %(status)s."), folio=folio,
+                         status=translate(locale, STATUSES[status]))
+        if reason:
+            text += "\n" + translate(locale, N_("Reason: %(reason)s"), reason=reason)
+        self._queue(session, conversation_id, Outbound(text, kind="status_update"))
+
+    def _audit(self, session: Session, staff: StaffRecord, action: str, target: str, detail: str | None = None
+               ) -> None:
+        AuditRepository(session).add(staff, action, target, utcnow(), detail)
+
+    def _wake(self) -> None:
+        if self.services.worker:
+            self.services.worker.wake()
+
+
+def fill_variables(text: str, data: dict[str, object]) -> str:
+    """Canned responses say {nombre} and {folio}; fill them from what the applicant told us."""
+    case = data.get("case")
+    folio = str(case.get("folio", "")) if isinstance(case, dict) else ""
+    values = {"nombre": str(data.get("full_name") or "").split(" ")[0], "folio": folio}
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+

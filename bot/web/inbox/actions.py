@@ -1,0 +1,86 @@
+"""Inbox actions (all POST, all CSRF-checked): take, reply, note, hand back, case status, document
+review, and delivering the IMSS receipt and payment slip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, g, redirect, request, url_for
+
+from bot.service.casework import CaseWork, CaseWorkError
+from bot.web.context import services_of
+from bot.web.inbox import bp
+from locales import N_
+
+
+def _work() -> CaseWork:
+    return CaseWork(services_of(current_app))
+
+
+def _back(conversation_id: int) -> Any:
+    return redirect(url_for("inbox.conversation", conversation_id=conversation_id))
+
+
+def _attempt(conversation_id: int, action: Any) -> Any:
+    try:
+        action()
+    except CaseWorkError as error:
+        flash(str(error))
+        return _back(conversation_id), 303
+    return _back(conversation_id)
+
+
+@bp.post("/c/<int:conversation_id>/take")
+def take(conversation_id: int) -> Any:
+    return _attempt(conversation_id, lambda: _work().take(g.staff, conversation_id))
+
+
+@bp.post("/c/<int:conversation_id>/reply")
+def reply(conversation_id: int) -> Any:
+    return _attempt(conversation_id, lambda: _work().reply(g.staff, conversation_id, request.form.get("text", "")))
+
+
+@bp.post("/c/<int:conversation_id>/note")
+def note(conversation_id: int) -> Any:
+    return _attempt(conversation_id, lambda: _work().note(g.staff, conversation_id, request.form.get("text", "")))
+
+
+@bp.post("/c/<int:conversation_id>/hand-back")
+def hand_back(conversation_id: int) -> Any:
+    return _attempt(conversation_id, lambda: _work().hand_back(g.staff, conversation_id))
+
+
+@bp.post("/c/<int:conversation_id>/case/<int:case_id>/status")
+def case_status(conversation_id: int, case_id: int) -> Any:
+    return _attempt(conversation_id, lambda: _work().set_status(
+        g.staff, case_id, request.form.get("status", ""), request.form.get("reason", "")))
+
+
+@bp.post("/c/<int:conversation_id>/documents/<int:document_id>/review")
+def review_document(conversation_id: int, document_id: int) -> Any:
+    approve = request.form.get("decision") == "approve"
+    return _attempt(conversation_id, lambda: _work().review_document(
+        g.staff, document_id, approve, request.form.get("reason", "")))
+
+
+@bp.post("/c/<int:conversation_id>/payments/line")
+def payment_line(conversation_id: int) -> Any:
+    upload = request.files.get("line")
+    content = upload.read() if upload else b""
+    return _attempt(conversation_id, lambda: _work().send_payment_line(
+        g.staff, conversation_id, request.form.get("period", "").strip(), content))
+
+
+@bp.post("/c/<int:conversation_id>/payments/paid")
+def payment_paid(conversation_id: int) -> Any:
+    return _attempt(conversation_id, lambda: _work().confirm_payment(
+        g.staff, conversation_id, request.form.get("period", "").strip()))
+
+
+@bp.post("/c/<int:conversation_id>/case/<int:case_id>/results")
+def deliver_results(conversation_id: int, case_id: int) -> Any:
+    receipt, slip = request.files.get("receipt"), request.files.get("payment_slip")
+    if receipt is None or slip is None:
+        flash(N_("Both files are needed."))
+        return _back(conversation_id), 303
+    return _attempt(conversation_id, lambda: _work().deliver_results(g.staff, case_id, receipt.read(), slip.read()))

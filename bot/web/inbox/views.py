@@ -1,0 +1,151 @@
+"""Inbox pages: the conversation list, one conversation in full, documents, and cases by status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Response, abort, current_app, g, jsonify, render_template, request
+
+from bot.channels.whatsapp import WINDOW
+from bot.core.clock import utcnow
+from bot.web.context import services_of
+from bot.web.inbox import bp, staff_locale
+from flows.rules.case_status import NEXT_STATUSES, STATUSES
+from flows.rules.documents import LABELS
+from flows.rules.eligibility import assess
+from flows.rules.payments import nearest_period
+from flows.rules.records import FREQUENCIES, ITEMS, display
+from locales import N_, translate
+from storage.emails import email_state
+from storage.enrollment import CaseRepository, ConsentRepository
+from storage.inbox_queries import InboxQueries
+from storage.membership import MembershipRepository
+from storage.staff import AuditRepository, CannedRepository
+
+CHANNELS = ("webchat", "telegram", "whatsapp")
+EXTRA_DOCUMENT_LABELS = {"payment_proof": N_("payment receipt"), "payment_line": N_("línea de captura"),
+                         "imss_receipt": N_("IMSS enrollment receipt"), "payment_slip": N_("first payment slip")}
+WAITING_REASONS = {"handoff": N_("asked for a person"), "needs_review": N_("eligibility needs review"),
+                   "offered_human": N_("the bot could not understand"),
+                   "bot_error": N_("the bot failed on a message")}
+OUTCOMES = {"likely": N_("probably qualifies"), "review": N_("needs an advisor's review"),
+            "not_for_you": N_("this scheme does not fit")}
+VIEWS = {"all": N_("All"), "waiting": N_("Waiting"), "mine": N_("Mine"), "unassigned": N_("Unassigned")}
+PAYMENT_LABELS = {"line_sent": N_("línea de captura sent"), "proof_received": N_("receipt received"),
+                  "paid": N_("paid")}
+REVIEW_LABELS = {"pending": N_("to review"), "approved": N_("approved"), "rejected": N_("rejected")}
+
+
+def waited(since: datetime | None) -> str:
+    """"12 min", "3 h 5 min", "2 d": how long someone has been waiting for a person."""
+    if since is None:
+        return ""
+    minutes = int((utcnow() - since).total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 0)} min"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} d"
+
+
+def _filters() -> dict[str, str]:
+    return {key: request.args.get(key, "").strip()[:80] for key in ("view", "channel", "status", "q")}
+
+
+@bp.get("/")
+def conversations() -> Any:
+    services = services_of(current_app)
+    filters = _filters()
+    with services.database.session_scope() as db:
+        rows = InboxQueries(db, services.cipher).conversations(
+            view=filters["view"] or "all", channel=filters["channel"], status=filters["status"],
+            query=filters["q"], staff_id=g.staff.id)
+    template = "inbox/_rows.html" if request.args.get("partial") else "inbox/list.html"
+    return render_template(template, rows=rows, filters=filters, channels=CHANNELS, statuses=STATUSES,
+                           waited=waited, reasons=WAITING_REASONS, views=VIEWS)
+
+
+@bp.get("/c/<int:conversation_id>")
+def conversation(conversation_id: int) -> Any:
+    services = services_of(current_app)
+    with services.database.session_scope() as db:
+        queries = InboxQueries(db, services.cipher)
+        found = queries.conversation(conversation_id)
+        if found is None:
+            abort(404)
+        row, contact, data = found
+        transcript = queries.transcript(conversation_id)
+        documents = queries.documents(conversation_id)
+        case = CaseRepository(db, services.cipher).latest_for_conversation(conversation_id)
+        history = CaseRepository(db, services.cipher).history(case.id) if case else []
+        consents = ConsentRepository(db).for_contact(contact.id)
+        canned = CannedRepository(db).all()
+        mail = email_state(db, case.id) if case else None
+        membership = MembershipRepository(db)
+        subscription = membership.for_conversation(conversation_id)
+        payments = membership.payments(subscription.id) if subscription else []
+        reminders = membership.reminders(subscription.id) if subscription else []
+        AuditRepository(db).add(g.staff, "view_personal_data", f"conversation:{conversation_id}", utcnow())
+        last_inbound = contact.last_inbound_at
+    locale = staff_locale()
+    if last_inbound is not None and last_inbound.tzinfo is None:
+        last_inbound = last_inbound.replace(tzinfo=UTC)
+    outside_window = contact.channel == "whatsapp" and (
+        last_inbound is None or utcnow() - last_inbound > WINDOW)
+    fields = [(translate(locale, label), display(key, data.get(key), locale)) for label, key, _ in ITEMS]
+    labels = {**LABELS, **EXTRA_DOCUMENT_LABELS}
+    assessment = assess(data) if any(k.startswith("elig_") for k in data) else None
+    return render_template(
+        "inbox/conversation.html", conversation=row, contact=contact, data=data, fields=fields,
+        transcript=transcript, documents=documents, case=case, history=history, consents=consents,
+        canned=canned, assessment=assessment, statuses=STATUSES, next_statuses=NEXT_STATUSES.get(
+            case.status, ()) if case else (), labels=labels, outside_window=outside_window,
+        template_configured="staff_reply" in services.settings.whatsapp_templates, outcomes=OUTCOMES,
+        review_labels=REVIEW_LABELS, mail=mail, subscription=subscription, payments=payments,
+        reminders=reminders, payment_labels=PAYMENT_LABELS, frequencies=FREQUENCIES,
+        next_period=nearest_period(utcnow().date()),
+        name=str(data.get("full_name") or services.cipher.decrypt_text(contact.display_name) or ""),
+        last_id=transcript[-1].id if transcript else 0)
+
+
+@bp.get("/c/<int:conversation_id>/messages")
+def poll(conversation_id: int) -> Any:
+    """New transcript entries since `after`, for the conversation page to append without reloading."""
+    services = services_of(current_app)
+    try:
+        after = int(request.args.get("after", "0"))
+    except ValueError:
+        abort(400)
+    with services.database.session_scope() as db:
+        entries = InboxQueries(db, services.cipher).transcript(conversation_id, after)
+    return jsonify(messages=[{"id": e.id, "direction": e.direction, "author": e.author, "text": e.text,
+                              "status": e.status, "at": e.at.isoformat()} for e in entries])
+
+
+@bp.get("/documents/<token>")
+def document(token: str) -> Any:
+    services = services_of(current_app)
+    with services.database.session_scope() as db:
+        row = InboxQueries(db, services.cipher).document_by_token(token)
+        if row is None:
+            abort(404)
+        AuditRepository(db).add(g.staff, "view_document", f"document:{row.id}", utcnow(), row.slot)
+        name, content_type = row.storage_name, row.content_type
+    response = Response(services.documents.load(name), mimetype=content_type)
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/cases")
+def cases() -> Any:
+    services = services_of(current_app)
+    status = request.args.get("status", "")
+    with services.database.session_scope() as db:
+        rows = InboxQueries(db, services.cipher).cases(status if status in STATUSES else "")
+    return render_template("inbox/cases.html", rows=rows, statuses=STATUSES, status=status,
+                           since=lambda moment: waited(moment.replace(tzinfo=UTC) if moment.tzinfo is None
+                                                       else moment) if moment else "",
+                           week=timedelta(days=7))

@@ -1,0 +1,115 @@
+"""The background worker loop: the outbox dispatcher and the other jobs, woken when there is work.
+
+It runs as a thread inside `ptibot serve` or alone as `ptibot worker`; several can run against
+PostgreSQL because every job claims its rows with SKIP LOCKED or runs in one short transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from bot.worker.outbox import Dispatcher
+from storage.wakeup import wakeup_for
+
+log = logging.getLogger(__name__)
+
+class Job(Protocol):
+    def run_once(self) -> int:
+        """Do what is due now; return how much was handled (0 lets the loop rest)."""
+        ...
+
+
+class Periodic:
+    """Runs a job at most every `interval` seconds: the scheduler need not scan on every outbox poll."""
+
+    def __init__(self, job: Job, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.job, self.interval, self.clock = job, interval, clock
+        self._next = 0.0
+
+    def run_once(self) -> int:
+        if self.clock() < self._next:
+            return 0
+        self._next = self.clock() + self.interval
+        return self.job.run_once()
+
+
+
+
+class Worker:
+    """The dispatcher and the other jobs in one loop, and the queued webhook turns in a thread of their own.
+
+    Turns get their own thread so an applicant's message never waits behind a paced broadcast or a long
+    scheduler pass; each turn that queues replies wakes the dispatcher. `wake()` wakes both.
+    """
+
+    def __init__(self, dispatcher: Dispatcher, poll_interval: float = 0.5, jobs: Sequence[Job] = (),
+                 turns: Job | None = None) -> None:
+        self.dispatcher = dispatcher
+        self.turns = turns
+        self.jobs: list[Job] = [dispatcher, *jobs]
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._turns_wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._turns_thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._turns_wake.set()
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        log.info("worker started")
+        listener = wakeup_for(self.dispatcher.database.url, self.wake)
+        if listener:
+            listener.start()
+        if self.turns is not None:
+            self._turns_thread = threading.Thread(target=self._run_turns, args=(self.turns,), name="ptibot-turns",
+                                                  daemon=True)
+            self._turns_thread.start()
+        while not self._stop.is_set():
+            self._wake.clear()  # before the pass: a wake-up during it is kept for the next wait
+            handled = 0
+            for job in self.jobs:
+                try:
+                    handled += job.run_once()
+                except Exception:  # the loop boundary: log, pause, go on (the database may be restarting)
+                    log.exception("worker job %s failed", type(job).__name__)
+            if handled == 0:
+                try:
+                    pause = self.dispatcher.seconds_until_due(self.poll_interval)
+                except Exception:  # the database may be restarting: rest the usual interval
+                    pause = self.poll_interval
+                self._wake.wait(pause)
+        if listener:
+            listener.stop()
+        if self._turns_thread:
+            self._turns_thread.join(timeout=10)
+        log.info("worker stopped")
+
+    def _run_turns(self, turns: Job) -> None:
+        while not self._stop.is_set():
+            self._turns_wake.clear()
+            try:
+                handled = turns.run_once()
+            except Exception:  # the database may be restarting: log, rest, try again
+                log.exception("queued turns failed")
+                handled = 0
+            if handled:
+                self._wake.set()  # their replies are queued: the dispatcher's turn
+            else:
+                self._turns_wake.wait(self.poll_interval)
+
+    def start_thread(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="ptibot-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake()
+        if self._thread:
+            self._thread.join(timeout=10)

@@ -1,0 +1,92 @@
+"""Inbound media: the worker downloads what applicants sent on a channel and feeds the document turn.
+
+Downloading never happens while a webhook waits: the turn only records a media job. Here the job's
+bytes are fetched through the channel (Telegram getFile, Twilio MediaUrl with basic auth), checked,
+encrypted and handed to the conversation as `document_ready` or `document_rejected`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.core.clock import utcnow
+from bot.core.errors import MediaTooLarge, SendError
+from bot.core.messages import Inbound
+from bot.service.document_checks import ADVICE
+from bot.service.turns import TurnService
+from bot.service.uploads import receive_document
+from bot.worker.retry import backoff
+from storage.crypto import Cipher
+from storage.db import Database
+from storage.files import DocumentStore
+from storage.media_jobs import MediaJobRecord, MediaJobRepository
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 6
+
+
+class MediaFetcher(Protocol):
+    """The downloading half of a channel."""
+
+    def fetch(self, ref: str, size_hint: int | None) -> bytes:
+        """Return the file's bytes; raise `MediaTooLarge`, or `SendError` for network trouble."""
+        ...
+
+
+class MediaWorker:
+    def __init__(self, database: Database, cipher: Cipher, turns: TurnService, store: DocumentStore,
+                 fetchers: Mapping[str, MediaFetcher], clock: Callable[[], datetime] = utcnow) -> None:
+        self.database = database
+        self.cipher = cipher
+        self.turns = turns
+        self.store = store
+        self.fetchers = fetchers
+        self.clock = clock
+        self._next_recovery = 0.0
+
+    def run_once(self, batch: int = 5) -> int:
+        recover = time.monotonic() >= self._next_recovery
+        if recover:
+            self._next_recovery = time.monotonic() + 60
+        with self.database.session_scope() as session:
+            jobs = MediaJobRepository(session, self.cipher).claim_due(
+                self.clock(), batch, stale_after=timedelta(minutes=5), recover=recover)
+        for job in jobs:
+            self._process(job)
+        return len(jobs)
+
+    def _process(self, job: MediaJobRecord) -> None:
+        inbound = Inbound(job.channel, job.contact_ref, f"media:{job.id}")
+        fetcher = self.fetchers.get(job.channel)
+        try:
+            if fetcher is None:
+                raise SendError(f"channel {job.channel} cannot download media here")
+            content = fetcher.fetch(job.ref, job.size)
+        except MediaTooLarge:
+            self.turns.handle(_rejected(inbound, "too_large"))
+            self._finish(job, "failed", "too large")
+            return
+        except SendError as error:
+            if error.permanent or job.attempts + 1 >= MAX_ATTEMPTS:
+                self.turns.handle(_rejected(inbound, "unreadable"))
+                self._finish(job, "failed", str(error))
+            else:
+                with self.database.session_scope() as session:
+                    MediaJobRepository(session, self.cipher).retry(
+                        job.id, self.clock() + timedelta(seconds=backoff(job.attempts)), str(error))
+            return
+        receive_document(self.turns, self.store, inbound, content)
+        self._finish(job, "done", None)
+
+    def _finish(self, job: MediaJobRecord, status: str, error: str | None) -> None:
+        with self.database.session_scope() as session:
+            MediaJobRepository(session, self.cipher).finish(job.id, status, self.clock(), error)
+
+
+def _rejected(inbound: Inbound, reason: str) -> Inbound:
+    return Inbound(inbound.channel, inbound.contact_ref, inbound.provider_id, kind="event",
+                   payload="document_rejected", meta=(("reason", reason), ("advice", ADVICE.get(reason, ""))))

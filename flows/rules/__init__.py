@@ -1,0 +1,1 @@
+"""Pure IMSS and business rules: validators, estimates, eligibility, payments, statuses, legal texts."""

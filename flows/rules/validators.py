@@ -1,0 +1,313 @@
+"""Typed answers read the way people type them on a phone, so a typo is caught kindly before IMSS sees it.
+
+Each parser is pure: cleaned value, or an English msgid saying what is wrong plus an example to copy.
+Doubtful but possibly right answers (check digits some real documents fail) pass with a note instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from stdnum import luhn
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, ValidationError
+from stdnum.mx import curp as stdnum_curp
+from stdnum.mx import rfc as stdnum_rfc
+
+from bot.core.text import normalise
+from flows.model import Parsed
+from flows.rules.identity import age_on, curp_birth_date, name_matches_curp, nss_example, rfc_matches_curp, today_from
+from locales import N_
+
+Data = Mapping[str, Any]
+
+NAME_EXAMPLE = "María López Hernández"
+CURP_EXAMPLE = "GODE561231HDFMZD08"
+RFC_EXAMPLE = "GODE561231GR8"
+NSS_EXAMPLE = "12345678903"
+EMAIL_EXAMPLE = "ana.lopez@gmail.com"
+PHONE_EXAMPLE = "55 1234 5678"
+POSTAL_CODE_EXAMPLE = "06600"
+ADDRESS_EXAMPLE = "Av. Juárez 123, Col. Centro, Cuauhtémoc"
+INCOME_EXAMPLE = "$12,500"
+MAX_INCOME = 10_000_000
+
+_SEPARATORS = re.compile(r"[\s\-_.]+")
+_NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "van", "von", "da", "di"})
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|[^\W\d_]{1,2}\.", re.UNICODE)
+_NO_NSS = frozenset({"no", "ninguno", "ninguna", "nada", "omitir", "saltar", "skip", "none", "nope"})
+_EMAIL_TYPOS = {
+    "gmial.com": "gmail.com", "gmal.com": "gmail.com", "gmai.com": "gmail.com", "gamil.com": "gmail.com",
+    "gnail.com": "gmail.com", "gmail.co": "gmail.com", "gmail.cm": "gmail.com", "gmail.com.mx": "gmail.com",
+    "gmail": "gmail.com", "hotmial.com": "hotmail.com", "hotmal.com": "hotmail.com", "hotmai.com": "hotmail.com",
+    "hotmail.co": "hotmail.com", "hotmail": "hotmail.com", "outlok.com": "outlook.com",
+    "outllok.com": "outlook.com", "yaho.com": "yahoo.com", "yahoo.com.mz": "yahoo.com.mx",
+}
+_INCOME_NOISE = re.compile(r"\$|\b(?:mxn|m\.?n\.?|pesos?|al mes|mensual(?:es)?|aprox\w*\.?|como)(?=\s|$)")
+_NO_NUMBER = re.compile(r"\bs\s*/\s*n\b|\bsin n[uú]m", re.IGNORECASE)  # "S/N", "sin número"
+_INCOME = re.compile(r"(-?)\s*(\d[\d.,\s]*?)\s*(mil|k)?")
+_RELATIONSHIPS = {
+    "spouse": {"esposa", "esposo", "conyuge", "pareja", "concubina", "concubino", "marido",
+               "wife", "husband", "spouse", "partner"},
+    "child": {"hijo", "hija", "son", "daughter", "child"},
+    "father": {"padre", "papa", "father", "dad"},
+    "mother": {"madre", "mama", "mother", "mom"},
+}
+
+
+def _error(msgid: str, **values: Any) -> Parsed:
+    return Parsed(error=msgid, error_values=values)
+
+
+def _collapse(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def _title(word: str, first: bool) -> str:
+    if not first and word.lower() in _NAME_PARTICLES:
+        return word.lower()
+    return re.sub(r"[^\W\d_]+", lambda part: part.group().capitalize(), word.lower())
+
+
+def parse_full_name(text: str, data: Data) -> Parsed:
+    """A person's name and surnames, title-cased ("maría DE la cruz" -> "María de la Cruz")."""
+    name = _collapse(text).replace("’", "'")
+    words = name.split()
+    if not all(_NAME_WORD.fullmatch(word) for word in words):
+        return _error(N_("Please write your name with letters only (accents, ñ, apostrophes and hyphens "
+                         "are fine), for example: *%(example)s*"), example=NAME_EXAMPLE)
+    if len(words) < 2:
+        return _error(N_("I need your first name and your surnames, for example: *%(example)s*"),
+                      example=NAME_EXAMPLE)
+    if not 5 <= len(name) <= 120:
+        return _error(N_("Your full name should have between 5 and 120 characters, for example: "
+                         "*%(example)s*"), example=NAME_EXAMPLE)
+    return Parsed(value=" ".join(_title(word, index == 0) for index, word in enumerate(words)))
+
+
+def parse_curp(text: str, data: Data) -> Parsed:
+    """An 18-character CURP; stores the birth date, age, sex (H/M) and birth state it encodes."""
+    curp = _SEPARATORS.sub("", text).upper()
+    if len(curp) != 18:
+        return _error(N_("Your CURP has %(count)s characters, but it should have 18. Please check it, "
+                         "for example: *%(example)s*"), count=len(curp), example=CURP_EXAMPLE)
+    if "Ñ" in curp:
+        return _error(N_("In the CURP the letter Ñ is always written as X. Please send it again with X "
+                         "instead of Ñ, for example: *%(example)s*"), example=CURP_EXAMPLE)
+    bad_date = _error(N_("The birth date in your CURP (characters 5 to 10: year, month, day) is not a "
+                         "real date. Please check it, for example: *%(example)s*"), example=CURP_EXAMPLE)
+    try:
+        stdnum_curp.validate(curp)
+    except InvalidChecksum:
+        return _error(N_("The last digit of your CURP doesn't match the rest. Please check each character "
+                         "(watch out for O and 0, I and 1), for example: *%(example)s*"), example=CURP_EXAMPLE)
+    except ValidationError as problem:
+        if isinstance(problem, InvalidComponent) and curp_birth_date(curp) is None:
+            return bad_date
+        return _error(N_("That doesn't look like a CURP: 4 letters, 6 digits, H or M, 5 letters, then a "
+                         "letter or digit and a final digit. For example: *%(example)s*"), example=CURP_EXAMPLE)
+    birth = stdnum_curp.get_birth_date(curp)
+    today = today_from(data)
+    if birth > today:
+        return bad_date
+    notes: tuple[str, ...] = ()
+    if data.get("full_name") and not name_matches_curp(str(data["full_name"]), curp):
+        notes = (N_("Please check that your CURP and your name are written exactly as in your RENAPO "
+                    "record: the first letters of the CURP don't seem to match your name."),)
+    sex = {"M": "H", "F": "M"}[stdnum_curp.get_gender(curp)]  # stdnum says M/F; the CURP says H/M
+    return Parsed(value=curp, notes=notes, updates={
+        "birth_date": birth.isoformat(), "age": age_on(birth, today), "sex": sex, "birth_state": curp[11:13],
+    })
+
+
+def parse_rfc(text: str, data: Data) -> Parsed:
+    """A persona física RFC (13 characters) that agrees with the CURP; a doubtful check digit is a note."""
+    rfc = _SEPARATORS.sub("", text).upper()
+    if len(rfc) == 12:
+        return _error(N_("An RFC with 12 characters belongs to a company. I need your personal RFC, which "
+                         "has 13, for example: *%(example)s*"), example=RFC_EXAMPLE)
+    if len(rfc) == 10:
+        return _error(N_("Your RFC is missing its last 3 characters (the homoclave). You'll find them on "
+                         "your Constancia de Situación Fiscal, for example: *%(example)s*"), example=RFC_EXAMPLE)
+    if len(rfc) != 13:
+        return _error(N_("Your RFC has %(count)s characters, but a personal RFC has 13, for example: "
+                         "*%(example)s*"), count=len(rfc), example=RFC_EXAMPLE)
+    if not stdnum_rfc.is_valid(rfc, validate_check_digits=False):
+        return _error(N_("That doesn't look like a valid RFC: 4 letters, your birth date in 6 digits and 3 "
+                         "letters or digits, for example: *%(example)s*"), example=RFC_EXAMPLE)
+    curp = str(data.get("curp") or "")
+    if curp and not rfc_matches_curp(rfc, curp):
+        return _error(N_("The first 10 characters of your RFC should be the same as in your CURP: "
+                         "*%(expected)s*. Please check your RFC and send it again."), expected=curp[:10])
+    if stdnum_rfc.is_valid(rfc, validate_check_digits=True):
+        return Parsed(value=rfc, updates={"rfc_check_digit_ok": True})
+    return Parsed(value=rfc, updates={"rfc_check_digit_ok": False}, notes=(N_(
+        "I saved your RFC, but its last characters don't pass the usual check. Please double-check them "
+        "against your Constancia de Situación Fiscal."),))
+
+
+def parse_nss(text: str, data: Data) -> Parsed:
+    """The optional 11-digit NSS; "no lo tengo" skips it, a failed Luhn check is flagged for staff."""
+    said = normalise(text)
+    if said == "n a" or (not any(ch.isdigit() for ch in said) and set(said.split()) & _NO_NSS):
+        return Parsed(value=None, updates={"nss_status": "none"})
+    nss = _SEPARATORS.sub("", text)
+    if not nss.isascii() or not nss.isdigit():
+        return _error(N_("An NSS has only numbers: 11 digits, for example *%(example)s*. If you don't have "
+                         "it, just write *no*."), example=NSS_EXAMPLE)
+    if len(nss) != 11:
+        return _error(N_("Your NSS has %(count)s digits, but it should have 11, for example *%(example)s*. "
+                         "If you don't have it, just write *no*."), count=len(nss), example=NSS_EXAMPLE)
+    curp = str(data.get("curp") or "")
+    if len(curp) >= 6 and nss[4:6] != curp[4:6]:
+        return _error(N_("Digits 5 and 6 of your NSS are your birth year, so they should be *%(year)s* as in "
+                         "your CURP. Please check it, for example: *%(example)s*"),
+                      year=curp[4:6], example=nss_example(curp[4:6]))
+    if luhn.is_valid(nss):
+        return Parsed(value=nss, updates={"nss_status": "ok"})
+    return Parsed(value=nss, updates={"nss_status": "luhn_failed", "flag_nss_check": True}, notes=(N_(
+        "I saved your NSS, but it doesn't pass the usual check. Please double-check it; our team will "
+        "confirm it too."),))
+
+
+def parse_email(text: str, data: Data) -> Parsed:
+    """An email address (syntax only, no network); common domain typos are pointed out."""
+    address = text.strip()
+    if any(ch.isspace() for ch in address):
+        return _error(N_("Email addresses have no spaces. Please send it again without them, for example: "
+                         "*%(example)s*"), example=EMAIL_EXAMPLE)
+    if "@" not in address:
+        return _error(N_("Your email is missing the *@*. Please send it like this: *%(example)s*"),
+                      example=EMAIL_EXAMPLE)
+    domain = address.rpartition("@")[2].lower()
+    suggestion = _EMAIL_TYPOS.get(domain) or (domain[:-4] + ".com" if domain.endswith(".con") else None)
+    if suggestion:
+        return _error(N_("I think there's a typo: did you mean *%(suggestion)s* instead of *%(typed)s*? "
+                         "Please send your email again, for example: *%(example)s*"),
+                      suggestion=suggestion, typed=domain, example=EMAIL_EXAMPLE)
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return _error(N_("That email doesn't look right. Please check it and send it like this: "
+                         "*%(example)s*"), example=EMAIL_EXAMPLE)
+    return Parsed(value=checked.normalized)
+
+
+def parse_phone(text: str, data: Data) -> Parsed:
+    """A phone number, Mexican unless it starts with another +country code; stored in E.164."""
+    digits = re.sub(r"\D", "", text)
+    # Mexico dropped the mobile "1" after +52 and the 044/045 prefixes in 2019; people still type them.
+    if len(digits) == 13 and digits.startswith("521"):
+        text = "+52" + digits[3:]
+    elif len(digits) == 13 and digits[:3] in ("044", "045"):
+        text = digits[3:]
+    try:
+        number = phonenumbers.parse(text, "MX")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        return _error(N_("That doesn't look like a valid phone number. Please send your 10-digit number, "
+                         "for example: *%(example)s*"), example=PHONE_EXAMPLE)
+    return Parsed(value=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def parse_postal_code(text: str, data: Data) -> Parsed:
+    """A 5-digit Mexican postal code ("C.P." and spaces are ignored)."""
+    code = re.sub(r"^c\.?\s*p\.?:?", "", "".join(text.split()), flags=re.IGNORECASE)
+    # Mexican codes start with a state prefix from 01 to 99, so "00..." cannot exist.
+    if not (code.isascii() and code.isdigit() and len(code) == 5) or code.startswith("00"):
+        return _error(N_("A postal code has exactly 5 digits, for example: *%(example)s*"),
+                      example=POSTAL_CODE_EXAMPLE)
+    return Parsed(value=code)
+
+
+def parse_address(text: str, data: Data) -> Parsed:
+    """A street address with a street name and a number ("S/N" counts: many homes have none)."""
+    address = _collapse(text)
+    if not 10 <= len(address) <= 200:
+        return _error(N_("Please write your address in 10 to 200 characters: street, number, neighbourhood "
+                         "and municipality, for example: *%(example)s*"), example=ADDRESS_EXAMPLE)
+    if not any(ch.isalpha() for ch in address):
+        return _error(N_("Please include the name of your street, for example: *%(example)s*"),
+                      example=ADDRESS_EXAMPLE)
+    if not (any(ch.isdigit() for ch in address) or _NO_NUMBER.search(address)):
+        return _error(N_("Please include your street number (or *S/N* if it has none), for example: "
+                         "*%(example)s*"), example=ADDRESS_EXAMPLE)
+    return Parsed(value=address)
+
+
+def parse_occupation(text: str, data: Data) -> Parsed:
+    """What the person does for a living, in their own words."""
+    occupation = _collapse(text)
+    if not 3 <= len(occupation) <= 80 or not any(ch.isalpha() for ch in occupation):
+        return _error(N_("Tell me what you do for a living in a few words (3 to 80 characters), for "
+                         "example: *carpenter* or *I sell food*"))
+    return Parsed(value=occupation)
+
+
+def _amount(number: str, thousands: bool) -> float | None:
+    """Read "12,500.50", "12.500,50", "9 500" or, with a "mil"/"k" multiplier, "12.5" and "12,5"."""
+    if " " in number and not re.fullmatch(r"\d{1,3}( \d{3})+([.,]\d{1,2})?", number):
+        return None
+    number = number.replace(" ", "")
+    marks = [ch for ch in number if ch in ".,"]
+    if not marks:
+        return float(number)
+    decimal = marks[-1]
+    whole, _, fraction = number.rpartition(decimal)
+    group = "." if decimal == "," else ","
+    if len(set(marks)) == 1 and not thousands and re.fullmatch(rf"[1-9]\d{{0,2}}(\{decimal}\d{{3}})+", number):
+        return float(number.replace(decimal, ""))  # "12,500" or "12.500": thousands, not cents
+    if re.fullmatch(rf"\d{{1,3}}(\{group}\d{{3}})*|\d+", whole) and re.fullmatch(r"\d{1,2}", fraction):
+        return float(whole.replace(group, "") + "." + fraction)
+    return None
+
+
+def parse_income(text: str, data: Data) -> Parsed:
+    """A monthly income in pesos: "$12,500", "12 mil", "12.5k", "$ 9 500". Not clamped here."""
+    cleaned = _INCOME_NOISE.sub(" ", text.lower()).strip().rstrip(".").strip()
+    match = _INCOME.fullmatch(cleaned)
+    amount = _amount(match.group(2), bool(match.group(3))) if match else None
+    if match is None or amount is None:
+        return _error(N_("Please write your monthly income in pesos, just the number, for example: "
+                         "*%(example)s*"), example=INCOME_EXAMPLE)
+    amount *= 1000 if match.group(3) else 1
+    if match.group(1) or amount <= 0:
+        return _error(N_("Your monthly income should be more than zero. Please write it in pesos, for "
+                         "example: *%(example)s*"), example=INCOME_EXAMPLE)
+    if amount > MAX_INCOME:
+        return _error(N_("That amount seems too high for a monthly income. Please check it, for example: "
+                         "*%(example)s*"), example=INCOME_EXAMPLE)
+    return Parsed(value=round(amount, 2))
+
+
+def _relationship(text: str) -> str | None:
+    said = normalise(text).removeprefix("mi ").removeprefix("my ")
+    return next((key for key, words in _RELATIONSHIPS.items() if said in words), None)
+
+
+def parse_beneficiary(text: str, data: Data) -> Parsed:
+    """ "María López, esposa": a beneficiary's full name and relationship (spouse, child, father, mother)."""
+    parts = [part.strip() for part in re.split(r"[,;()]| [-–] ", text) if part.strip()]
+    words = text.split()
+    if len(parts) == 1 and _relationship(words[-1]):  # no separator: "María López esposa"
+        parts = [" ".join(words[:-1]), words[-1]]
+    elif len(parts) == 1 and _relationship(words[0]):  # "esposa María López"
+        parts = [words[0], " ".join(words[1:])]
+    if len(parts) != 2 or not all(parts):
+        return _error(N_("Please write the person's full name and their relationship to you, separated by a "
+                         "comma, for example: *María López, wife*"))
+    name, relation = parts if _relationship(parts[1]) or not _relationship(parts[0]) else parts[::-1]
+    relationship = _relationship(relation)
+    if relationship is None:
+        return _error(N_("The relationship can be: spouse or partner, son or daughter, father or mother. "
+                         "For example: *María López, wife*"))
+    cleaned = parse_full_name(name, data)
+    if not cleaned.ok:
+        return _error(N_("Please include the person's full name (first name and surname), for example: "
+                         "*María López, wife*"))
+    return Parsed(value={"name": cleaned.value, "relationship": relationship})

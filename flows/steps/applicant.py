@@ -1,0 +1,161 @@
+"""The applicant's data, one question at a time, with friendly corrections.
+
+After the eligibility result the applicant types their full name, CURP, RFC, NSS (optional), email
+(read back for confirmation), phone, postal code, whether they live in the northern border zone,
+address, occupation, monthly income (only after an express consent for financial data) and how often
+they will pay IMSS. They then see an itemised estimate and may register beneficiaries. When an answer is
+changed from the summary, the conversation goes straight back to the summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flows.model import Choice, Context, Data, Question, RecordConsent, Route, Step
+from flows.rules.estimate import estimate, render_estimate
+from flows.rules.legal import TERMS
+from flows.rules.records import FREQUENCIES, RELATIONSHIPS
+from flows.rules.validators import (
+    parse_address,
+    parse_beneficiary,
+    parse_curp,
+    parse_email,
+    parse_full_name,
+    parse_income,
+    parse_nss,
+    parse_occupation,
+    parse_phone,
+    parse_postal_code,
+    parse_rfc,
+)
+from locales import N_
+
+FINANCIAL_CONSENT_VERSION = TERMS.version
+def editing(data: Data) -> bool:
+    return bool(data.get("editing"))
+
+
+def then(step: str) -> tuple[Route, ...]:
+    """Go on to `step`, unless the answer was a correction from the summary: then back to it."""
+    return (Route("summary", editing), Route(step))
+
+
+def has_phone_from_channel(data: Data) -> bool:
+    return bool(data.get("channel_phone"))
+
+
+def email_values(context: Context) -> Mapping[str, Any]:
+    return {"email": context.data.get("email", "")}
+
+
+def phone_values(context: Context) -> Mapping[str, Any]:
+    return {"phone": context.data.get("channel_phone", "")}
+
+
+def estimate_values(context: Context) -> Mapping[str, Any]:
+    data = context.data
+    result = estimate(float(data.get("monthly_income") or 0), context.today,
+                      border=data.get("border_zone") == "yes",
+                      frequency=str(data.get("payment_frequency") or "monthly"))
+    return {"estimate": render_estimate(result, context.locale)}
+
+
+def beneficiary_values(context: Context) -> Mapping[str, Any]:
+    from locales import translate
+
+    people = context.data.get("beneficiaries") or []
+    lines = [f"• {p['name']} ({translate(context.locale, RELATIONSHIPS.get(p['relationship'], ''))})"
+             for p in people]
+    return {"beneficiaries": "\n".join(lines)}
+
+
+def ask(name: str, text: str, field: str, parser: Any, goto: str | tuple[Route, ...], where: str,
+        choices: tuple[Choice, ...] = ()) -> Step:
+    return Step(name, (text,), choices, Question(field, parser, goto), where=where)
+
+
+AFTER_EMAIL = (Route("summary", editing), Route("confirm_phone", has_phone_from_channel), Route("ask_phone"))
+STEPS = (
+    ask("ask_full_name", N_("What is your full name, as it appears on your CURP? (given names and surnames)"),
+        "full_name", parse_full_name, then("ask_curp"), N_("your name")),
+    ask("ask_curp", N_("Please type your CURP (18 characters, e.g. GODE561231HDFRRN09). If your name has Ñ, "
+                       "the CURP uses X."), "curp", parse_curp, then("ask_rfc"), N_("your CURP")),
+    ask("ask_rfc", N_("Now your RFC with homoclave (13 characters, e.g. GODE561231GR8)."), "rfc", parse_rfc,
+        then("ask_nss"), N_("your RFC")),
+    ask("ask_nss", N_("What is your NSS (IMSS social security number, 11 digits)? If you do not have one, "
+                      "tap the button."), "nss", parse_nss, then("ask_email"), N_("your NSS"),
+        (Choice("none", N_("I do not have one"), then("ask_email"), ("no lo tengo", "no tengo"),
+                {"nss": None, "nss_status": "none"}),)),
+    ask("ask_email", N_("What is your personal email? IMSS will send a confirmation there."), "email",
+        parse_email, "confirm_email", N_("your email")),
+    Step("confirm_email", (N_("Is this email right? %(email)s"),), (
+        Choice("yes", N_("Yes, it is right"), AFTER_EMAIL, ("si", "correcto", "yes", "ok")),
+        Choice("no", N_("No, change it"), "ask_email", ("no", "cambiar", "corregir")),
+    ), where=N_("your email"), values=email_values),
+    Step("confirm_phone", (N_("Can we reach you at %(phone)s?"),), (
+        Choice("yes", N_("Yes"), then("ask_postal_code"), ("si", "yes", "ok", "correcto"),
+               {"phone_confirmed": True}),
+        Choice("other", N_("Use another number"), "ask_phone", ("no", "otro", "otro numero")),
+    ), where=N_("your phone"), values=phone_values),
+    ask("ask_phone", N_("What is your phone number (10 digits)?"), "phone", parse_phone,
+        then("ask_postal_code"), N_("your phone")),
+    ask("ask_postal_code", N_("What is your postal code (5 digits)?"), "postal_code", parse_postal_code,
+        then("ask_border"), N_("your postal code")),
+    Step("ask_border", (N_(
+        "Do you live in a northern border municipality (Zona Libre de la Frontera Norte, e.g. Tijuana, Mexicali, "
+        "Ciudad Juárez, Nuevo Laredo, Reynosa, Matamoros)? Its minimum wage is higher."),), (
+        Choice("no", N_("No"), then("ask_address"), ("no",), {"border_zone": "no"}),
+        Choice("yes", N_("Yes"), then("ask_address"), ("si", "yes"), {"border_zone": "yes"}),
+        Choice("unsure", N_("I do not know"), then("ask_address"), ("no se",), {"border_zone": "unsure"}),
+    ), where=N_("your address")),
+    ask("ask_address", N_("Your address: street, number, neighbourhood (colonia) and municipality."),
+        "address", parse_address, then("ask_occupation"), N_("your address")),
+    ask("ask_occupation", N_("What do you do for a living? (e.g. seamstress, web designer, shop owner)"),
+        "occupation", parse_occupation, (Route("summary", editing), Route("income_consent")),
+        N_("your occupation")),
+    Step("income_consent", (N_(
+        "Next I need your monthly income. It is financial data: do you give us your express consent to use "
+        "it only for your enrollment and to estimate your contributions?"),), (
+        Choice("accept", N_("I give my consent"), "ask_income", ("si", "acepto", "autorizo", "yes"),
+               {"financial_consent": True}, (RecordConsent("financial", FINANCIAL_CONSENT_VERSION, True),)),
+        Choice("decline", N_("I do not"), "income_declined", ("no", "no acepto"),
+               {"financial_consent": False}, (RecordConsent("financial", FINANCIAL_CONSENT_VERSION, False),)),
+    ), where=N_("your income")),
+    Step("income_declined", (N_(
+        "I understand. IMSS needs your declared income to enroll you, so we cannot go on without it. You can "
+        "change your mind or talk to a person."),), (
+        Choice("accept", N_("I give my consent"), "income_consent", ("si", "acepto")),
+        Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        Choice("menu", N_("Main menu"), "@menu", ("menu",)),
+    ), where=N_("your income")),
+    ask("ask_income", N_("How much do you earn a month, roughly? (e.g. $12,500). It sets your contributions and "
+                         "your cash benefits, so do not under-declare it."), "monthly_income", parse_income,
+        (Route("show_estimate", editing), Route("ask_frequency")), N_("your income")),
+    Step("ask_frequency", (N_("How often will you pay IMSS? (always in advance)"),), tuple(
+        Choice(key, title, "show_estimate", synonyms, {"payment_frequency": key})
+        for key, title, synonyms in (
+            ("monthly", FREQUENCIES["monthly"], ("mensual", "cada mes")),
+            ("bimonthly", FREQUENCIES["bimonthly"], ("bimestral", "cada dos meses")),
+            ("semiannual", FREQUENCIES["semiannual"], ("semestral", "cada seis meses")),
+            ("annual", FREQUENCIES["annual"], ("anual", "cada ano")),
+        )
+    ), where=N_("your payment frequency")),
+    Step("show_estimate", (N_("%(estimate)s"),), (
+        Choice("continue", N_("Continue"), then("ask_beneficiaries"), ("continuar", "seguir", "ok", "si")),
+        Choice("change", N_("Change my income"), "ask_income", ("cambiar", "corregir")),
+    ), where=N_("your estimate"), values=estimate_values),
+    Step("ask_beneficiaries", (N_(
+        "Do you want to register beneficiaries now? They can be your spouse or partner, children, father and "
+        "mother."),), (
+        Choice("yes", N_("Yes, add one"), "ask_beneficiary", ("si", "yes", "agregar")),
+        Choice("no", N_("Not now"), then("doc_intro"), ("no", "despues", "ahora no")),
+    ), where=N_("your beneficiaries")),
+    Step("ask_beneficiary", (N_("Write their full name and relationship, e.g. María López, wife."),),
+         question=Question("beneficiaries", parse_beneficiary, "more_beneficiaries", append=True),
+         where=N_("your beneficiaries")),
+    Step("more_beneficiaries", (N_("Registered:\n%(beneficiaries)s\nAdd another one?"),), (
+        Choice("yes", N_("Yes, add one"), "ask_beneficiary", ("si", "yes", "otro")),
+        Choice("no", N_("No, continue"), then("doc_intro"), ("no", "continuar", "listo")),
+    ), where=N_("your beneficiaries"), values=beneficiary_values),
+)

@@ -1,0 +1,87 @@
+"""The summary, corrections, filing, and the case status.
+
+The applicant sees everything collected in one message, numbered; any item can be corrected by itself
+and the conversation comes straight back to the summary. Confirming files the case: it gets a folio like
+PTI-2026-000123 and status "received", and the applicant learns what happens next. "estado" shows the
+status and what is still missing from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flows.model import Choice, Context, FileCase, Route, Step
+from flows.rules.case_status import STATUSES
+from flows.rules.documents import LABELS, SLOTS, has_case, missing_required
+from flows.rules.records import ITEMS, display
+from flows.steps.documents import FIRST_MISSING
+from locales import N_, translate
+
+
+def summary_values(context: Context) -> Mapping[str, Any]:
+    data, locale = context.data, context.locale
+    phone = data.get("phone") or data.get("channel_phone")
+    lines = [f"{n}. {translate(locale, label)}: {display(key, phone if key == 'phone' else data.get(key), locale)}"
+             for n, (label, key, _) in enumerate(ITEMS, 1)]
+    held = data.get("documents") or {}
+    received = [translate(locale, LABELS[slot]) for slot, *_ in SLOTS if slot in held]
+    lines.append(f"{len(ITEMS) + 1}. {translate(locale, N_('Documents'))}: "
+                 + (", ".join(received) or translate(locale, N_("(none)"))))
+    return {"summary": "\n".join(lines), **pending_values(context)}
+
+
+def pending_values(context: Context) -> Mapping[str, Any]:
+    missing = [translate(context.locale, LABELS[slot]) for slot in missing_required(context.data)]
+    if not missing:
+        return {"pending": translate(context.locale, N_("Nothing is missing from you."))}
+    return {"pending": translate(context.locale, N_("Still missing from you: %(documents)s."),
+                                 documents=", ".join(missing))}
+
+
+def case_values(context: Context) -> Mapping[str, Any]:
+    case = context.data.get("case") or {}
+    status = translate(context.locale, STATUSES.get(case.get("status", ""), N_("received")))
+    return {"folio": case.get("folio", ""), "status": status, "days": context.review_days,
+            **pending_values(context)}
+
+
+EDIT_CHOICES = tuple(
+    Choice(f"edit_{key}", label, step, (), {"editing": True}) for label, key, step in ITEMS
+) + (Choice("edit_documents", N_("Documents"), FIRST_MISSING[:-1] + (Route("doc_id_front"),), (),
+            {"editing": True}),
+     Choice("back", N_("Back to the summary"), "summary", ("volver", "regresar", "atras")))
+
+STEPS = (
+    Step("summary", (N_(
+        "*Please check your data:*\n%(summary)s\n\n%(pending)s\nIs everything right?"),), (
+        Choice("confirm", N_("Everything is right, send it"), "filing", ("si", "correcto", "enviar", "confirmar"),
+               {"editing": False}, (FileCase(),)),
+        Choice("edit", N_("Correct something"), "edit_menu", ("corregir", "cambiar", "no", "editar")),
+    ), where=N_("the summary of your data"), values=summary_values),
+    Step("edit_menu", (N_("What do you want to correct?"),), EDIT_CHOICES, where=N_("the summary of your data")),
+    # Filing says nothing itself: storage creates the case, then the "case_filed" event shows the folio.
+    Step("filing", (), where=N_("the summary of your data"), resumable=False),
+    Step("case_filed", (N_(
+        "Done! Your folio is *%(folio)s* and its status is: %(status)s.\n"
+        "What happens next: an advisor reviews your data and documents and files your enrollment with IMSS; "
+        "it usually takes %(days)s business days. %(pending)s\n"
+        "Remember: IMSS contributions are paid by you directly to IMSS, with the línea de captura we will "
+        "send you by email. Write *estado* any time to check your case."),), (
+        Choice("reminders", N_("Payment reminders"), "reminders_info", ("recordatorios", "membresia")),
+        Choice("menu", N_("Main menu"), "@menu", ("menu",)),
+    ), where=N_("your case"), values=case_values, resumable=False),
+    Step("case_status", (), then=(Route("status_of_case", has_case), Route("status_without_case")),
+         where=N_("your case status"), resumable=False),
+    Step("status_of_case", (N_("Your case *%(folio)s* is: %(status)s.\n%(pending)s"),), (
+        Choice("documents", N_("Send pending documents"), FIRST_MISSING, ("documentos", "enviar")),
+        Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        Choice("menu", N_("Main menu"), "@menu", ("menu",)),
+    ), where=N_("your case status"), values=case_values, resumable=False),
+    Step("status_without_case", (N_(
+        "You have no enrollment filed yet. You can start or continue it now, or talk to a person."),), (
+        Choice("enroll", N_("Start my enrollment"), "@resume:enrollment", ("inscribirme", "continuar")),
+        Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        Choice("menu", N_("Main menu"), "@menu", ("menu",)),
+    ), where=N_("your case status"), resumable=False),
+)

@@ -1,0 +1,151 @@
+"""The preliminary eligibility questionnaire: one question at a time, informative, never an IMSS decision.
+
+The applicant answers with buttons: own income, public administration, a salaried job too, nationality
+and legal stay, living abroad, first IMSS registration (Ley 73 or 97), age, pension, pregnancy or a
+planned surgery, and (only with express consent, always skippable) pre-existing conditions. The result
+is "probably qualifies", "needs an advisor's review" or "this scheme does not fit", with the reasons and
+what fits instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flows.model import Choice, Context, RecordConsent, Route, Step
+from flows.rules.eligibility import assess
+from flows.rules.legal import TERMS
+from locales import N_, translate
+
+HEALTH_CONSENT_VERSION = TERMS.version
+
+
+def _lines(context: Context, msgids: tuple[str, ...]) -> str:
+    return "\n".join(f"• {translate(context.locale, msgid)}" for msgid in msgids)
+
+
+def result_values(context: Context) -> Mapping[str, Any]:
+    result = assess(context.data)
+    return {"reasons": _lines(context, result.reasons), "notes": _lines(context, result.notes)}
+
+
+def outcome_is(outcome: str) -> Any:
+    return lambda data: assess(data).outcome == outcome
+
+
+TO_RESULT = (Route("elig_not_for_you", outcome_is("not_for_you")), Route("elig_review", outcome_is("review")),
+             Route("elig_likely"))
+YES = (N_("Yes"), ("si", "yes", "claro", "sip"))
+NO = (N_("No"), ("no", "nop", "nel"))
+
+
+def yes_no(field: str, goto: str | tuple[Route, ...]) -> tuple[Choice, Choice]:
+    return (Choice("yes", YES[0], goto, YES[1], {field: "yes"}), Choice("no", NO[0], goto, NO[1], {field: "no"}))
+
+
+WHERE = N_("the eligibility questions")
+STEPS = (
+    Step("elig_intro", (N_(
+        "First, a few quick questions for a preliminary review. It is informative only: the official decision "
+        "is always IMSS's."
+    ),), then="q_own_income", where=WHERE, resumable=False),
+    Step("q_own_income", (N_("Do you earn income from your own activity (business, trade, fees, sales…)?"),), (
+        *yes_no("elig_own_income", "q_public_admin"),
+        Choice("unsure", N_("I am not sure"), "q_public_admin", ("no se", "no estoy seguro", "tal vez"),
+               {"elig_own_income": "unsure"}),
+    ), where=WHERE),
+    Step("q_public_admin", (N_(
+        "Do you work for the federal, state or municipal public administration?"),),
+        yes_no("elig_public_admin", "q_salaried"), where=WHERE),
+    Step("q_salaried", (N_("Do you also have a salaried job (on a payroll)?"),),
+         yes_no("elig_salaried", "q_nationality"), where=WHERE),
+    Step("q_nationality", (N_("Are you Mexican?"),), (
+        Choice("mexican", N_("Yes, Mexican"), "q_abroad", ("si", "mexicano", "mexicana", "yes"),
+               {"elig_nationality": "mexican"}),
+        Choice("foreign", N_("No, I am a foreigner"), "q_legal_stay", ("no", "extranjero", "extranjera"),
+               {"elig_nationality": "foreign"}),
+    ), where=WHERE),
+    Step("q_legal_stay", (N_("Do you have legal stay in Mexico and a CURP?"),), (
+        Choice("yes", YES[0], "q_abroad", YES[1], {"elig_legal_stay": "yes"}),
+        Choice("in_process", N_("It is in process"), "q_abroad", ("en tramite", "tramite", "proceso"),
+               {"elig_legal_stay": "in_process"}),
+        Choice("no", NO[0], "q_abroad", NO[1], {"elig_legal_stay": "no"}),
+    ), where=WHERE),
+    Step("q_abroad", (N_("Do you live in Mexico right now?"),), (
+        Choice("mexico", N_("Yes, in Mexico"), "q_first_registration", ("si", "mexico", "yes"), {"elig_abroad": "no"}),
+        Choice("abroad", N_("No, I live abroad"), "q_first_registration", ("no", "extranjero", "fuera"),
+               {"elig_abroad": "yes"}),
+    ), where=WHERE),
+    Step("q_first_registration", (N_("When were you first registered with IMSS?"),), (
+        Choice("before_1997", N_("Before 1 July 1997"), "q_age", ("antes", "antes de 1997", "ley 73"),
+               {"elig_first_registration": "before_1997"}),
+        Choice("after_1997", N_("From 1 July 1997 on"), "q_age", ("despues", "despues de 1997", "ley 97"),
+               {"elig_first_registration": "after_1997"}),
+        Choice("never", N_("Never registered"), "q_age", ("nunca",), {"elig_first_registration": "never"}),
+        Choice("unknown", N_("I do not know"), "q_age", ("no se", "no lo se", "ni idea"),
+               {"elig_first_registration": "unknown"}),
+    ), where=WHERE),
+    Step("q_age", (N_("How old are you?"),), (
+        Choice("under_18", N_("Under 18"), "q_pensioner", ("menor", "menos de 18"), {"elig_age": "under_18"}),
+        Choice("18_59", N_("18 to 59"), "q_pensioner", ("18 a 59",), {"elig_age": "18_59"}),
+        Choice("60_64", N_("60 to 64"), "q_pensioner", ("60 a 64",), {"elig_age": "60_64"}),
+        Choice("65_plus", N_("65 or more"), "q_pensioner", ("65 o mas", "mas de 65"), {"elig_age": "65_plus"}),
+    ), where=WHERE),
+    Step("q_pensioner", (N_("Do you receive a pension (from IMSS or another institution)?"),),
+         yes_no("elig_pensioner", "q_pregnancy"), where=WHERE),
+    Step("q_pregnancy", (N_("Are you pregnant or do you have a surgery planned?"),), (
+        Choice("none", N_("Neither"), "health_consent", ("no", "ninguno", "ninguna", "nada"),
+               {"elig_pregnancy": "none"}),
+        Choice("pregnant", N_("I am pregnant"), "waiting_periods", ("embarazada", "embarazo"),
+               {"elig_pregnancy": "pregnant"}),
+        Choice("surgery", N_("A planned surgery"), "waiting_periods", ("cirugia", "operacion"),
+               {"elig_pregnancy": "surgery"}),
+    ), where=WHERE),
+    Step("waiting_periods", (N_(
+        "Good to know: IMSS applies waiting periods from your enrollment date. Childbirth: 10 months. Several "
+        "listed surgeries (e.g. hernias, varices, tonsils, gynaecological): 1 year. Orthopaedic surgery: 2 "
+        "years. Everything else is covered normally from the start of your coverage."
+    ),), then="health_consent", where=WHERE, resumable=False),
+    Step("health_consent", (N_(
+        "The next question is about your health, which is sensitive data. Do you authorise us to use your "
+        "answer only to review your enrollment? You can skip it."
+    ),), (
+        Choice("authorise", N_("I authorise it"), "q_preexisting", ("si", "autorizo", "acepto", "yes"),
+               {"health_consent": True}, (RecordConsent("health", HEALTH_CONSENT_VERSION, True),)),
+        Choice("skip", N_("Skip this question"), TO_RESULT, ("no", "saltar", "omitir", "skip"),
+               {"health_consent": False}, (RecordConsent("health", HEALTH_CONSENT_VERSION, False),)),
+    ), where=WHERE),
+    Step("q_preexisting", (N_(
+        "Do you have a chronic or pre-existing condition (for example diabetes, cancer, kidney failure, heart "
+        "disease or HIV)? IMSS asks this in its own medical questionnaire, and not declaring a condition ends "
+        "coverage without refund."
+    ),), (
+        Choice("no", NO[0], TO_RESULT, NO[1], {"elig_preexisting": "no"}),
+        Choice("yes", YES[0], TO_RESULT, YES[1], {"elig_preexisting": "yes"}),
+        Choice("skip", N_("I prefer not to say"), TO_RESULT, ("prefiero no decir", "omitir", "saltar"),
+               {"elig_preexisting": "skipped"}),
+    ), where=WHERE),
+    Step("elig_likely", (N_(
+        "*Preliminary result: you probably qualify* ✅\n%(notes)s\n\nThis is informative, not an IMSS decision."
+    ),), (
+        Choice("continue", N_("Continue"), "ask_full_name", ("continuar", "seguir", "si", "ok")),
+        Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+    ), where=N_("your preliminary result"), values=result_values),
+    Step("elig_review", (N_(
+        "*Preliminary result: an advisor should review your case* 🔎\n%(reasons)s\n%(notes)s\n\nYou can go on "
+        "with your data now; an advisor will check these points before filing. This is informative, not an "
+        "IMSS decision."
+    ),), (
+        Choice("continue", N_("Continue"), "ask_full_name", ("continuar", "seguir", "si", "ok")),
+        Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+    ), where=N_("your preliminary result"), values=result_values, event="needs_review"),
+    Step("elig_not_for_you", (N_(
+        "*Preliminary result: this scheme does not seem to fit you*\n%(reasons)s\n\nIf what you want is only a "
+        "pension, ask about Modalidad 40 (pension only, without medical care); for family medical care, the "
+        "Seguro de Salud para la Familia. This is informative, not an IMSS decision: an advisor can look at "
+        "your case."
+    ),), (
+        Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        Choice("menu", N_("Main menu"), "@menu", ("menu",)),
+    ), where=N_("your preliminary result"), values=result_values, resumable=False),
+)
