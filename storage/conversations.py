@@ -17,6 +17,7 @@ from bot.core.state import DialogState
 from storage.crypto import Cipher
 from storage.db import notify_workers
 from storage.models import CONVERSATIONAL_OUTBOX, Contact, Conversation, Message, SendAttempt
+from storage.queues import OUTBOX, ClaimColumns, mark_claimed, release_stale, skip_locked
 
 
 @cache
@@ -47,6 +48,8 @@ def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, 
     result: int | None = session.execute(statement, values).scalar_one_or_none()
     return result
 
+
+_OUTBOX_CLAIM = ClaimColumns(Message.id, Message.status, Message.claimed_at, working="sending")
 
 # Turn events that put a conversation in the staff queue, with the reason shown there.
 WAITING_EVENTS = ("handoff", "needs_review", "offered_human", "bot_error")
@@ -247,8 +250,8 @@ class MessageRepository:
                            row.created_at)
 
     # -- the outbox --------------------------------------------------------------------------------
-    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta, recover: bool = True,
-                  limits: Mapping[str, int] | None = None) -> list[OutboxItem]:
+    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta | None = OUTBOX.stale_after,
+                  recover: bool = True, limits: Mapping[str, int] | None = None) -> list[OutboxItem]:
         """Claim the next sendable message of each conversation (order per conversation is kept).
 
         A message is sendable when it is queued and due, and no earlier outbound message of its
@@ -257,10 +260,7 @@ class MessageRepository:
         the rows of some channels (what their rate limits let go soon), so none is claimed only to wait.
         """
         if recover:
-            self.session.execute(
-                update(Message).where(Message.status == "sending", Message.claimed_at < now - stale_after)
-                .values(status="queued", claimed_at=None)
-            )
+            release_stale(self.session, _OUTBOX_CLAIM, now, stale_after)
         room = dict(limits or {})
         # Conversation first: an applicant's reply must not wait behind a broadcast queued before it.
         head = self._ready(now, limit, text(CONVERSATIONAL_OUTBOX))
@@ -288,7 +288,7 @@ class MessageRepository:
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(Message.id.in_(chosen))).all()
-        self.session.execute(update(Message).where(Message.id.in_(chosen)).values(status="sending", claimed_at=now))
+        mark_claimed(self.session, _OUTBOX_CLAIM, chosen, now)
         found = {row[0]: row for row in rows}
         return [OutboxItem(message_id, conversation_id, contact_id, channel,
                            Recipient(external_id, locale, _aware(last_inbound_at), opted_out),
@@ -316,9 +316,7 @@ class MessageRepository:
                  .order_by(Message.next_attempt_at).limit(limit))
         if where is not None:
             ready = ready.where(where)
-        if self.session.get_bind().dialect.name == "postgresql":
-            ready = ready.with_for_update(of=Message, skip_locked=True)
-        return [(message_id, channel) for message_id, channel in self.session.execute(ready)]
+        return [(message_id, channel) for message_id, channel in self.session.execute(skip_locked(ready, of=Message))]
 
     def mark_sent(self, message_id: int, provider_id: str | None, now: datetime) -> None:
         self._attempt(message_id, now, "sent", provider_id, None)

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from storage.crypto import Cipher
 from storage.models import Email
+from storage.queues import EMAIL, ClaimColumns, mark_claimed, release_stale, skip_locked
 
-SENDING_TIMEOUT = timedelta(minutes=10)  # an email still "sending" after this belongs to a worker that died
+# Emails have no claim column of their own: a claim moves the due time to the moment of the claim.
+_CLAIM = ClaimColumns(Email.id, Email.status, Email.next_attempt_at, working="sending", clear_on_release=False)
 
 
 def queue_email(session: Session, cipher: Cipher, case_id: int | None, message: bytes, now: datetime) -> None:
@@ -25,17 +27,14 @@ def email_state(session: Session, case_id: int) -> tuple[str, str | None] | None
     return (row.status, row.last_error) if row else None
 
 
-def claim_emails(session: Session, cipher: Cipher, now: datetime, limit: int = 5) -> list[tuple[int, int, bytes]]:
+def claim_emails(session: Session, cipher: Cipher, now: datetime, limit: int = 5,
+                 stale_after: timedelta | None = EMAIL.stale_after) -> list[tuple[int, int, bytes]]:
     """Take due emails for sending: `(id, attempts so far, raw message)`; stale claims are taken over first."""
-    session.execute(update(Email).where(Email.status == "sending", Email.next_attempt_at < now - SENDING_TIMEOUT)
-                    .values(status="queued"))
-    query = select(Email).where(Email.status == "queued", Email.next_attempt_at <= now).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.execute(query).scalars())
-    for row in rows:
-        row.status, row.next_attempt_at = "sending", now
-    return [(row.id, row.attempts, cipher.decrypt(row.message)) for row in rows]
+    release_stale(session, _CLAIM, now, stale_after)
+    query = skip_locked(select(Email).where(Email.status == "queued", Email.next_attempt_at <= now).limit(limit))
+    jobs = [(row.id, row.attempts, cipher.decrypt(row.message)) for row in session.execute(query).scalars()]
+    mark_claimed(session, _CLAIM, [email_id for email_id, _, _ in jobs], now)
+    return jobs
 
 
 def record_email_attempt(session: Session, email_id: int, **values: Any) -> None:

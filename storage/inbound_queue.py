@@ -13,17 +13,17 @@ from bot.core.messages import Inbound
 from storage.conversations import _insert_ignoring_duplicates
 from storage.crypto import Cipher
 from storage.models import QueuedInbound
+from storage.queues import skip_locked
 
 _QUEUE = cast(Table, QueuedInbound.__table__)
 _EARLIER = _QUEUE.alias("earlier")
 # Built once: constructing this statement cost more than running it.
-_NEXT = (
+_NEXT = skip_locked(
     select(_QUEUE.c.id, _QUEUE.c.body, _QUEUE.c.attempts, _QUEUE.c.received_at)
     .where(_QUEUE.c.failed_at.is_(None), _QUEUE.c.available_at <= bindparam("now", type_=_QUEUE.c.available_at.type),
            ~exists().where(_EARLIER.c.chat_key == _QUEUE.c.chat_key, _EARLIER.c.id < _QUEUE.c.id,
                            _EARLIER.c.failed_at.is_(None)))
-    .order_by(_QUEUE.c.id).limit(1).with_for_update(skip_locked=True, of=_QUEUE)
-)
+    .order_by(_QUEUE.c.id).limit(1), of=_QUEUE)
 
 
 @dataclass(frozen=True, slots=True)

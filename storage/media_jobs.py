@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 from bot.core.messages import Attachment
 from storage.crypto import Cipher
 from storage.models import MediaJob
+from storage.queues import MEDIA, ClaimColumns, mark_claimed, release_stale, skip_locked
+
+_CLAIM = ClaimColumns(MediaJob.id, MediaJob.status, MediaJob.claimed_at, working="fetching")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,24 +39,19 @@ class MediaJobRepository:
             ref=self.cipher.encrypt(attachment.ref.encode()), content_type=attachment.content_type,
             size=attachment.size, status="queued", attempts=0, next_attempt_at=now, created_at=now))
 
-    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta, recover: bool = True
-                  ) -> list[MediaJobRecord]:
+    def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta | None = MEDIA.stale_after,
+                  recover: bool = True) -> list[MediaJobRecord]:
         """Claim due jobs oldest first; jobs of a worker that died mid-download are taken over."""
         if recover:
-            self.session.execute(update(MediaJob).where(MediaJob.status == "fetching",
-                                                        MediaJob.claimed_at < now - stale_after)
-                                 .values(status="queued", claimed_at=None))
-        query = (select(MediaJob).where(MediaJob.status == "queued",
-                                        or_(MediaJob.next_attempt_at.is_(None), MediaJob.next_attempt_at <= now))
-                 .order_by(MediaJob.id).limit(limit))
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        jobs = []
-        for job in self.session.execute(query).scalars():
-            job.status, job.claimed_at = "fetching", now
-            jobs.append(MediaJobRecord(job.id, job.message_id, job.channel, job.contact_ref,
-                                       self.cipher.decrypt(job.ref).decode(), job.content_type, job.size,
-                                       job.attempts))
+            release_stale(self.session, _CLAIM, now, stale_after)
+        query = skip_locked(select(MediaJob).where(MediaJob.status == "queued",
+                                                   or_(MediaJob.next_attempt_at.is_(None),
+                                                       MediaJob.next_attempt_at <= now))
+                            .order_by(MediaJob.id).limit(limit))
+        jobs = [MediaJobRecord(job.id, job.message_id, job.channel, job.contact_ref,
+                               self.cipher.decrypt(job.ref).decode(), job.content_type, job.size, job.attempts)
+                for job in self.session.execute(query).scalars()]
+        mark_claimed(self.session, _CLAIM, [job.id for job in jobs], now)
         return jobs
 
     def finish(self, job_id: int, status: str, now: datetime, error: str | None = None) -> None:

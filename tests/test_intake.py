@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,11 +20,12 @@ from bot.core.clock import utcnow
 from bot.core.messages import Outbound
 from bot.web.app import create_app
 from bot.wiring import Services, build_services
-from bot.worker.inbound import MAX_TURN_ATTEMPTS, InboundWorker
+from bot.worker.inbound import InboundWorker
 from locales import translate
 from storage.models import Contact, Conversation, Message, QueuedInbound
+from storage.queues import INBOUND
 from storage.wakeup import SqliteWakeup
-from tests.conftest import TELEGRAM_SECRET, telegram_text_update
+from tests.helpers import TELEGRAM_SECRET, drain_concurrently, telegram_text_update
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
 
@@ -48,22 +48,6 @@ def rows(services: Services, model: Any, *where: Any) -> int:
 def turns_of(services: Services) -> InboundWorker:
     assert services.worker is not None and isinstance(services.worker.turns, InboundWorker)
     return services.worker.turns
-
-
-def drain_concurrently(*run_onces: Callable[[], int]) -> None:
-    """Call each `run_once` over and over on a thread of its own until it has found nothing to do three times in
-    a row; return once every thread has stopped."""
-
-    def drain(run_once: Callable[[], int]) -> None:
-        idle = 0
-        while idle < 3:
-            idle = idle + 1 if run_once() == 0 else 0
-
-    threads = [threading.Thread(target=drain, args=(run_once,)) for run_once in run_onces]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def test_the_webhook_acknowledges_before_the_turn_and_the_worker_runs_it(
@@ -150,12 +134,12 @@ def test_a_failing_turn_is_retried_then_set_aside_and_the_chat_goes_on(
     assert worker.run_once() == 2  # the failure (rolled back, kept) and the other chat's turn
     assert rows(telegram_services, Message, Message.direction == "in") == 1
     assert worker.run_once() == 0  # chat 5 waits: "hola" must not overtake "boom"
-    for _ in range(MAX_TURN_ATTEMPTS - 1):
+    for _ in range(INBOUND.max_attempts - 1):
         now[0] += timedelta(minutes=15)
         worker.run_once()
     with telegram_services.database.session_scope() as session:
         failed = session.execute(select(QueuedInbound)).scalar_one()
-        assert failed.failed_at is not None and failed.attempts == MAX_TURN_ATTEMPTS
+        assert failed.failed_at is not None and failed.attempts == INBOUND.max_attempts
         assert failed.last_error == "turn raised RuntimeError"  # no text of the applicant in it
         taken = set(session.execute(select(Message.provider_id).where(Message.direction == "in")).scalars())
         conversation = session.execute(select(Conversation).join(Contact).where(Contact.external_id == "5")
@@ -224,7 +208,7 @@ def test_set_aside_deliveries_go_with_an_erasure_and_with_age(
     assert worker.run_once() == 1
     for update_id, chat in ((1, 5), (2, 6)):
         post(raw_client, update_id, chat, "mi curp es GODE561231HDFRRN09")
-        for _ in range(MAX_TURN_ATTEMPTS):
+        for _ in range(INBOUND.max_attempts):
             worker.run_once()
             later[0] += timedelta(hours=1)
     assert rows(telegram_services, QueuedInbound, QueuedInbound.failed_at.is_not(None)) == 2

@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime
 import email
 import ipaddress
-import socket
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,7 +17,6 @@ from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,58 +27,11 @@ from bot.core.errors import ConfigurationError, SendError
 from bot.service import enrollment_email as mailer
 from bot.service.enrollment_email import build_enrollment_email
 from bot.worker.mailer import Mailer, mask_address
+from tests.fakes.smtp import PASSWORD, USER, Recorder
+from tests.helpers import free_port
 
 RECEIPT = b"%PDF-1.4\n% receipt of IMSS enrollment\n%%EOF\n"
 SLIP = b"%PDF-1.4\n% linea de captura\n" + bytes(range(256)) + b"\n%%EOF\n"
-USER, PASSWORD = "bot@pti.example", "p@ss:w/rd% #?1"
-
-
-@dataclass
-class Recorder:
-    """An aiosmtpd handler that keeps every accepted message and how it arrived."""
-
-    envelopes: list[Envelope] = field(default_factory=list)
-    over_tls: list[bool] = field(default_factory=list)
-    logins: list[bytes | None] = field(default_factory=list)
-    mechanisms: list[str] = field(default_factory=list)
-
-    def authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
-                     auth_data: Any) -> AuthResult:
-        self.mechanisms.append(mechanism)
-        good = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-            USER.encode(), PASSWORD.encode())
-        return AuthResult(success=good, handled=False, auth_data=auth_data)
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
-        if address.startswith("nobody@"):
-            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
-        if address.startswith("busy@"):
-            return f"450 4.2.1 <{address}>: Mailbox busy, try later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        assert server.transport is not None
-        self.over_tls.append(server.transport.get_extra_info("ssl_object") is not None)
-        self.logins.append(getattr(session.auth_data, "login", None) if session.authenticated else None)
-        return "250 2.0.0 Queued"
-
-    def message(self, index: int = -1) -> EmailMessage:
-        content = self.envelopes[index].content
-        assert isinstance(content, bytes)
-        parsed = email.message_from_bytes(content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Certificate:
     """A self-signed certificate for 127.0.0.1, and a client context that trusts exactly it."""

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from bot.wiring import Services
 from bot.worker.outbox import Dispatcher
-from bot.worker.retry import MAX_DELAY, backoff
 from storage.models import Contact, Message, SendAttempt
-from tests.conftest import TELEGRAM_SECRET, telegram_text_update
+from tests.helpers import TELEGRAM_SECRET, telegram_text_update
 
 
 def post(client: FlaskClient, update: dict[str, Any]) -> int:
@@ -107,13 +106,6 @@ def test_blocked_bot_is_a_permanent_failure_and_flags_the_contact(
     assert outbound(telegram_services)[0].status == "failed"
     with telegram_services.database.session_scope() as session:
         assert session.execute(select(Contact.reachable)).scalar_one() is False
-
-
-def test_backoff_grows_and_is_capped() -> None:
-    assert 1.0 <= backoff(0, lambda: 0.0) <= backoff(0, lambda: 1.0) == 2.0
-    assert backoff(3, lambda: 1.0) == 16.0
-    assert backoff(30, lambda: 1.0) == MAX_DELAY
-    assert backoff(3, lambda: 0.0) == 8.0  # jitter spreads retries over the upper half
 
 
 def test_unconfigured_channel_waits_instead_of_failing(services: Services) -> None:

@@ -17,14 +17,12 @@ from bot.core.clock import utcnow
 from bot.core.messages import Inbound
 from bot.core.metrics import QUEUE_WAIT_SECONDS, TURN_FAILURES
 from bot.service.turns import TurnService
-from bot.worker.retry import backoff
 from storage.crypto import Cipher
 from storage.db import OUTAGE_ERRORS, Database
 from storage.inbound_queue import InboundQueueRepository, QueuedDelivery
+from storage.queues import INBOUND
 
 log = logging.getLogger(__name__)
-
-MAX_TURN_ATTEMPTS = 5
 
 
 class InboundWorker:
@@ -82,14 +80,14 @@ class InboundWorker:
         set_aside = False
         with self.database.session_scope() as session:
             queue = InboundQueueRepository(session, self.cipher)
-            if delivery.attempts + 1 >= MAX_TURN_ATTEMPTS:
+            if INBOUND.gives_up(delivery.attempts):
                 queue.mark_failed(delivery.id, reason, now)
                 TURN_FAILURES.labels("failed").inc()
                 log.error("queued message %s set aside after %d failed turns", delivery.id, delivery.attempts + 1,
                           exc_info=error)
                 set_aside = True
             else:
-                delay = backoff(delivery.attempts)
+                delay = INBOUND.backoff(delivery.attempts)
                 queue.retry_later(delivery.id, reason, now + timedelta(seconds=delay))
                 TURN_FAILURES.labels("retry").inc()
                 log.warning("queued message %s: turn failed, retrying in %.1fs", delivery.id, delay, exc_info=error)

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.core.clock import utcnow
 from bot.core.errors import SendError
 from bot.worker.mailer import Mailer
-from bot.worker.retry import backoff
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.emails import claim_emails, record_email_attempt
+from storage.queues import EMAIL
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 10
 
 
 class MailJob:
@@ -39,9 +38,9 @@ class MailJob:
                 self.mailer.send(message)
                 values = {"status": "sent", "sent_at": self.clock(), "last_error": None}
             except SendError as error:
-                failed = error.permanent or attempts + 1 >= MAX_ATTEMPTS
+                failed = EMAIL.gives_up(attempts, permanent=error.permanent)
                 values = {"status": "failed" if failed else "queued", "last_error": str(error),
-                          "next_attempt_at": self.clock() + timedelta(seconds=backoff(attempts))}
+                          "next_attempt_at": EMAIL.retry_at(attempts, self.clock())}
                 log.warning("email %s %s: %s", email_id, "failed" if failed else "will be retried", error)
             with self.database.session_scope() as session:
                 record_email_attempt(session, email_id, **values)

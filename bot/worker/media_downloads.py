@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from bot.core.clock import utcnow
@@ -19,14 +19,13 @@ from bot.core.messages import Inbound
 from bot.service.document_checks import ADVICE
 from bot.service.turns import TurnService
 from bot.service.uploads import receive_document
-from bot.worker.retry import backoff
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.files import DocumentStore
 from storage.media_jobs import MediaJobRecord, MediaJobRepository
+from storage.queues import MEDIA
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 6
 
 
 class MediaFetcher(Protocol):
@@ -54,7 +53,7 @@ class MediaWorker:
             self._next_recovery = time.monotonic() + 60
         with self.database.session_scope() as session:
             jobs = MediaJobRepository(session, self.cipher).claim_due(
-                self.clock(), batch, stale_after=timedelta(minutes=5), recover=recover)
+                self.clock(), batch, stale_after=MEDIA.stale_after, recover=recover)
         for job in jobs:
             self._process(job)
         return len(jobs)
@@ -71,13 +70,13 @@ class MediaWorker:
             self._finish(job, "failed", "too large")
             return
         except SendError as error:
-            if error.permanent or job.attempts + 1 >= MAX_ATTEMPTS:
+            if MEDIA.gives_up(job.attempts, permanent=error.permanent):
                 self.turns.handle(_rejected(inbound, "unreadable"))
                 self._finish(job, "failed", str(error))
             else:
                 with self.database.session_scope() as session:
                     MediaJobRepository(session, self.cipher).retry(
-                        job.id, self.clock() + timedelta(seconds=backoff(job.attempts)), str(error))
+                        job.id, MEDIA.retry_at(job.attempts, self.clock()), str(error))
             return
         receive_document(self.turns, self.store, inbound, content)
         self._finish(job, "done", None)

@@ -9,33 +9,40 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.channels import Sender
 from bot.core.clock import utcnow
 from bot.core.errors import SendError
 from bot.core.metrics import SEND_FAILURES, SENT
-from bot.worker.retry import backoff
 from bot.worker.throttle import Throttle
 from storage.conversations import ContactRepository, MessageRepository, OutboxItem
 from storage.crypto import Cipher
 from storage.db import OUTAGE_ERRORS, Database
+from storage.queues import OUTBOX
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-STALE_CLAIM = timedelta(minutes=2)  # a send that takes longer than this belongs to a worker that died
 PACING_HORIZON = 0.5  # seconds of a rate limit's sends claimed at once; the dispatcher sleeps between them
 
 
 class Dispatcher:
-    """Claims due outbox rows and hands each to its channel's sender."""
+    """Claims due outbox rows and hands each to its channel's sender.
+
+    `stale_claim` (OUTBOX_CLAIM_TIMEOUT) replaces the outbox policy's time after which a claim is a dead
+    worker's.
+    """
 
     def __init__(self, database: Database, cipher: Cipher, senders: Mapping[str, Sender],
                  clock: Callable[[], datetime] = utcnow, batch: int = 50,
-                 throttles: Mapping[str, Throttle] | None = None, stale_claim: timedelta = STALE_CLAIM,
+                 throttles: Mapping[str, Throttle] | None = None, stale_claim: timedelta | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.stale_claim = stale_claim
+        self.policy = OUTBOX if stale_claim is None else replace(OUTBOX, stale_after=stale_claim)
+        # Taking over a dead worker's claims is a write; a few times a minute is plenty (and on SQLite
+        # every write waits for the single writer).
+        stale = self.policy.stale_after
+        self._recovery_every = min(15.0, stale.total_seconds() / 2) if stale is not None else 15.0
         self._next_recovery = 0.0
         self._throttled_for = 0.0
         self.database = database
@@ -48,17 +55,15 @@ class Dispatcher:
 
     def run_once(self) -> int:
         """Send what is due now; return how many messages were handled."""
-        # Taking over a dead worker's claims is a write; a few times a minute is plenty (and on SQLite
-        # every write waits for the single writer).
         recover = time.monotonic() >= self._next_recovery
         if recover:
-            self._next_recovery = time.monotonic() + min(15.0, self.stale_claim.total_seconds() / 2)
+            self._next_recovery = time.monotonic() + self._recovery_every
         now = self.clock()
         # Claim no more than each rate limit lets go soon: a row claimed only to be put back costs two writes.
         limits = {channel: throttle.capacity(now, PACING_HORIZON) for channel, throttle in self.throttles.items()}
         with self.database.session_scope() as session:
             items = MessageRepository(session, self.cipher).claim_due(
-                now, self.batch, stale_after=self.stale_claim, recover=recover, limits=limits)
+                now, self.batch, stale_after=self.policy.stale_after, recover=recover, limits=limits)
         self._throttled_for = 0.0 if items else min(
             (self.throttles[channel].seconds_until_free(now) for channel, room in limits.items() if room == 0),
             default=0.0)
@@ -101,13 +106,13 @@ class Dispatcher:
             except SendError as error:
                 if error.outcome in ("held", "suppressed"):
                     outcome = (error.outcome, str(error), None)
-                elif error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
+                elif self.policy.gives_up(item.attempts, permanent=error.permanent):
                     outcome = ("failed" if not error.permanent else "blocked", str(error), None)
                 else:
-                    outcome = ("retry", str(error), error.retry_after or backoff(item.attempts))
+                    outcome = ("retry", str(error), error.retry_after or self.policy.backoff(item.attempts))
             except Exception as error:  # the dispatch boundary: a bug must not stop the queue
                 log.exception("unexpected error sending message %s", item.id)
-                outcome = ("retry", f"internal error: {type(error).__name__}", backoff(item.attempts))
+                outcome = ("retry", f"internal error: {type(error).__name__}", self.policy.backoff(item.attempts))
             finally:
                 if throttle is not None:
                     throttle.finished(self.clock())
