@@ -38,6 +38,7 @@ class ConsentRecord:
 @dataclass(frozen=True, slots=True)
 class DocumentRecord:
     id: int
+    conversation_id: int
     slot: str | None
     storage_name: str
     content_type: str
@@ -99,6 +100,7 @@ class CaseRepository:
         return self._record(case) if case else None
 
     def data(self, case_id: int) -> dict[str, Any]:
+        """What the applicant told us when the case was filed, decrypted; empty if the case or its data is gone."""
         case = self.session.get(Case, case_id)
         return self.cipher.decrypt_json(case.data, {}) if case else {}
 
@@ -123,11 +125,14 @@ class DocumentRepository:
 
     def add(self, conversation_id: int, storage_name: str, content_type: str, size: int, sha256: str,
             now: datetime, *, width: int | None = None, height: int | None = None,
-            pages: int | None = None) -> int:
+            pages: int | None = None, slot: str | None = None, case_id: int | None = None,
+            review_status: str = "pending") -> int:
+        """Record a stored file. An applicant's upload waits for review outside any slot; what staff send
+        (the IMSS receipt, a payment line) comes in its slot, approved."""
         document = Document(conversation_id=conversation_id, storage_name=storage_name,
                             content_type=content_type, size=size, sha256=sha256, width=width, height=height,
                             pages=pages, created_at=now, access_token=secrets.token_urlsafe(24),
-                            review_status="pending")
+                            slot=slot, case_id=case_id, review_status=review_status)
         self.session.add(document)
         self.session.flush()
         return document.id
@@ -141,7 +146,22 @@ class DocumentRepository:
                                                     Document.conversation_id == conversation_id)
                              .values(slot=slot, case_id=case_id))
 
-    def for_conversation(self, conversation_id: int) -> list[DocumentRecord]:
-        rows = self.session.execute(
-            select(Document).where(Document.conversation_id == conversation_id).order_by(Document.id)).scalars()
-        return [DocumentRecord(r.id, r.slot, r.storage_name, r.content_type, r.size, r.case_id) for r in rows]
+    def get(self, document_id: int) -> DocumentRecord | None:
+        row = self.session.get(Document, document_id)
+        if row is None:
+            return None
+        return DocumentRecord(row.id, row.conversation_id, row.slot, row.storage_name, row.content_type, row.size,
+                              row.case_id)
+
+    def review(self, document_id: int, approved: bool, reason: str | None) -> None:
+        """Staff's verdict on a document; a rejection keeps its reason for the applicant and the inbox."""
+        row = self.session.get(Document, document_id)
+        assert row is not None
+        row.review_status = "approved" if approved else "rejected"
+        row.review_reason = reason
+
+    def clear_slot(self, document_id: int) -> None:
+        """Take a rejected document out of its slot, so the applicant's next upload fills it."""
+        row = self.session.get(Document, document_id)
+        assert row is not None
+        row.slot = None

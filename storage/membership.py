@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.conversations import _insert_ignoring_duplicates
+from storage.crypto import Cipher
 from storage.models import Case, Contact, Conversation, Nudge, PeriodPayment, Reminder, Subscription
 
 PAYMENT_RANK = {"line_sent": 1, "proof_received": 2, "paid": 3}
@@ -26,9 +28,21 @@ class SubscriptionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderRecipient:
+    """Where a subscription's reminder goes, in which language, and what the applicant told us (for the amount)."""
+
+    conversation_id: int
+    channel: str
+    locale: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class IdleConversation:
     id: int
     last_inbound_at: datetime
+    locale: str
+    channel: str
 
 
 class MembershipRepository:
@@ -59,14 +73,23 @@ class MembershipRepository:
         return [SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted)
                 for s, opted in rows]
 
-    def recipients(self, subscriptions: Collection[SubscriptionRecord]
-                   ) -> tuple[dict[int, Conversation], dict[int, Contact]]:
-        """The conversations and contacts of the given subscriptions, by id: one read each for a batch."""
-        conversations = {row.id: row for row in self.session.execute(select(Conversation).where(
-            Conversation.id.in_([s.conversation_id for s in subscriptions]))).scalars()}
-        contacts = {row.id: row for row in self.session.execute(select(Contact).where(
-            Contact.id.in_([s.contact_id for s in subscriptions]))).scalars()}
-        return conversations, contacts
+    def recipients(self, subscriptions: Collection[SubscriptionRecord], cipher: Cipher
+                   ) -> dict[int, ReminderRecipient]:
+        """Whom the given subscriptions' reminders go to, by subscription id: one read for a batch.
+
+        Only the subscriptions actually sent to are asked for, so a conversation whose data cannot be
+        decrypted stops only its own reminder, not the skipped and dropped ones around it.
+        """
+        if not subscriptions:
+            return {}
+        rows = self.session.execute(
+            select(Subscription.id, Subscription.conversation_id, Contact.channel, Conversation.locale,
+                   Conversation.data)
+            .join(Conversation, Conversation.id == Subscription.conversation_id)
+            .join(Contact, Contact.id == Subscription.contact_id)
+            .where(Subscription.id.in_([s.id for s in subscriptions]))).all()
+        return {sid: ReminderRecipient(conversation_id, channel, locale, cipher.decrypt_json(data, {}))
+                for sid, conversation_id, channel, locale, data in rows}
 
     def settled_payments(self, ids: Collection[int], period: str) -> set[int]:
         """Which of the given subscriptions paid `period` or sent its receipt."""
@@ -88,10 +111,6 @@ class MembershipRepository:
             return None
         s, opted = row
         return SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted)
-
-    def payment_status(self, subscription_id: int, period: str) -> str | None:
-        return self.session.execute(select(PeriodPayment.status).where(
-            PeriodPayment.subscription_id == subscription_id, PeriodPayment.period == period)).scalar_one_or_none()
 
     def payments(self, subscription_id: int) -> list[tuple[str, str, int | None]]:
         rows = self.session.execute(select(PeriodPayment).where(PeriodPayment.subscription_id == subscription_id)
@@ -125,14 +144,16 @@ class MembershipRepository:
 
     # -- nudges ------------------------------------------------------------------------------------
     def idle_enrollments(self, before: datetime, skip_states: tuple[str, ...] = ()) -> list[IdleConversation]:
-        """Enrollments the applicant left unfinished, bot-owned, not opted out, with no case yet."""
+        """Enrollments the applicant left unfinished, bot-owned, not opted out, with no case yet; with the
+        language and channel a nudge is written in."""
         has_case = select(Case.id).where(Case.conversation_id == Conversation.id).exists()
         rows = self.session.execute(
-            select(Conversation.id, Contact.last_inbound_at).join(Contact, Contact.id == Conversation.contact_id)
+            select(Conversation.id, Contact.last_inbound_at, Conversation.locale, Contact.channel)
+            .join(Contact, Contact.id == Conversation.contact_id)
             .where(Conversation.flow == "enrollment", Conversation.owner == "bot", Contact.opted_out.is_(False),
                    Contact.reachable.is_(True), Contact.last_inbound_at.is_not(None),
                    Contact.last_inbound_at < before, Conversation.state.not_in(skip_states), ~has_case)).all()
-        return [IdleConversation(cid, at) for cid, at in rows]
+        return [IdleConversation(cid, at, locale, channel) for cid, at, locale, channel in rows]
 
     def record_nudge(self, conversation_id: int, anchor: str, kind: str, now: datetime) -> bool:
         return _insert_ignoring_duplicates(self.session, Nudge.__table__, {

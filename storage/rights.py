@@ -74,9 +74,6 @@ class RightsRepository:
         return [RightsRecord(r.id, r.kind, r.channel, r.folio, r.requested_at, r.due_at, r.completed_at, r.detail)
                 for r in rows]
 
-    def complete(self, request_id: int, now: datetime) -> None:
-        self.session.execute(update(RightsRequest).where(RightsRequest.id == request_id).values(completed_at=now))
-
 
 def export_applicant(session: Session, cipher: Cipher, contact_id: int) -> dict[str, Any] | None:
     """Everything held about one applicant, decrypted, for their own download (ARCO access); None if unknown."""

@@ -97,10 +97,6 @@ class StaffRepository:
         self.session.execute(update(Staff).where(Staff.id == staff_id).values(
             password_hash=generate_password_hash(password), must_change_password=False))
 
-    def count_active_admins(self) -> int:
-        return int(self.session.execute(select(func.count()).select_from(Staff).where(
-            Staff.role == "admin", Staff.active.is_(True))).scalar_one())
-
 
 class LoginThrottle:
     """Failed logins per key (an email, an address); too many in the window and logins are refused."""

@@ -9,32 +9,33 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import Any
-
-from sqlalchemy import select
 
 from bot.core.clock import utcnow
 from bot.core.errors import BotError
 from bot.core.messages import Attachment, Outbound
+from bot.core.state import DialogState
+from bot.dialog.engine import Engine
 from bot.service.document_checks import check_document
 from bot.service.enrollment_email import build_enrollment_email
-from bot.wiring import Services
 from flows.rules.case_status import NEXT_STATUSES, STATUSES
 from flows.rules.imss import constants_for
 from flows.rules.payments import deadline
 from locales import N_, translate
 from storage.conversations import ConversationRepository, MessageRepository
-from storage.db import Session
+from storage.crypto import Cipher
+from storage.db import Database, Session
 from storage.emails import queue_email
-from storage.enrollment import CaseRepository, DocumentRepository
+from storage.enrollment import CaseRecord, CaseRepository, DocumentRepository
+from storage.files import DocumentStore
 from storage.membership import MembershipRepository, SubscriptionRecord
-from storage.models import Case, Contact, Conversation, Document, Message
+from storage.notes import NoteRepository
 from storage.staff import AuditRepository, StaffRecord
 
 NEEDS_REASON = ("documents_observed", "rejected", "cancelled")
 PERIOD = re.compile(r"20\d\d-(0[1-9]|1[0-2])")
-FINAL = ("enrolled", "rejected", "cancelled")
 
 
 class CaseWorkError(BotError):
@@ -42,14 +43,18 @@ class CaseWorkError(BotError):
 
 
 class CaseWork:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, database: Database, cipher: Cipher, engine: Engine, documents: DocumentStore, *,
+                 mail_from: str | None = None, on_queued: Callable[[], None] | None = None) -> None:
+        """`on_queued` wakes the worker, so what staff queued leaves now rather than at its next poll."""
+        self.database, self.cipher, self.engine, self.documents = database, cipher, engine, documents
+        self.mail_from = mail_from
+        self.on_queued = on_queued
 
     # -- conversations -----------------------------------------------------------------------------
     def take(self, staff: StaffRecord, conversation_id: int) -> None:
         with self._scope() as session:
             self._lock(session, conversation_id)
-            ConversationRepository(session, self.services.cipher).assign(conversation_id, staff.id, "human")
+            ConversationRepository(session, self.cipher).assign(conversation_id, staff.id, "human")
             self._audit(session, staff, "take", f"conversation:{conversation_id}")
 
     def reply(self, staff: StaffRecord, conversation_id: int, text: str) -> None:
@@ -60,7 +65,7 @@ class CaseWork:
         with self._scope() as session:
             state = self._lock(session, conversation_id)
             text = fill_variables(text, state.data)
-            ConversationRepository(session, self.services.cipher).assign(conversation_id, staff.id, "human")
+            ConversationRepository(session, self.cipher).assign(conversation_id, staff.id, "human")
             self._queue(session, conversation_id, Outbound(text, kind="staff_reply"), author="staff")
             self._audit(session, staff, "reply", f"conversation:{conversation_id}")
         self._wake()
@@ -70,21 +75,17 @@ class CaseWork:
             raise CaseWorkError(N_("Empty note."))
         with self._scope() as session:
             self._lock(session, conversation_id)
-            channel = self._contact(session, conversation_id).channel
-            session.add(Message(conversation_id=conversation_id, channel=channel, direction="note",
-                                author="staff", status="internal", attempts=0,
-                                body=self.services.cipher.encrypt_json({"text": text.strip(), "by": staff.email}),
-                                created_at=utcnow()))
+            NoteRepository(session, self.cipher).add(conversation_id, text.strip(), staff.email, utcnow())
             self._audit(session, staff, "note", f"conversation:{conversation_id}")
 
     def hand_back(self, staff: StaffRecord, conversation_id: int) -> None:
         """Return the conversation to the bot, which picks up where the flow was with a reminder."""
         with self._scope() as session:
             state = self._lock(session, conversation_id)
-            conversations = ConversationRepository(session, self.services.cipher)
+            conversations = ConversationRepository(session, self.cipher)
             conversations.assign(conversation_id, None, "bot")
             state.owner = "bot"
-            turn = self.services.engine.run_event(state, "resumed", {}, utcnow())
+            turn = self.engine.run_event(state, "resumed", {}, utcnow())
             conversations.save(conversation_id, turn.conversation, ("returned_to_bot",))
             for reply in turn.replies:
                 self._queue(session, conversation_id, replace(reply, kind="staff_reply"))
@@ -95,15 +96,14 @@ class CaseWork:
     def set_status(self, staff: StaffRecord, case_id: int, status: str, reason: str = "") -> None:
         reason = reason.strip()
         with self._scope() as session:
-            case = CaseRepository(session, self.services.cipher).get(case_id)
+            case = CaseRepository(session, self.cipher).get(case_id)
             if case is None:
                 raise CaseWorkError(N_("No such case."))
             if status not in NEXT_STATUSES.get(case.status, ()):
                 raise CaseWorkError(N_("The case cannot move to that status from where it is."))
             if status in NEEDS_REASON and not reason:
                 raise CaseWorkError(N_("This status needs a reason."))
-            CaseRepository(session, self.services.cipher).set_status(case_id, status, staff.email, utcnow(),
-                                                                     reason or None)
+            CaseRepository(session, self.cipher).set_status(case_id, status, staff.email, utcnow(), reason or None)
             if case.conversation_id is not None:
                 self._announce(session, case.conversation_id, case.folio, status, reason)
             self._audit(session, staff, "case_status", f"case:{case_id}", status)
@@ -114,20 +114,20 @@ class CaseWork:
         if not approve and not reason:
             raise CaseWorkError(N_("Say why the document is rejected."))
         with self._scope() as session:
-            document = session.get(Document, document_id)
+            documents = DocumentRepository(session)
+            document = documents.get(document_id)
             if document is None:
                 raise CaseWorkError(N_("No such document."))
-            document.review_status = "approved" if approve else "rejected"
-            document.review_reason = reason or None
+            documents.review(document_id, approve, reason or None)
             if not approve and document.slot:
                 state = self._lock(session, document.conversation_id)
-                turn = self.services.engine.run_event(state, "document_requested",
-                                                      {"slot": document.slot, "reason": reason}, utcnow())
-                ConversationRepository(session, self.services.cipher).save(document.conversation_id,
-                                                                           turn.conversation, turn.events)
+                turn = self.engine.run_event(state, "document_requested",
+                                             {"slot": document.slot, "reason": reason}, utcnow())
+                ConversationRepository(session, self.cipher).save(document.conversation_id, turn.conversation,
+                                                                  turn.events)
                 for reply in turn.replies:
                     self._queue(session, document.conversation_id, replace(reply, kind="document_request"))
-                document.slot = None
+                documents.clear_slot(document_id)
             self._audit(session, staff, "document_review", f"document:{document_id}",
                         "approved" if approve else f"rejected: {reason}")
         self._wake()
@@ -139,7 +139,8 @@ class CaseWork:
             if not check.ok or check.content_type != "application/pdf":
                 raise CaseWorkError(N_("Both files must be readable PDFs."))
         with self._scope() as session:
-            case = session.get(Case, case_id)
+            cases = CaseRepository(session, self.cipher)
+            case = cases.get(case_id)
             if case is None or case.conversation_id is None:
                 raise CaseWorkError(N_("No such case."))
             if case.status != "filed_with_imss":
@@ -147,13 +148,10 @@ class CaseWork:
             attachments = []
             for slot, content, filename in (("imss_receipt", receipt, "comprobante-inscripcion-imss.pdf"),
                                             ("payment_slip", slip, "linea-de-captura.pdf")):
-                name = self.services.documents.save(content)
-                document_id = DocumentRepository(session).add(
+                name = self.documents.save(content)
+                DocumentRepository(session).add(
                     case.conversation_id, name, "application/pdf", len(content), hashlib.sha256(content).hexdigest(),
-                    utcnow())
-                row = session.get(Document, document_id)
-                assert row is not None
-                row.slot, row.case_id, row.review_status = slot, case.id, "approved"
+                    utcnow(), slot=slot, case_id=case.id, review_status="approved")
                 attachments.append(Attachment("document", name, "application/pdf", filename))
             locale = self._locale(session, case.conversation_id)
             text = translate(locale, N_(
@@ -165,22 +163,21 @@ class CaseWork:
                                                                 kind="status_update"))
             self._email_results(session, case, locale, [(a.filename or "documento.pdf", c) for a, c in zip(
                 attachments, (receipt, slip), strict=True)])
-            CaseRepository(session, self.services.cipher).set_status(case.id, "enrolled", staff.email, utcnow(),
-                                                                     "receipt and payment slip delivered")
+            cases.set_status(case.id, "enrolled", staff.email, utcnow(), "receipt and payment slip delivered")
             self._audit(session, staff, "deliver_results", f"case:{case_id}")
         self._wake()
 
-    def _email_results(self, session: Session, case: Case, locale: str, files: list[tuple[str, bytes]]) -> None:
+    def _email_results(self, session: Session, case: CaseRecord, locale: str, files: list[tuple[str, bytes]]
+                       ) -> None:
         """The promised email with both PDFs, to the address the applicant confirmed in the journey."""
-        data = self.services.cipher.decrypt_json(case.data, {})
+        data = CaseRepository(session, self.cipher).data(case.id)
         if not data.get("email"):
             return
-        settings = self.services.settings
         message = build_enrollment_email(
-            to=str(data["email"]), mail_from=settings.mail_from or "ptibot@localhost", locale=locale,
+            to=str(data["email"]), mail_from=self.mail_from or "ptibot@localhost", locale=locale,
             name=str(data.get("full_name") or ""), folio=case.folio or "",
             payment_day=constants_for(utcnow().date()).payment_day, attachments=files)
-        queue_email(session, self.services.cipher, case.id, message.as_bytes(), utcnow())
+        queue_email(session, self.cipher, case.id, message.as_bytes(), utcnow())
 
     # -- membership --------------------------------------------------------------------------------
     def send_payment_line(self, staff: StaffRecord, conversation_id: int, period: str, pdf: bytes) -> None:
@@ -191,12 +188,10 @@ class CaseWork:
         with self._scope() as session:
             membership = MembershipRepository(session)
             subscription = self._subscription(membership, conversation_id)
-            name = self.services.documents.save(pdf)
+            name = self.documents.save(pdf)
             document_id = DocumentRepository(session).add(conversation_id, name, "application/pdf", len(pdf),
-                                                          hashlib.sha256(pdf).hexdigest(), utcnow())
-            row = session.get(Document, document_id)
-            assert row is not None
-            row.slot, row.review_status = "payment_line", "approved"
+                                                          hashlib.sha256(pdf).hexdigest(), utcnow(),
+                                                          slot="payment_line", review_status="approved")
             membership.set_payment(subscription.id, period, "line_sent", utcnow(), document_id)
             locale = self._locale(session, conversation_id)
             text = translate(locale, N_("Here is your línea de captura for %(period)s. Pay it by %(deadline)s at the "
@@ -230,27 +225,22 @@ class CaseWork:
             raise CaseWorkError(N_("This applicant has no payment reminders."))
         return subscription
 
-    def _scope(self) -> Any:
-        return self.services.database.session_scope()
+    def _scope(self) -> AbstractContextManager[Session]:
+        return self.database.session_scope()
 
-    def _lock(self, session: Session, conversation_id: int) -> Any:
-        state = ConversationRepository(session, self.services.cipher).lock_by_id(conversation_id)
+    def _lock(self, session: Session, conversation_id: int) -> DialogState:
+        state = ConversationRepository(session, self.cipher).lock_by_id(conversation_id)
         if state is None:
             raise CaseWorkError(N_("No such conversation."))
         return state
 
-    def _contact(self, session: Session, conversation_id: int) -> Contact:
-        return session.execute(select(Contact).join(Conversation, Conversation.contact_id == Contact.id)
-                               .where(Conversation.id == conversation_id)).scalar_one()
-
     def _locale(self, session: Session, conversation_id: int) -> str:
-        return str(session.execute(select(Conversation.locale).where(Conversation.id == conversation_id))
-                   .scalar_one())
+        locale, _channel = ConversationRepository(session, self.cipher).addressee(conversation_id)
+        return locale
 
     def _queue(self, session: Session, conversation_id: int, outbound: Outbound, author: str = "bot") -> None:
-        channel = self._contact(session, conversation_id).channel
-        MessageRepository(session, self.services.cipher).queue(conversation_id, channel, outbound, utcnow(),
-                                                               author=author)
+        _locale, channel = ConversationRepository(session, self.cipher).addressee(conversation_id)
+        MessageRepository(session, self.cipher).queue(conversation_id, channel, outbound, utcnow(), author=author)
 
     def _announce(self, session: Session, conversation_id: int, folio: str, status: str, reason: str) -> None:
         locale = self._locale(session, conversation_id)
@@ -265,8 +255,8 @@ class CaseWork:
         AuditRepository(session).add(staff, action, target, utcnow(), detail)
 
     def _wake(self) -> None:
-        if self.services.worker:
-            self.services.worker.wake()
+        if self.on_queued:
+            self.on_queued()
 
 
 def fill_variables(text: str, data: dict[str, object]) -> str:

@@ -34,8 +34,7 @@ from locales import N_, translate
 from storage.conversations import MessageRepository
 from storage.crypto import Cipher
 from storage.db import Database, Session
-from storage.membership import MembershipRepository, SubscriptionRecord
-from storage.models import Contact, Conversation
+from storage.membership import MembershipRepository, ReminderRecipient, SubscriptionRecord
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +149,7 @@ class ReminderJob:
         recorded = membership.recorded_reminders(ids, period, kinds)
         paid = membership.settled_payments(ids, period)
         due = due_times(period, zone, self.schedule.send_at)
-        conversations, contacts = membership.recipients(subscriptions)
-        queued = 0
+        sending: list[tuple[SubscriptionRecord, str]] = []
         for sub in subscriptions:
             self.examined += 1
             for rank, kind in enumerate(kinds):
@@ -167,21 +165,23 @@ class ReminderJob:
                     continue  # another worker got there first
                 REMINDERS.labels(status).inc()
                 if status == "sent":
-                    self._queue(session, conversations[sub.conversation_id], contacts[sub.contact_id], sub, period,
-                                kind, now)
-                    queued += 1
-                    self.sent += 1
+                    sending.append((sub, kind))
                 elif status == "dropped":
                     self.dropped += 1
                     log.info("reminder dropped subscription=%s period=%s kind=%s", sub.id, period, kind)
-        return queued
+        # Recipients are read once the reminders are recorded, and only those actually written to.
+        recipients = membership.recipients([sub for sub, _ in sending], self.cipher)
+        for sub, kind in sending:
+            self._queue(session, recipients[sub.id], sub, period, kind, now)
+            self.sent += 1
+        return len(sending)
 
-    def _queue(self, session: Session, conversation: Conversation, contact: Contact, sub: SubscriptionRecord,
-               period: str, kind: str, now: datetime) -> None:
-        locale = conversation.locale
+    def _queue(self, session: Session, recipient: ReminderRecipient, sub: SubscriptionRecord, period: str,
+               kind: str, now: datetime) -> None:
+        locale = recipient.locale
         babel_locale = "es_MX" if locale == "es_MX" else "en"
         day = deadline(period)
-        data = self.cipher.decrypt_json(conversation.data, {})
+        data = recipient.data
         amount = ""
         if data.get("monthly_income"):
             total = estimate(float(data["monthly_income"]), day, border=data.get("border_zone") == "yes").monthly_total
@@ -190,7 +190,7 @@ class ReminderJob:
         text = translate(locale, TEXTS[kind], period=format_date(day, "MMMM yyyy", locale=babel_locale),
                          deadline=format_date(day, "d MMMM", locale=babel_locale), amount=amount)
         buttons = (Button(translate(locale, N_("Talk to a person")), "cmd:human"),) if kind == "missed" else ()
-        MessageRepository(session, self.cipher).queue(conversation.id, contact.channel,
+        MessageRepository(session, self.cipher).queue(recipient.conversation_id, recipient.channel,
                                                       Outbound(text, buttons, kind="payment_reminder"), now,
                                                       author="system")
 
@@ -221,12 +221,9 @@ class NudgeJob:
                     continue  # long gone: a nudge now would be noise
                 if not membership.record_nudge(idle.id, last.isoformat(), kind, now):
                     continue
-                conversation = session.get(Conversation, idle.id)
-                contact = session.get(Contact, conversation.contact_id) if conversation else None
-                assert conversation is not None and contact is not None
                 MessageRepository(session, self.cipher).queue(
-                    idle.id, contact.channel, Outbound(translate(conversation.locale, NUDGE_TEXT), kind="nudge"),
-                    now, author="system")
+                    idle.id, idle.channel, Outbound(translate(idle.locale, NUDGE_TEXT), kind="nudge"), now,
+                    author="system")
                 queued += 1
         if queued and self.on_queued:
             self.on_queued()

@@ -7,14 +7,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-
 from bot.core.clock import utcnow
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.files import DocumentStore
-from storage.models import Case, Conversation, Document, Message, QueuedInbound
-from storage.rights import FINAL_STATUSES, purge_erased_contacts
+from storage.retention import delete_finished_case_documents, drop_failed_deliveries, purge_abandoned_conversations
+from storage.rights import purge_erased_contacts
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +27,13 @@ class RetentionJob:
         now = self.clock()
         with self.database.session_scope() as session:
             erased = purge_erased_contacts(session)
-            finished = select(Case.id).where(Case.status.in_(FINAL_STATUSES),
-                                             Case.updated_at < now - timedelta(days=self.document_days))
-            old_documents = list(session.execute(select(Document).where(Document.case_id.in_(finished))).scalars())
-            for document in old_documents:
-                self.store.delete(document.storage_name)
-                session.delete(document)
-            has_case = select(Case.id).where(Case.conversation_id == Conversation.id).exists()
-            abandoned = list(session.execute(select(Conversation.id).where(
-                ~has_case, Conversation.state != "", Conversation.updated_at < now - timedelta(days=self.abandoned_days)
-            )).scalars())
-            for conversation_id in abandoned:
-                for document in session.execute(select(Document).where(
-                        Document.conversation_id == conversation_id)).scalars():
-                    self.store.delete(document.storage_name)
-                    session.delete(document)
-                session.execute(delete(Message).where(Message.conversation_id == conversation_id))
-                session.execute(update(Conversation).where(Conversation.id == conversation_id).values(
-                    data=self.cipher.encrypt_json({}), state="", flow="", history="[]", curp_hash=None,
-                    phone_hash=None))
+            documents = delete_finished_case_documents(session, self.store, now - timedelta(days=self.document_days))
+            abandoned = purge_abandoned_conversations(session, self.cipher, self.store,
+                                                      now - timedelta(days=self.abandoned_days))
             # Deliveries whose turn kept failing are kept for a while for diagnosis, not for ever.
-            set_aside = session.execute(delete(QueuedInbound).where(
-                QueuedInbound.failed_at < now - timedelta(days=self.abandoned_days)))
-            set_aside_count = int(getattr(set_aside, "rowcount", 0) or 0)
-        if erased or old_documents or abandoned or set_aside_count:
+            set_aside = drop_failed_deliveries(session, now - timedelta(days=self.abandoned_days))
+        if erased or documents or abandoned or set_aside:
             log.info("retention: %d erased contacts removed, %d documents of finished cases deleted, "
-                     "%d abandoned conversations purged, %d failed deliveries dropped", erased, len(old_documents),
-                     len(abandoned), set_aside_count)
+                     "%d abandoned conversations purged, %d failed deliveries dropped", erased, documents,
+                     abandoned, set_aside)
         return 0  # housekeeping never keeps the worker from resting

@@ -9,12 +9,15 @@ from flask import current_app, flash, g, redirect, request, url_for
 
 from bot.service.casework import CaseWork, CaseWorkError
 from bot.web.context import services_of
-from bot.web.inbox import bp
+from bot.web.inbox.blueprint import bp
 from locales import N_
 
 
 def _work() -> CaseWork:
-    return CaseWork(services_of(current_app))
+    services = services_of(current_app)
+    return CaseWork(services.database, services.cipher, services.engine, services.documents,
+                    mail_from=services.settings.mail_from,
+                    on_queued=services.worker.wake if services.worker else None)
 
 
 def _back(conversation_id: int) -> Any:

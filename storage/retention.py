@@ -1,0 +1,53 @@
+"""Retention in storage: what the worker's housekeeping deletes, each function returning how much it removed.
+
+Documents of finished cases and abandoned enrollments do not stay forever; their files go with their rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from storage.crypto import Cipher
+from storage.files import DocumentStore
+from storage.models import Case, Conversation, Document, Message, QueuedInbound
+from storage.rights import FINAL_STATUSES
+
+
+def delete_finished_case_documents(session: Session, store: DocumentStore, finished_before: datetime) -> int:
+    """Delete the documents (files and rows) of cases that reached a final status before `finished_before`."""
+    finished = select(Case.id).where(Case.status.in_(FINAL_STATUSES), Case.updated_at < finished_before)
+    documents = list(session.execute(select(Document).where(Document.case_id.in_(finished))).scalars())
+    for document in documents:
+        store.delete(document.storage_name)
+        session.delete(document)
+    return len(documents)
+
+
+def purge_abandoned_conversations(session: Session, cipher: Cipher, store: DocumentStore,
+                                  idle_since: datetime) -> int:
+    """Empty the enrollments left without a case and untouched since `idle_since`.
+
+    Their documents, messages and collected data go; the conversation row stays, reset, so the applicant
+    starts afresh if they ever come back.
+    """
+    has_case = select(Case.id).where(Case.conversation_id == Conversation.id).exists()
+    abandoned = list(session.execute(select(Conversation.id).where(
+        ~has_case, Conversation.state != "", Conversation.updated_at < idle_since)).scalars())
+    for conversation_id in abandoned:
+        for document in session.execute(select(Document).where(
+                Document.conversation_id == conversation_id)).scalars():
+            store.delete(document.storage_name)
+            session.delete(document)
+        session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+        session.execute(update(Conversation).where(Conversation.id == conversation_id).values(
+            data=cipher.encrypt_json({}), state="", flow="", history="[]", curp_hash=None, phone_hash=None))
+    return len(abandoned)
+
+
+def drop_failed_deliveries(session: Session, failed_before: datetime) -> int:
+    """Delete the deliveries set aside before `failed_before` because their turn kept failing."""
+    result = session.execute(delete(QueuedInbound).where(QueuedInbound.failed_at < failed_before))
+    return int(getattr(result, "rowcount", 0) or 0)
