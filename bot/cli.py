@@ -1,8 +1,13 @@
-"""The `ptibot` command: serve, worker, db upgrade, chat, flow diagram."""
+"""The `ptibot` command (also `python -m bot`): serve, worker, db, chat, staff, telegram, keys, flow.
+
+Built with click, as Flask's own `flask` command is. The groups are plain click groups, not `FlaskGroup`:
+no command needs `current_app` (`serve` builds its app explicitly), `ptibot` must run without FLASK_APP,
+and FlaskGroup would load `.env` into `os.environ`, which only `bot.config` reads. Imports of the layers
+below happen inside each command, so `ptibot --help` stays fast and builds nothing.
+"""
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import logging
 import secrets
@@ -10,42 +15,62 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
 
 from bot.config import Settings
 from bot.core.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from bot.wiring import Services
+    from storage.staff import StaffRepository
+
 log = logging.getLogger("ptibot")
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def _fail(message: str, exit_code: int = 1) -> NoReturn:
+    """Refuse with `ptibot: <message>` on stderr and `exit_code` (2: fix the setup first), no traceback."""
+    click.echo(f"ptibot: {message}", err=True)
+    raise click.exceptions.Exit(exit_code)
 
 
 def _settings() -> Settings:
     try:
         return Settings.from_env()
     except ConfigurationError as error:
-        print(f"ptibot: {error}", file=sys.stderr)
-        raise SystemExit(2) from error
+        _fail(str(error), exit_code=2)
 
 
-def _configure_logging(verbose: bool = False) -> None:
+@click.group("ptibot", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="debug logging")
+def cli(verbose: bool) -> None:
+    """PTI Bot: IMSS enrollment assistant."""
     from bot.core.logs import configure
 
     configure(logging.DEBUG if verbose else logging.INFO)
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from storage.migrate import upgrade
-
-    settings = _settings()
-    upgrade(settings.database_url)
-    print("database is up to date")
-    return 0
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run `ptibot` with `argv` (default: the command line) and exit with the command's status."""
+    cli.main(args=argv, prog_name="ptibot")
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="the address to listen on")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="the port to listen on  [default: the PORT setting, else 8000]")
+@click.option("--no-worker", is_flag=True, help="do not start the in-process worker")
+def serve_command(host: str, port: int | None, no_worker: bool) -> None:
+    """Migrate, then run the web app and the worker."""
     from werkzeug.serving import make_server
 
     from bot.web.app import create_app
+    from bot.web.inbox.auth import ensure_first_admin
     from bot.wiring import build_services
     from storage.migrate import upgrade
 
@@ -53,18 +78,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
     services = build_services(settings)
     app = create_app(settings, services)
-    from bot.web.inbox.auth import ensure_first_admin
-
     password = ensure_first_admin(services)
     if password:
-        print(f"Created the first inbox admin: admin@localhost with one-time password {password} "
-              "(you will be asked to change it at the first login)", flush=True)
-    port = args.port or settings.port
-    server = make_server(args.host, port, app, threaded=True)
-    if services.worker and not args.no_worker:
+        click.echo(f"Created the first inbox admin: admin@localhost with one-time password {password} "
+                   "(you will be asked to change it at the first login)")
+    port = port or settings.port
+    server = make_server(host, port, app, threaded=True)
+    if services.worker and not no_worker:
         services.worker.start_thread()
-    print(f"PTI Bot is running: open http://{args.host}:{port}/ to chat with it (Ctrl+C to stop)",
-          flush=True)
+    click.echo(f"PTI Bot is running: open http://{host}:{port}/ to chat with it (Ctrl+C to stop)")
     # shutdown() waits for serve_forever() to return, so it must not run on the serving thread itself.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     try:
@@ -73,10 +95,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         pass
     finally:
         services.close()
-    return 0
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
+@cli.command("worker")
+def worker_command() -> None:
+    """Run the background worker alone."""
     from bot.wiring import build_services
 
     services = build_services(_settings())
@@ -88,11 +111,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
         pass
     finally:
         services.close()
-    return 0
 
 
-def cmd_chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
-    """Talk to the bot in the terminal through the same turn service as every channel."""
+@cli.group("db")
+def db_group() -> None:
+    """Database commands."""
+
+
+@db_group.command("upgrade")
+def db_upgrade_command() -> None:
+    """Migrate to the newest schema."""
+    from storage.migrate import upgrade
+
+    upgrade(_settings().database_url)
+    click.echo("database is up to date")
+
+
+@cli.command("chat")
+@click.option("--contact", metavar="NAME", default=lambda: f"terminal-{getpass.getuser()}",
+              show_default="terminal-<your user name>",
+              help="who you are to the bot (keeps your conversation between runs)")
+def chat_command(contact: str) -> None:
+    """Talk to the bot in the terminal."""
     from bot.core.messages import Inbound
     from bot.wiring import build_services
     from bot.worker.outbox import Dispatcher
@@ -109,131 +149,170 @@ def cmd_chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO
         payload = None
         if text.strip().isdigit() and 0 < int(text) <= len(buttons):
             payload = buttons[int(text) - 1]
-        inbound = Inbound("cli", args.contact, secrets.token_hex(12), text=text if payload is None else "",
+        inbound = Inbound("cli", contact, secrets.token_hex(12), text=text if payload is None else "",
                           payload=payload)
         outcome = services.turns.handle(inbound)
         for reply in outcome.replies:
-            print(f"\nbot> {reply.outbound.text}", file=stdout)
+            click.echo(f"\nbot> {reply.outbound.text}")
             if reply.outbound.buttons:
                 buttons = [b.payload for b in reply.outbound.buttons]
                 for number, button in enumerate(reply.outbound.buttons, 1):
-                    print(f"   [{number}] {button.title}", file=stdout)
+                    click.echo(f"   [{number}] {button.title}")
         dispatcher.run_once()
-        stdout.flush()
 
-    print("Chat with PTI Bot (Ctrl+D to leave).", file=stdout)
+    click.echo("Chat with PTI Bot (Ctrl+D to leave).")
     turn("hola")
     try:
-        for line in stdin:
+        for line in sys.stdin:
             if line.strip():
                 turn(line.strip())
-            print("you> ", end="", file=stdout, flush=True)
+            click.echo("you> ", nl=False)
     except KeyboardInterrupt:
         pass
-    services.close()
-    return 0
+    finally:
+        services.close()
 
 
-def cmd_staff(args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
-    """Manage inbox accounts: add (password from a prompt or stdin), list, disable."""
-    from bot.core.clock import utcnow
-    from bot.web.inbox.auth import MIN_PASSWORD
+@cli.group("staff")
+def staff_group() -> None:
+    """Inbox accounts."""
+
+
+@contextmanager
+def _staff_accounts(settings: Settings) -> Iterator[StaffRepository]:
+    """The staff repository in one transaction, on a database migrated to the newest schema."""
     from storage.db import Database
     from storage.migrate import upgrade
-    from storage.staff import AccountExists, StaffRepository
+    from storage.staff import StaffRepository
 
-    settings = _settings()
     upgrade(settings.database_url)
     database = Database(settings.database_url)
     try:
         with database.session_scope() as session:
-            staff = StaffRepository(session)
-            if args.staff_command == "list":
-                for person in staff.all():
-                    state = "active" if person.active else "disabled"
-                    print(f"{person.email}\t{person.role}\t{state}")
-                return 0
-            if args.staff_command == "disable":
-                if not staff.set_active(args.email, False):
-                    print(f"ptibot: no staff with email {args.email}", file=sys.stderr)
-                    return 1
-                print(f"disabled {args.email}")
-                return 0
-            password = stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
-            if len(password) < MIN_PASSWORD:
-                print(f"ptibot: the password needs at least {MIN_PASSWORD} characters", file=sys.stderr)
-                return 2
-            staff.create(args.email, password, args.role, utcnow(), name=args.name or "")
-        print(f"added {args.email} as {args.role}")
-        return 0
-    except AccountExists:
-        print(f"ptibot: {args.email} already has an account", file=sys.stderr)
-        return 1
+            yield StaffRepository(session)
     finally:
         database.dispose()
 
 
-def cmd_keys(args: argparse.Namespace) -> int:
-    """Re-encrypt everything under the first key of DATA_ENCRYPTION_KEYS (resumable: run it again)."""
+@staff_group.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "agent"]), default="agent", show_default=True)
+@click.option("--name", default="", help="the person's name, shown in the inbox")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def staff_add_command(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create a staff account (the password is asked for, or read from standard input)."""
+    from bot.core.clock import utcnow
+    from bot.web.inbox.auth import MIN_PASSWORD
+    from storage.staff import AccountExists
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True)
+    if len(password) < MIN_PASSWORD:
+        _fail(f"the password needs at least {MIN_PASSWORD} characters", exit_code=2)
+    try:
+        with _staff_accounts(settings) as staff:
+            staff.create(email, password, role, utcnow(), name=name)
+    except AccountExists:
+        _fail(f"{email} already has an account")
+    click.echo(f"added {email} as {role}")
+
+
+@staff_group.command("list")
+def staff_list_command() -> None:
+    """List staff accounts."""
+    with _staff_accounts(_settings()) as staff:
+        for person in staff.all():
+            click.echo(f"{person.email}\t{person.role}\t{'active' if person.active else 'disabled'}")
+
+
+@staff_group.command("disable")
+@click.argument("email")
+def staff_disable_command(email: str) -> None:
+    """Disable a staff account."""
+    with _staff_accounts(_settings()) as staff:
+        if not staff.set_active(email, False):
+            _fail(f"no staff with email {email}")
+    click.echo(f"disabled {email}")
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """Encryption keys."""
+
+
+@keys_group.command("rotate")
+def keys_rotate_command() -> None:
+    """Re-encrypt all data and documents under the newest key.
+
+    The newest key is the first of DATA_ENCRYPTION_KEYS. Resumable: if interrupted, run it again.
+    """
     from bot.wiring import build_services
     from storage.rotation import rotate_keys
 
     services = build_services(_settings())
     try:
         counts = rotate_keys(services.database, services.cipher, services.documents,
-                             progress=lambda table, count: print(f"{table}: {count} re-encrypted", flush=True))
+                             progress=lambda table, count: click.echo(f"{table}: {count} re-encrypted"))
     finally:
         services.close()
-    print(f"done: {sum(counts.values())} items under the newest key; older keys can now be removed")
-    return 0
+    click.echo(f"done: {sum(counts.values())} items under the newest key; older keys can now be removed")
 
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+@cli.group("telegram")
+def telegram_group() -> None:
+    """Telegram webhook and long polling."""
 
 
 def _telegram(settings: Settings) -> Any:
     from bot.channels.telegram import TelegramSender
 
     if not settings.telegram_bot_token:
-        print("ptibot: set TELEGRAM_BOT_TOKEN (and TELEGRAM_WEBHOOK_SECRET) first", file=sys.stderr)
-        raise SystemExit(2)
+        _fail("set TELEGRAM_BOT_TOKEN (and TELEGRAM_WEBHOOK_SECRET) first", exit_code=2)
     return TelegramSender(settings.telegram_bot_token, settings.telegram_api_base_url)
 
 
-def cmd_telegram(args: argparse.Namespace) -> int:
-    """Register or remove the webhook, or long-poll into the same turns for local development."""
+@telegram_group.command("set-webhook")
+def telegram_set_webhook_command() -> None:
+    """Register PUBLIC_BASE_URL/webhooks/telegram with the secret."""
     settings = _settings()
     telegram = _telegram(settings)
-    if args.telegram_command == "set-webhook":
-        if not settings.public_base_url:
-            print("ptibot: set PUBLIC_BASE_URL to the public https origin first", file=sys.stderr)
-            return 2
-        url = f"{settings.public_base_url}/webhooks/telegram"
-        telegram.bot_call(lambda bot: bot.set_webhook(
-            url=url, secret_token=settings.telegram_webhook_secret, allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False))
-        print(f"webhook set to {url}")
-        return 0
-    if args.telegram_command == "delete-webhook":
-        telegram.bot_call(lambda bot: bot.delete_webhook())
-        print("webhook deleted")
-        return 0
-    return _poll(settings, telegram, args.once)
+    if not settings.public_base_url:
+        _fail("set PUBLIC_BASE_URL to the public https origin first", exit_code=2)
+    url = f"{settings.public_base_url}/webhooks/telegram"
+    telegram.bot_call(lambda bot: bot.set_webhook(
+        url=url, secret_token=settings.telegram_webhook_secret, allowed_updates=ALLOWED_UPDATES,
+        drop_pending_updates=False))
+    click.echo(f"webhook set to {url}")
 
 
-def _poll(settings: Settings, telegram: Any, once: bool) -> int:
+@telegram_group.command("delete-webhook")
+def telegram_delete_webhook_command() -> None:
+    """Remove the webhook."""
+    _telegram(_settings()).bot_call(lambda bot: bot.delete_webhook())
+    click.echo("webhook deleted")
+
+
+@telegram_group.command("poll")
+@click.option("--once", is_flag=True, help="handle what is pending, send the replies, exit")
+def telegram_poll_command(once: bool) -> None:
+    """Long polling into the same engine (development)."""
     from bot.channels.telegram import parse_update
     from bot.core.errors import BadRequest, SendError
     from bot.wiring import build_services
     from storage.migrate import upgrade
 
+    settings = _settings()
+    telegram = _telegram(settings)
     upgrade(settings.database_url)
     services = build_services(settings)
     assert services.worker is not None
     services.worker.start_thread()
     telegram.bot_call(lambda bot: bot.delete_webhook())  # getUpdates is refused while a webhook is set
     offset = 0
-    print("polling Telegram (Ctrl+C to stop)", flush=True)
+    click.echo("polling Telegram (Ctrl+C to stop)")
     try:
         while True:
             try:
@@ -255,14 +334,14 @@ def _poll(settings: Settings, telegram: Any, once: bool) -> int:
                 deadline = time.monotonic() + 10
                 while services.worker and time.monotonic() < deadline and _outbox_depth(services):
                     time.sleep(0.1)
-                return 0
+                return
     except KeyboardInterrupt:
-        return 0
+        pass
     finally:
         services.close()
 
 
-def _outbox_depth(services: Any) -> int:
+def _outbox_depth(services: Services) -> int:
     from storage.conversations import MessageRepository
 
     with services.database.session_scope() as session:
@@ -270,70 +349,15 @@ def _outbox_depth(services: Any) -> int:
         return depth
 
 
-def cmd_flow_diagram(args: argparse.Namespace) -> int:
+@cli.group("flow")
+def flow_group() -> None:
+    """Dialog flows."""
+
+
+@flow_group.command("diagram")
+def flow_diagram_command() -> None:
+    """Print the Mermaid state diagram."""
     from flows.diagram import mermaid
     from flows.registry import FLOWS
 
-    sys.stdout.write(mermaid(FLOWS))
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ptibot", description="PTI Bot: IMSS enrollment assistant.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="migrate, then run the web app and the worker")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--no-worker", action="store_true", help="do not start the in-process worker")
-    serve.set_defaults(func=cmd_serve)
-
-    commands.add_parser("worker", help="run the background worker alone").set_defaults(func=cmd_worker)
-
-    db = commands.add_parser("db", help="database commands")
-    db_commands = db.add_subparsers(dest="db_command", required=True)
-    db_commands.add_parser("upgrade", help="migrate to the newest schema").set_defaults(func=cmd_db_upgrade)
-
-    chat = commands.add_parser("chat", help="talk to the bot in the terminal")
-    chat.add_argument("--contact", default=f"terminal-{getpass.getuser()}",
-                      help="who you are to the bot (keeps your conversation between runs)")
-    chat.set_defaults(func=cmd_chat)
-
-    staff = commands.add_parser("staff", help="inbox accounts")
-    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
-    add = staff_commands.add_parser("add", help="create a staff account")
-    add.add_argument("email")
-    add.add_argument("--role", choices=("admin", "agent"), default="agent")
-    add.add_argument("--name", default="")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    staff_commands.add_parser("list", help="list staff accounts")
-    disable = staff_commands.add_parser("disable", help="disable a staff account")
-    disable.add_argument("email")
-    staff.set_defaults(func=cmd_staff)
-
-    keys = commands.add_parser("keys", help="encryption keys")
-    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
-    keys_commands.add_parser("rotate", help="re-encrypt all data and documents under the newest key")
-    keys.set_defaults(func=cmd_keys)
-
-    telegram = commands.add_parser("telegram", help="Telegram webhook and long polling")
-    telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
-    telegram_commands.add_parser("set-webhook", help="register PUBLIC_BASE_URL/webhooks/telegram with the secret")
-    telegram_commands.add_parser("delete-webhook", help="remove the webhook")
-    poll = telegram_commands.add_parser("poll", help="long polling into the same engine (development)")
-    poll.add_argument("--once", action="store_true", help="handle what is pending, send the replies, exit")
-    telegram.set_defaults(func=cmd_telegram)
-
-    flow = commands.add_parser("flow", help="dialog flows")
-    flow_commands = flow.add_subparsers(dest="flow_command", required=True)
-    flow_commands.add_parser("diagram", help="print the Mermaid state diagram").set_defaults(
-        func=cmd_flow_diagram)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _configure_logging(args.verbose)
-    result: int = args.func(args)
-    return result
+    click.echo(mermaid(FLOWS), nl=False)

@@ -10,27 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from dotenv import dotenv_values
 
 from bot.core.errors import ConfigurationError
 from locales import SUPPORTED_LOCALES
-
-
-def _read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a minimal `.env` (KEY=VALUE, # comments, optional quotes); the real environment wins."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
-    return values
 
 
 def _dev_secret(data_dir: Path, name: str, make: str) -> str:
@@ -115,7 +98,9 @@ class Settings:
             environ: the variables to read (defaults to `os.environ`); a `.env` file in `cwd` fills gaps.
             cwd: where to look for `.env` (defaults to the working directory).
         """
-        env = dict(_read_dotenv((cwd or Path.cwd()) / ".env"))
+        # No `${VAR}` interpolation: python-dotenv would fill it from os.environ, behind `environ`'s back.
+        dotenv = dotenv_values((cwd or Path.cwd()) / ".env", interpolate=False, encoding="utf-8")
+        env = {key: value for key, value in dotenv.items() if value is not None}  # a bare `KEY` line has None
         env.update(os.environ if environ is None else environ)
 
         def get(name: str) -> str | None:

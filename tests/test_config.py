@@ -57,6 +57,44 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
     assert settings.business_timezone == "America/Tijuana"
 
 
+def test_dotenv_is_parsed_by_python_dotenv(tmp_path: Path) -> None:
+    """What python-dotenv understands beyond KEY=VALUE: inline comments, escapes in double quotes, values
+    spanning lines; a bare KEY is no value, and `${VAR}` is kept as written (no interpolation)."""
+    (tmp_path / ".env").write_text(
+        'PORT=9001  # the local port\n'
+        'MAIL_FROM="\\"Gestoría PTI\\" <hola@gestoria.mx>"\n'
+        'BUSINESS_HOURS="mon-fri 09:00-18:00;\n sat 10:00-14:00"\n'
+        'TELEGRAM_BOT_TOKEN\n'
+        'PUBLIC_BASE_URL=https://${HOST}/\n', encoding="utf-8")
+    settings = Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path), "HOST": "bot.example.mx"}, cwd=tmp_path)
+    assert settings.port == 9001
+    assert settings.mail_from == '"Gestoría PTI" <hola@gestoria.mx>'
+    assert settings.business_hours == "mon-fri 09:00-18:00;\n sat 10:00-14:00"
+    assert settings.telegram_bot_token is None and not settings.telegram_enabled
+    assert settings.public_base_url == "https://${HOST}"
+
+
+def test_the_process_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("PORT=9001\nREMINDER_HOUR=09:30\nPTIBOT_DATA_DIR=elsewhere\n")
+    monkeypatch.setenv("PTIBOT_ENV", "development")
+    monkeypatch.setenv("PTIBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PORT", "9003")
+    monkeypatch.delenv("REMINDER_HOUR", raising=False)
+    settings = Settings.from_env(cwd=tmp_path)  # os.environ, as `ptibot` reads it
+    assert settings.port == 9003
+    assert settings.reminder_hour == "09:30"
+    assert settings.data_dir == tmp_path / "data"
+
+
+def test_dotenv_is_read_from_the_working_directory_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("PORT=9001\n")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")  # python-dotenv's own search would walk up and find the parent's
+    assert Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path)}).port == 8000
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path)}).port == 9001
+
+
 @pytest.mark.parametrize(("name", "value"), [("DATA_ENCRYPTION_KEYS", "not-a-key"), ("PORT", "eighty"),
                                              ("DEFAULT_LOCALE", "fr"), ("PROVIDER_TIMEOUT", "0"),
                                              ("OUTBOX_CLAIM_TIMEOUT", "two minutes"),
