@@ -1,9 +1,11 @@
 """Shared fixtures: a fresh migrated database per test (SQLite by default, PostgreSQL when DATABASE_URL
-says so), the app, its client, and helpers to talk to the web chat like a phone would."""
+says so), the app, its client, a web-chat phone, and the apps wired to the loopback Telegram and Twilio fakes.
+
+Helpers that are not fixtures (sample identities, settings, the phone itself) live in tests/helpers.py.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -11,27 +13,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings, normalise_database_url
+from bot.config import Settings
 from bot.web.app import create_app
 from bot.web.context import services_of
 from bot.wiring import Services, build_services
 from storage.migrate import upgrade
 
-IN_CI = bool(os.environ.get("CI"))
-TEST_KEY = Fernet.generate_key().decode()
+# Before any import of them, so that their failing asserts explain themselves like the tests' own.
+pytest.register_assert_rewrite("tests.helpers", "tests.browser")
 
-
-def skip_or_fail(reason: str) -> None:
-    """Outside CI a missing service skips with its reason; under CI a skip would hide a gap, so fail."""
-    if IN_CI:
-        pytest.fail(f"required under CI: {reason}")
-    pytest.skip(reason)
+from tests.helpers import (  # noqa: E402
+    PUBLIC_URL,
+    STATUS_TEMPLATE,
+    TELEGRAM_SECRET,
+    TELEGRAM_TOKEN,
+    WHATSAPP_FROM,
+    Phone,
+    make_settings,
+    postgres_url,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,11 +57,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_report_header(config: pytest.Config) -> str:
     database = "PostgreSQL" if postgres_url() else "SQLite (PostgreSQL-only tests are deselected)"
     return f"ptibot: tests run on {database}"
-
-
-def postgres_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    return normalise_database_url(url) if url.startswith(("postgres://", "postgresql")) else None
 
 
 @pytest.fixture(scope="session")
@@ -95,16 +95,6 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-
-
-def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "env": "test", "data_dir": data_dir, "database_url": database_url, "secret_key": "test-secret",
-        "data_encryption_keys": (TEST_KEY,), "default_locale": "es_MX",
-        "business_hours": "mon-sun 00:00-23:59",  # always open, unless a test says otherwise
-    }
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture
@@ -154,57 +144,9 @@ def client(app: Flask) -> FlaskClient:
     return worker_attached_client(app)
 
 
-class Phone:
-    """A web-chat user: sends texts or button payloads and keeps the last buttons it saw."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.last: list[dict[str, Any]] = []
-
-    def send(self, text: str | None = None, *, payload: str | None = None,
-             message_id: str | None = None) -> list[dict[str, Any]]:
-        body: dict[str, Any] = {"id": message_id or uuid.uuid4().hex}
-        if text is not None:
-            body["text"] = text
-        if payload is not None:
-            body["payload"] = payload
-        response = self.client.post("/webchat/api/messages", json=body)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        self.last = response.get_json()["messages"]
-        return self.last
-
-    def upload(self, content: bytes, filename: str = "foto.jpg", message_id: str | None = None,
-               status: int = 200) -> list[dict[str, Any]]:
-        import io
-
-        response = self.client.post("/webchat/api/messages", content_type="multipart/form-data", data={
-            "id": message_id or uuid.uuid4().hex, "file": (io.BytesIO(content), filename)})
-        assert response.status_code == status, response.get_data(as_text=True)
-        self.last = response.get_json().get("messages", [])
-        return self.last
-
-    def press(self, title: str) -> list[dict[str, Any]]:
-        """Press the button with this title among the last replies."""
-        for message in reversed(self.last):
-            for button in message["buttons"]:
-                if button["title"] == title:
-                    return self.send(payload=button["payload"])
-        raise AssertionError(f"no button {title!r} in {self.buttons()}")
-
-    def text(self) -> str:
-        return "\n".join(message["text"] for message in self.last)
-
-    def buttons(self) -> list[str]:
-        return [button["title"] for message in self.last for button in message["buttons"]]
-
-
 @pytest.fixture
 def phone(client: FlaskClient) -> Phone:
     return Phone(client)
-
-
-TELEGRAM_TOKEN = "123456:TEST-token"
-TELEGRAM_SECRET = "s3cret-token-for-tests"
 
 
 @pytest.fixture
@@ -231,18 +173,6 @@ def telegram_services(telegram_settings: Settings) -> Iterator[Services]:
 @pytest.fixture
 def telegram_client(telegram_settings: Settings, telegram_services: Services) -> FlaskClient:
     return worker_attached_client(create_app(telegram_settings, telegram_services))
-
-
-def telegram_text_update(update_id: int, chat_id: int, text: str, language: str = "es") -> dict[str, Any]:
-    user = {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": language}
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": 1764300000, "chat": {"id": chat_id, "type": "private"},
-        "from": user, "text": text}}
-
-
-PUBLIC_URL = "https://bot.example.mx"
-WHATSAPP_FROM = "whatsapp:+14155238886"
-STATUS_TEMPLATE = "HX" + "5" * 32
 
 
 @pytest.fixture

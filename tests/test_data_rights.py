@@ -30,8 +30,7 @@ from storage.models import (
     RightsRequest,
     Subscription,
 )
-from tests.conftest import Phone, make_settings
-from tests.test_inbox import enrolled_applicant, login, make_staff
+from tests.helpers import Phone, enrolled_applicant, login, make_settings, make_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSONAL = ("GODE561231HDFNZD03", "GODE561231GR8", "12345612340", "ana@example.mx", "5512345678",

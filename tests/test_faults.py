@@ -43,15 +43,18 @@ from twilio.request_validator import RequestValidator
 from bot.config import Settings, normalise_database_url
 from bot.wiring import Services
 from storage.models import Message
-from tests.conftest import (
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.helpers import (
     PUBLIC_URL,
+    ROOT,
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
+    environment,
+    free_port,
+    post_json,
     skip_or_fail,
     telegram_text_update,
 )
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.test_processes import ROOT, environment, free_port, post_json
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
 CLIENT_TIMEOUT = 1.0  # seconds: PROVIDER_TIMEOUT for this module's senders

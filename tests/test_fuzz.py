@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.registry import FLOWS
-from tests.conftest import TELEGRAM_SECRET
+from tests.helpers import TELEGRAM_SECRET
 
 PAYLOADS = sorted({choice.key for flow in FLOWS for step in flow.steps for choice in step.choices}
                   | {"cmd:menu", "cmd:human", "cmd:back", "cmd:nope", "", "x" * 70})

@@ -14,43 +14,33 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from bot.core.clock import utcnow
 from bot.wiring import Services
 from bot.worker.outbox import Dispatcher
 from locales import translate
 from storage.models import AuditEntry, Case, CaseEvent, Conversation, Document
 from storage.staff import StaffRepository
-from tests.conftest import TEST_KEY, Phone
-from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
+from tests.helpers import (
+    PASSWORD,
+    STATUS_NEWS,
+    TEST_KEY,
+    Phone,
+    conversation_id_of,
+    conversation_id_of_ref,
+    csrf,
+    enrolled_applicant,
+    file_with_imss,
+    folio,
+    login,
+    make_staff,
+    post_form,
+)
+from tests.samples import document_photo, pdf_document
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery"
 
 
 def es(msgid: str, **values: Any) -> str:
     return translate("es_MX", msgid, **values)
-
-
-def make_staff(services: Services, email: str = "ana@gestoria.mx", role: str = "agent") -> None:
-    with services.database.session_scope() as session:
-        StaffRepository(session).create(email, PASSWORD, role, utcnow(), name="Ana")
-
-
-def csrf(client: FlaskClient) -> str:
-    client.get("/inbox/login")
-    with client.session_transaction() as session:
-        return str(session["csrf"])
-
-
-def login(client: FlaskClient, email: str = "ana@gestoria.mx", password: str = PASSWORD) -> Any:
-    token = csrf(client)
-    return client.post("/inbox/login", data={"email": email, "password": password, "csrf_token": token})
-
-
-def post(client: FlaskClient, url: str, **data: Any) -> Any:
-    with client.session_transaction() as session:
-        token = session["csrf"]
-    return client.post(url, data={"csrf_token": token, **data})
 
 
 @pytest.fixture
@@ -94,7 +84,7 @@ def test_forms_without_the_csrf_token_are_refused(staff_client: FlaskClient, ser
     cid = conversation_id(services)
     assert staff_client.post(f"/inbox/c/{cid}/take").status_code == 400
     assert staff_client.post(f"/inbox/c/{cid}/take", data={"csrf_token": "forged"}).status_code == 400
-    assert post(staff_client, f"/inbox/c/{cid}/take").status_code == 302
+    assert post_form(staff_client, f"/inbox/c/{cid}/take").status_code == 302
     fresh = staff_client.application.test_client()
     assert fresh.post("/inbox/login", data={"email": "ana@gestoria.mx", "password": PASSWORD}).status_code == 400
 
@@ -126,13 +116,14 @@ def test_waiting_conversation_is_on_top_then_take_reply_and_hand_back(staff_clie
     assert f'data-id="{conversation_id_of(services, waiting)}"' in page[first_row:first_row + 20]
     assert es("Waiting") in page and es("asked for a person") in page
     cid = conversation_id_of(services, waiting)
-    assert post(staff_client, f"/inbox/c/{cid}/take").status_code == 302
-    assert post(staff_client, f"/inbox/c/{cid}/reply", text="Hola, soy Ana. ¿En qué te ayudo?").status_code == 302
+    assert post_form(staff_client, f"/inbox/c/{cid}/take").status_code == 302
+    reply = post_form(staff_client, f"/inbox/c/{cid}/reply", text="Hola, soy Ana. ¿En qué te ayudo?")
+    assert reply.status_code == 302
     deliver(services)
     polled = waiting.client.get("/webchat/api/messages?after=0").get_json()["messages"]
     assert polled[-1]["text"] == "Hola, soy Ana. ¿En qué te ayudo?" and polled[-1]["author"] == "staff"
     assert waiting.send("gracias") == []  # the bot stays quiet while a person has it
-    assert post(staff_client, f"/inbox/c/{cid}/hand-back").status_code == 302
+    assert post_form(staff_client, f"/inbox/c/{cid}/hand-back").status_code == 302
     deliver(services)
     polled = waiting.client.get("/webchat/api/messages?after=0").get_json()["messages"]
     assert polled[-2]["text"] == es("You are back with the assistant. We were at: %(where)s.",
@@ -143,46 +134,14 @@ def test_waiting_conversation_is_on_top_then_take_reply_and_hand_back(staff_clie
     assert "Hola, soy Ana." in view and "gracias" in view
 
 
-def conversation_id_of(services: Services, phone: Phone) -> int:
-    cookie = phone.client.get_cookie("session")
-    assert cookie is not None
-    with phone.client.session_transaction() as session:
-        ref = session["webchat_id"]
-    from storage.models import Contact
-
-    with services.database.session_scope() as db:
-        return int(db.execute(select(Conversation.id).join(Contact, Contact.id == Conversation.contact_id)
-                              .where(Contact.external_id == ref)).scalar_one())
-
-
 def test_notes_are_private(staff_client: FlaskClient, services: Services, phone: Phone) -> None:
     phone.send("hola")
     cid = conversation_id(services)
-    post(staff_client, f"/inbox/c/{cid}/note", text="Llamar mañana")
+    post_form(staff_client, f"/inbox/c/{cid}/note", text="Llamar mañana")
     deliver(services)
     assert "Llamar mañana" in staff_client.get(f"/inbox/c/{cid}").get_data(as_text=True)
     polled = phone.client.get("/webchat/api/messages?after=0").get_json()["messages"]
     assert not any("Llamar" in m["text"] for m in polled)
-
-
-def enrolled_applicant(phone: Phone) -> None:
-    phone.send("hola")
-    phone.send("1")
-    phone.send("acepto")
-    phone.send("acepto")
-    for answer in ["si", "no", "no", "1", "1", "2", "2", "no", "1", "2", "continuar"]:
-        phone.send(answer)
-    for answer in ("Eduardo González Díaz", "GODE561231HDFNZD03", "GODE561231GR8", "12345612340",
-                   "ana@example.mx", "si", "5512345678", "06600", "no", "Av. Juárez 123, Centro, CDMX",
-                   "carpintero", "si", "15000", "mensual", "continuar", "no"):
-        phone.send(answer)
-    phone.upload(id_card_photo(), "frente.jpg")
-    phone.upload(png_photo(seed=3), "reverso.png")
-    phone.upload(pdf_document(), "constancia.pdf")
-    phone.upload(document_photo(seed=4), "recibo.jpg")
-    phone.send("omitir")
-    phone.send("1")
-    assert re.search(r"PTI-2026-\d{6}", phone.text())
 
 
 def test_case_status_changes_are_recorded_and_announced(staff_client: FlaskClient, services: Services,
@@ -192,9 +151,9 @@ def test_case_status_changes_are_recorded_and_announced(staff_client: FlaskClien
     with services.database.session_scope() as session:
         case_id = session.execute(select(Case.id)).scalar_one()
     url = f"/inbox/c/{cid}/case/{case_id}/status"
-    post(staff_client, url, status="enrolled")  # not allowed from "received"
-    post(staff_client, url, status="documents_observed")  # needs a reason
-    post(staff_client, url, status="in_review")
+    post_form(staff_client, url, status="enrolled")  # not allowed from "received"
+    post_form(staff_client, url, status="documents_observed")  # needs a reason
+    post_form(staff_client, url, status="in_review")
     deliver(services)
     text = phone.client.get("/webchat/api/messages?after=0").get_json()["messages"][-1]["text"]
     assert es(STATUS_NEWS, folio=folio(services), status=es("in review")) == text
@@ -206,20 +165,6 @@ def test_case_status_changes_are_recorded_and_announced(staff_client: FlaskClien
     assert es("in review") in phone.text()
 
 
-STATUS_NEWS = "News about your case *%(folio)s*: it is now %(status)s."
-
-
-def file_with_imss(staff: FlaskClient, conversation_id: int, case_id: int) -> None:
-    """The receipt comes only after the case was filed with IMSS."""
-    for status in ("in_review", "filed_with_imss"):
-        assert post(staff, f"/inbox/c/{conversation_id}/case/{case_id}/status", status=status).status_code == 302
-
-
-def folio(services: Services) -> str:
-    with services.database.session_scope() as session:
-        return str(session.execute(select(Case.folio)).scalar_one())
-
-
 def test_rejecting_a_document_makes_the_bot_ask_again(staff_client: FlaskClient, services: Services,
                                                       phone: Phone) -> None:
     enrolled_applicant(phone)
@@ -227,9 +172,9 @@ def test_rejecting_a_document_makes_the_bot_ask_again(staff_client: FlaskClient,
     with services.database.session_scope() as session:
         proof = session.execute(select(Document).where(Document.slot == "proof_of_address")).scalar_one()
         proof_id = proof.id
-    post(staff_client, f"/inbox/c/{cid}/documents/{proof_id}/review", decision="reject")  # needs a reason
-    post(staff_client, f"/inbox/c/{cid}/documents/{proof_id}/review", decision="reject",
-         reason="El recibo tiene más de 3 meses")
+    post_form(staff_client, f"/inbox/c/{cid}/documents/{proof_id}/review", decision="reject")  # needs a reason
+    post_form(staff_client, f"/inbox/c/{cid}/documents/{proof_id}/review", decision="reject",
+              reason="El recibo tiene más de 3 meses")
     deliver(services)
     messages = phone.client.get("/webchat/api/messages?after=0").get_json()["messages"]
     assert "El recibo tiene más de 3 meses" in messages[-2]["text"]
@@ -308,26 +253,18 @@ def test_script_in_names_messages_and_filenames_is_shown_as_text(app: Flask, ser
     assert any("<img src=x" in m["text"] for m in polled)  # JSON carries text; the page inserts it as text
 
 
-def conversation_id_of_ref(services: Services, ref: str) -> int:
-    from storage.models import Contact
-
-    with services.database.session_scope() as db:
-        return int(db.execute(select(Conversation.id).join(Contact, Contact.id == Conversation.contact_id)
-                              .where(Contact.external_id == ref)).scalar_one())
-
-
 def test_canned_responses_fill_variables(staff_client: FlaskClient, services: Services, phone: Phone,
                                          app: Flask) -> None:
     make_staff(services, "admin@gestoria.mx", "admin")
     admin = app.test_client()
     login(admin, "admin@gestoria.mx")
-    assert post(staff_client, "/inbox/canned", title="x", body="y").status_code == 403  # agents cannot edit
-    post(admin, "/inbox/canned", title="Saludo", body="Hola {nombre}, tu folio es {folio}.")
+    assert post_form(staff_client, "/inbox/canned", title="x", body="y").status_code == 403  # agents cannot edit
+    post_form(admin, "/inbox/canned", title="Saludo", body="Hola {nombre}, tu folio es {folio}.")
     enrolled_applicant(phone)
     cid = conversation_id(services)
     page = staff_client.get(f"/inbox/c/{cid}").get_data(as_text=True)
     assert "Hola {nombre}, tu folio es {folio}." in page
-    post(staff_client, f"/inbox/c/{cid}/reply", text="Hola {nombre}, tu folio es {folio}.")
+    post_form(staff_client, f"/inbox/c/{cid}/reply", text="Hola {nombre}, tu folio es {folio}.")
     deliver(services)
     text = phone.client.get("/webchat/api/messages?after=0").get_json()["messages"][-1]["text"]
     assert text == f"Hola Eduardo, tu folio es {folio(services)}."
@@ -339,10 +276,10 @@ def test_admin_pages_are_for_admins(staff_client: FlaskClient, services: Service
     make_staff(services, "admin@gestoria.mx", "admin")
     admin = app.test_client()
     login(admin, "admin@gestoria.mx")
-    assert post(admin, "/inbox/staff", email="nuevo@gestoria.mx", password="una clave larga", role="agent"
-                ).status_code == 302
+    assert post_form(admin, "/inbox/staff", email="nuevo@gestoria.mx", password="una clave larga", role="agent"
+                     ).status_code == 302
     assert "nuevo@gestoria.mx" in admin.get("/inbox/staff").get_data(as_text=True)
-    post(admin, "/inbox/staff/nuevo@gestoria.mx/disable")
+    post_form(admin, "/inbox/staff/nuevo@gestoria.mx/disable")
     assert login(app.test_client(), "nuevo@gestoria.mx", "una clave larga").status_code == 401
     assert "staff_disable" in admin.get("/inbox/audit").get_data(as_text=True)
 
@@ -366,7 +303,7 @@ def test_cli_staff_commands_and_first_admin(database_url: str, tmp_path: Path) -
 
 
 def test_serve_creates_the_first_admin_once(database_url: str, tmp_path: Path) -> None:
-    from tests.test_processes import environment, serving
+    from tests.helpers import environment, serving
 
     env = environment(database_url, tmp_path)
     for _ in range(2):  # a restart must not create a second admin

@@ -21,18 +21,18 @@ from flows.rules.documents import LABELS
 from flows.steps.documents import REQUESTS
 from flows.steps.menu import FLOW as MENU_FLOW
 from locales import translate
-from tests.conftest import Phone
-from tests.samples import pdf_document
-from tests.test_inbox import (
+from tests.browser import Chat, exactly, shown
+from tests.helpers import (
     PASSWORD,
     STATUS_NEWS,
+    Phone,
     conversation_id_of,
     conversation_id_of_ref,
     enrolled_applicant,
     folio,
     make_staff,
 )
-from tests.test_webchat_browser import Chat, exactly, shown
+from tests.samples import pdf_document
 
 pytest_plugins = ["tests.browser"]
 

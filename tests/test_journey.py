@@ -19,19 +19,12 @@ from bot.wiring import Services
 from flows.rules.legal import PRIVACY, TERMS
 from locales import translate
 from storage.models import Case, CaseEvent, Consent, Document
-from tests.conftest import Phone
+from tests.helpers import CURP, ELIGIBLE, NSS, RFC, Phone
 from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
-
-CURP = "GODE561231HDFNZD03"
-RFC = "GODE561231GR8"
-NSS = "12345612340"
 
 
 def t(locale: str, msgid: str, **values: Any) -> str:
     return translate(locale, msgid, **values)
-
-
-ELIGIBLE = ["si", "no", "no", "1", "1", "2", "2", "no", "1"]  # own income … no pregnancy
 
 
 def start(phone: Phone, locale: str = "es_MX") -> None:

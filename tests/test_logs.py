@@ -13,8 +13,7 @@ from flask.testing import FlaskClient
 
 from bot.core.logs import configure, mask
 from bot.wiring import Services
-from tests.conftest import Phone
-from tests.test_inbox import enrolled_applicant
+from tests.helpers import Phone, WhatsAppUser, enrolled_applicant
 
 VALUES = ("GODE561231HDFNZD03", "GODE561231GR8", "12345612340", "ana@example.mx", "5512345678", "+525512345678",
           "Eduardo González Díaz", "Av. Juárez 123")
@@ -47,8 +46,6 @@ def test_a_full_journey_at_debug_logs_no_personal_value(log_stream: io.StringIO,
                                                          whatsapp_services: Services, twilio_api: Any) -> None:
     logging.getLogger("bot.test").debug("journey for %s with %s", "GODE561231HDFNZD03", "ana@example.mx")
     enrolled_applicant(phone)
-    from tests.test_whatsapp import WhatsAppUser
-
     ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
     for text in ("hola", "1", "acepto", "acepto", "si", "no", "no", "1", "1", "2", "2", "no", "1", "2",
                  "continuar", "Eduardo González Díaz", "GODE561231HDFNZD03", "GODE561231GR8", "12345612340",

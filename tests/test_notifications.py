@@ -22,10 +22,9 @@ from bot.wiring import Services, build_services
 from bot.worker.mail import MailJob
 from bot.worker.mailer import Mailer
 from storage.models import Case, Email
-from tests.conftest import Phone, make_settings
+from tests.fakes.smtp import Recorder
+from tests.helpers import Phone, enrolled_applicant, file_with_imss, free_port, login, make_settings, make_staff
 from tests.samples import pdf_document
-from tests.test_inbox import enrolled_applicant, file_with_imss, login, make_staff
-from tests.test_mailer import Recorder, free_port
 
 
 @pytest.fixture

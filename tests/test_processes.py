@@ -7,77 +7,24 @@ next worker, and nothing is sent twice.
 from __future__ import annotations
 
 import http.client
-import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, TEST_KEY, telegram_text_update
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def environment(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "PTIBOT_"))}
-    env.update({"DATABASE_URL": database_url, "PTIBOT_DATA_DIR": str(data_dir), "SECRET_KEY": "x" * 32,
-                "DATA_ENCRYPTION_KEYS": TEST_KEY, **extra})
-    return env
-
-
-@contextmanager
-def serving(env: dict[str, str], *args: str) -> Iterator[str]:
-    with serve_process(env, *args) as (base, _):
-        yield base
-
-
-@contextmanager
-def serve_process(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`ptibot serve` on a free port, healthy; SIGKILLed when the block ends, if it still runs."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port), *args], env=env,
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read() if process.stdout else ""
-                    raise AssertionError(f"serve did not start: {output}") from None
-                time.sleep(0.1)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
-
-
-def post_json(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, json.loads(response.read() or b"null")
+from tests.helpers import (
+    ROOT,
+    TELEGRAM_SECRET,
+    TELEGRAM_TOKEN,
+    environment,
+    post_json,
+    serve_process,
+    serving,
+    telegram_text_update,
+)
 
 
 def test_serve_answers_the_web_chat(database_url: str, tmp_path: Path) -> None:

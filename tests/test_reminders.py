@@ -20,7 +20,7 @@ from bot.worker.reminders import NudgeJob, ReminderJob, Schedule
 from flows.rules.payments import deadline, due_times, first_period, in_quiet_hours, nearest_period, periods_near
 from locales import translate
 from storage.models import Consent, Contact, Conversation, Message, PeriodPayment, Reminder, Subscription
-from tests.conftest import Phone
+from tests.helpers import Phone, WhatsAppUser, login, make_staff
 from tests.samples import document_photo
 
 MX = ZoneInfo("America/Mexico_City")
@@ -248,7 +248,6 @@ def test_whatsapp_subscriber_outside_the_window_gets_the_template(whatsapp_clien
                                                                   whatsapp_services: Services,
                                                                   twilio_api: Any) -> None:
     from bot.worker.outbox import Dispatcher
-    from tests.test_whatsapp import WhatsAppUser
 
     sender: Any = whatsapp_services.senders["whatsapp"]
     sender.templates["payment_reminder"] = "HX" + "7" * 32
@@ -314,7 +313,6 @@ def test_staff_send_the_linea_de_captura_and_confirm_the_payment(services: Servi
     import io
 
     from tests.samples import pdf_document
-    from tests.test_inbox import login, make_staff
 
     subscribe(phone)
     phone.send("ya pague")

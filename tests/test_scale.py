@@ -12,8 +12,7 @@ from flask.testing import FlaskClient
 
 from bot.wiring import Services, build_services
 from bot.worker.outbox import Dispatcher
-from tests.conftest import TELEGRAM_SECRET, postgres_url, skip_or_fail, telegram_text_update
-from tests.test_intake import drain_concurrently
+from tests.helpers import TELEGRAM_SECRET, drain_concurrently, postgres_url, skip_or_fail, telegram_text_update
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
 

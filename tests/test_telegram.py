@@ -18,7 +18,7 @@ from bot.worker.outbox import Dispatcher
 from bot.worker.throttle import Throttle
 from locales import translate
 from storage.models import Case, Contact, Document, Message
-from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, TEST_KEY, telegram_text_update
+from tests.helpers import TELEGRAM_SECRET, TELEGRAM_TOKEN, TEST_KEY, telegram_text_update
 from tests.samples import id_card_photo, pdf_document, png_photo
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}

@@ -15,7 +15,7 @@ from bot.wiring import Services, build_services
 from locales import translate
 from storage.conversations import MessageRepository
 from storage.models import Message
-from tests.conftest import Phone
+from tests.helpers import Phone
 
 
 def test_concurrent_deliveries_of_one_message_run_one_turn(services: Services) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.conftest import Phone
+from tests.helpers import Phone
 
 
 def test_page_is_served(client: FlaskClient) -> None:

@@ -11,17 +11,17 @@ import json
 import re
 from typing import Any
 
-from playwright.sync_api import Dialog, FilePayload, Locator, Page, Request, Route, expect
+from playwright.sync_api import Dialog, Page, Request, Route, expect
 
 from flows.steps.menu import FLOW as MENU_FLOW
 from locales import translate
+from tests.browser import API, Chat, exactly, shown
+from tests.helpers import CURP, ELIGIBLE, NSS, RFC
 from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
-from tests.test_journey import CURP, ELIGIBLE, NSS, RFC
 
 pytest_plugins = ["tests.browser"]
 
 LOCALE = "es_MX"
-API = "/webchat/api/messages"
 # The applicant's answers after the estimate, in the order of tests/test_journey.py::fill_data.
 DATA_ANSWERS = ("eduardo gonzález díaz", CURP.lower(), RFC, NSS, "ana.gonzalez@example.mx", "sí", "55 1234 5678",
                 "06600", "no", "Av. Juárez 123, Col. Centro, Cuauhtémoc", "diseñador web", "acepto", "12 mil",
@@ -32,73 +32,8 @@ def t(msgid: str, **values: Any) -> str:
     return translate(LOCALE, msgid, **values)
 
 
-def shown(msgid: str, **values: Any) -> str:
-    """A bot text as the page displays it: `*bold*` becomes <b>bold</b>, so the asterisks are not visible."""
-    return t(msgid, **values).replace("*", "")
-
-
 def main_menu_titles() -> list[str]:
     return [t(choice.title) for choice in MENU_FLOW.step("main_menu").choices]
-
-
-def exactly(text: str) -> re.Pattern[str]:
-    return re.compile(rf"^\s*{re.escape(text)}\s*$")
-
-
-class Chat:
-    """The page seen as a conversation: send like a thumb would, then wait for the bot's bubbles."""
-
-    def __init__(self, page: Page, base_url: str) -> None:
-        self.page = page
-        self.base_url = base_url
-        self.bot = page.locator("#log .bubble.bot")
-        self.mine = page.locator("#log .bubble.me")
-        self.typing = page.locator("#log .typing")
-
-    def open(self) -> None:
-        """Open the page; a newcomer is greeted without typing anything."""
-        self.page.goto(self.base_url + "/")
-        expect(self.button(t("Start my enrollment"))).to_be_visible()
-
-    def button(self, title: str) -> Locator:
-        """The clickable button with exactly this title (answered questions keep theirs, disabled)."""
-        return self.page.locator("#log .buttons button:enabled", has_text=exactly(title))
-
-    def buttons(self) -> list[str]:
-        return [text.strip() for text in self.page.locator("#log .buttons button:enabled").all_inner_texts()]
-
-    def _wait_for_reply(self, bot_bubbles_before: int) -> None:
-        expect(self.bot.nth(bot_bubbles_before)).to_be_attached()
-        expect(self.typing).to_have_count(0)
-
-    def say(self, text: str) -> None:
-        before = self.bot.count()
-        self.page.fill("#text", text)
-        self.page.press("#text", "Enter")
-        self._wait_for_reply(before)
-
-    def press(self, title: str) -> None:
-        before = self.bot.count()
-        self.button(title).click()
-        self._wait_for_reply(before)
-
-    def upload(self, name: str, mime_type: str, content: bytes) -> None:
-        before = self.bot.count()
-        picked: FilePayload = {"name": name, "mimeType": mime_type, "buffer": content}
-        self.page.set_input_files("#file", files=[picked])
-        expect(self.mine.last).to_have_text(f"📎 {name}")
-        self._wait_for_reply(before)
-
-    def last_bot_texts(self, count: int) -> list[str]:
-        texts = self.bot.all_inner_texts()
-        return [text.strip() for text in texts[-count:]]
-
-    def history(self) -> list[dict[str, Any]]:
-        """The bot replies the server holds for this browser's session (same cookie as the page)."""
-        response = self.page.request.get(f"{self.base_url}{API}?after=0")
-        assert response.ok, response.text()
-        messages: list[dict[str, Any]] = response.json()["messages"]
-        return [m for m in messages if m.get("author") != "contact"]
 
 
 def test_newcomer_browses_the_menu_with_buttons(page: Page, live_server: str) -> None:

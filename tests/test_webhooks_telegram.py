@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.channels.telegram import parse_update
 from bot.wiring import Services
 from storage.models import Message
-from tests.conftest import TELEGRAM_SECRET, telegram_text_update
+from tests.helpers import TELEGRAM_SECRET, telegram_text_update
 
 
 def count(services: Services, direction: str) -> int:

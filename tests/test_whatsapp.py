@@ -16,47 +16,12 @@ from bot.worker.outbox import Dispatcher
 from flows.rules.case_status import STATUSES
 from locales import translate
 from storage.models import Case, Consent, Contact, Conversation, Document, Message
-from tests.conftest import PUBLIC_URL, STATUS_TEMPLATE
+from tests.helpers import PUBLIC_URL, STATUS_TEMPLATE, WhatsAppUser, drain_outbox, post_signed
 from tests.samples import id_card_photo, pdf_document, png_photo
 
 
 def es(msgid: str, **values: Any) -> str:
     return translate("es_MX", msgid, **values)
-
-
-def post_signed(client: FlaskClient, api: Any, path: str, params: dict[str, str],
-                base: str = PUBLIC_URL) -> Any:
-    signature = RequestValidator(api.auth_token).compute_signature(base + path, params)
-    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
-
-
-def drain(services: Services) -> None:
-    assert services.worker is not None
-    dispatcher = Dispatcher(services.database, services.cipher, services.senders)
-    for _ in range(50):
-        if dispatcher.run_once() + services.worker.jobs[1].run_once() == 0:
-            return
-
-
-class WhatsAppUser:
-    def __init__(self, client: FlaskClient, services: Services, api: Any, number: str) -> None:
-        self.client, self.services, self.api, self.number = client, services, api, number
-
-    def received(self) -> list[dict[str, Any]]:
-        return [m for m in self.api.messages() if m.get("To") == f"whatsapp:{self.number}"]
-
-    def say(self, body: str, **extra: Any) -> list[str]:
-        before = len(self.received())
-        response = post_signed(self.client, self.api, "/webhooks/whatsapp",
-                               self.api.inbound_payload(f"whatsapp:{self.number}", body, **extra))
-        assert response.status_code == 200 and response.mimetype == "text/xml"
-        assert response.get_data(as_text=True) == "<Response/>"
-        drain(self.services)
-        return [m.get("Body", "") for m in self.received()[before:]]
-
-    def send_media(self, *files: tuple[bytes, str]) -> list[str]:
-        media = [(self.api.add_media(content, kind), kind) for content, kind in files]
-        return self.say("", media=media)
 
 
 def test_bad_or_missing_signature_is_403_and_stores_nothing(whatsapp_client: FlaskClient, twilio_api: Any,
@@ -84,7 +49,7 @@ def test_same_message_sid_three_times_is_one_turn(whatsapp_client: FlaskClient, 
     params = twilio_api.inbound_payload("whatsapp:+5215512345678", "hola")
     for _ in range(3):
         assert post_signed(whatsapp_client, twilio_api, "/webhooks/whatsapp", params).status_code == 200
-    drain(whatsapp_services)
+    drain_outbox(whatsapp_services)
     assert len(twilio_api.messages()) == 2
 
 
@@ -187,7 +152,7 @@ def test_status_update_after_25_hours_goes_as_the_template(whatsapp_client: Flas
                      status=es(STATUSES["in_review"]), pending="")
         queue_notice(session, whatsapp_services.cipher, conversation_id, "staff_reply",
                      "Your case *%(folio)s* is: %(status)s.\n%(pending)s", now, folio="x", status="y", pending="")
-    drain(whatsapp_services)
+    drain_outbox(whatsapp_services)
     sent = twilio_api.messages()
     assert len(sent) == 1 and sent[0]["ContentSid"] == STATUS_TEMPLATE and "Body" not in sent[0]
     assert "PTI-2026-000001" in sent[0]["ContentVariables"] and sent[0]["ContentVariables"].startswith("{")
@@ -213,7 +178,7 @@ def test_opt_out_stops_business_messages_and_alta_resumes(whatsapp_client: Flask
         conversation_id = session.execute(select(Conversation.id)).scalar_one()
         queue_notice(session, whatsapp_services.cipher, conversation_id, "payment_reminder",
                      "Main menu", datetime.now(UTC))
-    drain(whatsapp_services)
+    drain_outbox(whatsapp_services)
     assert twilio_api.messages() == []
     assert es("Done: you will receive our notices and reminders here again.") in ana.say("ALTA")[0]
     with whatsapp_services.database.session_scope() as session:
@@ -263,6 +228,6 @@ def test_a_nudge_outside_the_window_without_template_is_skipped(whatsapp_client:
     now = datetime.now(UTC)
     with whatsapp_services.database.session_scope() as session:
         queue_notice(session, whatsapp_services.cipher, conversation_id, "nudge", "Main menu", now)
-    drain(whatsapp_services)
+    drain_outbox(whatsapp_services)
     ana.say("hola")
     assert not any(m.get("Body", "").startswith(es("Main menu")) for m in twilio_api.messages())
