@@ -41,7 +41,6 @@ class Services:
     documents: DocumentStore
     senders: dict[str, Sender] = field(default_factory=dict)
     worker: Worker | None = None
-    channels: Channels | None = None
 
     def close(self) -> None:
         if self.worker:
@@ -123,5 +122,4 @@ def build_services(settings: Settings) -> Services:
                     jobs=[media, Periodic(MailJob(database, cipher, mailer), 5), Periodic(reminders, 20),
                           Periodic(nudges, 60), Periodic(retention, 300)])
     turns.on_queued = intake.on_accepted = reminders.on_queued = nudges.on_queued = worker.wake
-    return Services(settings, database, cipher, engine, turns, intake, documents, channels.senders, worker,
-                    channels)
+    return Services(settings, database, cipher, engine, turns, intake, documents, channels.senders, worker)

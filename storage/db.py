@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["OUTAGE_ERRORS", "NOTIFY_CHANNEL", "Database", "Session", "make_engine", "notify_workers"]
 
 # What a database outage raises (server down or restarting, connection dropped). Callers above storage
 # catch these to wait and retry rather than count a failure, without importing SQLAlchemy themselves.
-OUTAGE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+OUTAGE_ERRORS: tuple[type[DBAPIError], ...] = (OperationalError, InterfaceError)
 
 NOTIFY_CHANNEL = "ptibot_outbox"  # what workers LISTEN on (storage.wakeup.PostgresWakeup)
 _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")

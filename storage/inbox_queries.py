@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -60,10 +60,6 @@ class DocumentRow:
     created_at: datetime
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 class InboxQueries:
     def __init__(self, session: Session, cipher: Cipher) -> None:
         self.session = session
@@ -117,8 +113,8 @@ class InboxQueries:
                     continue
             rows.append(ConversationRow(
                 conversation.id, contact.channel, name, phone, conversation.owner, conversation.state,
-                _aware(conversation.waiting_since), conversation.waiting_reason, conversation.assigned_to, email,
-                folio, case_status, _aware(conversation.updated_at), _aware(contact.last_inbound_at)))
+                conversation.waiting_since, conversation.waiting_reason, conversation.assigned_to, email,
+                folio, case_status, conversation.updated_at, contact.last_inbound_at))
         return rows
 
     def conversation(self, conversation_id: int) -> tuple[Conversation, Contact, dict[str, Any]] | None:
@@ -145,7 +141,7 @@ class InboxQueries:
             entries.append(TranscriptEntry(
                 row.id, row.direction, author, text, tuple(b["title"] for b in body.get("buttons", [])),
                 tuple(a.get("filename") or a.get("kind", "") for a in body.get("attachments", [])), row.status,
-                row.last_error, _aware(row.created_at) or row.created_at))
+                row.last_error, row.created_at))
         return entries
 
     def documents(self, conversation_id: int) -> list[DocumentRow]:

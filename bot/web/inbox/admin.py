@@ -8,8 +8,8 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 
 from bot.core.clock import utcnow
 from bot.web.context import services_of
-from bot.web.inbox import bp
 from bot.web.inbox.auth import MIN_PASSWORD
+from bot.web.inbox.blueprint import bp
 from locales import N_
 from storage.rights import RightsRepository
 from storage.staff import ROLES, AccountExists, AuditRepository, CannedRepository, StaffRepository

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from bot.core.clock import utcnow
 from bot.web.context import services_of
-from bot.web.inbox import bp, staff_locale
+from bot.web.inbox.blueprint import OPEN_ENDPOINTS, bp, csrf_token, staff_locale
 from bot.wiring import Services
 from locales import N_
 from storage.staff import LoginThrottle, StaffRecord, StaffRepository
@@ -44,8 +45,6 @@ def ensure_first_admin(services: Services, email: str = "admin@localhost") -> st
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    from bot.web.inbox import csrf_token
-
     csrf_token()
     if request.method == "GET":
         return render_template("inbox/login.html")
@@ -94,3 +93,24 @@ def password() -> Any:
             StaffRepository(db).set_password(g.staff.id, new)
         return redirect(url_for("inbox.conversations"))
     return render_template("inbox/password.html", locale=staff_locale())
+
+
+@bp.before_request
+def guard() -> Any:
+    """Login for everything but the login page; a valid CSRF token on every POST, login included."""
+    if request.args.get("lang") in ("en", "es"):
+        session["inbox_lang"] = request.args["lang"]
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "") or request.headers.get("X-CSRF-Token", "")
+        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+            abort(400, "missing or wrong CSRF token")
+    g.staff = load_staff()
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if g.staff is None:
+        if request.method == "GET" and not request.path.startswith("/inbox/documents/"):
+            return redirect(url_for("inbox.login", next=request.full_path))
+        abort(401)
+    if g.staff.must_change_password and request.endpoint not in ("inbox.password", "inbox.logout"):
+        return redirect(url_for("inbox.password"))
+    return None

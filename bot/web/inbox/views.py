@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response, abort, current_app, g, jsonify, render_template, request
@@ -10,7 +10,7 @@ from flask import Response, abort, current_app, g, jsonify, render_template, req
 from bot.channels.whatsapp import WINDOW
 from bot.core.clock import utcnow
 from bot.web.context import services_of
-from bot.web.inbox import bp, staff_locale
+from bot.web.inbox.blueprint import bp, staff_locale
 from flows.rules.case_status import NEXT_STATUSES, STATUSES
 from flows.rules.documents import LABELS
 from flows.rules.eligibility import assess
@@ -89,8 +89,6 @@ def conversation(conversation_id: int) -> Any:
         AuditRepository(db).add(g.staff, "view_personal_data", f"conversation:{conversation_id}", utcnow())
         last_inbound = contact.last_inbound_at
     locale = staff_locale()
-    if last_inbound is not None and last_inbound.tzinfo is None:
-        last_inbound = last_inbound.replace(tzinfo=UTC)
     outside_window = contact.channel == "whatsapp" and (
         last_inbound is None or utcnow() - last_inbound > WINDOW)
     fields = [(translate(locale, label), display(key, data.get(key), locale)) for label, key, _ in ITEMS]
@@ -146,6 +144,5 @@ def cases() -> Any:
     with services.database.session_scope() as db:
         rows = InboxQueries(db, services.cipher).cases(status if status in STATUSES else "")
     return render_template("inbox/cases.html", rows=rows, statuses=STATUSES, status=status,
-                           since=lambda moment: waited(moment.replace(tzinfo=UTC) if moment.tzinfo is None
-                                                       else moment) if moment else "",
+                           since=lambda moment: waited(moment) if moment else "",
                            week=timedelta(days=7))
