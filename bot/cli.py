@@ -342,7 +342,7 @@ def telegram_poll_command(once: bool) -> None:
 
 
 def _outbox_depth(services: Services) -> int:
-    from storage.conversations import MessageRepository
+    from storage.messages import MessageRepository
 
     with services.database.session_scope() as session:
         depth: int = MessageRepository(session, services.cipher).outbox_depth()

@@ -10,10 +10,10 @@ from sqlalchemy import Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.messages import Inbound
-from storage.conversations import _insert_ignoring_duplicates
 from storage.crypto import Cipher
 from storage.models import QueuedInbound
 from storage.queues import skip_locked
+from storage.sql import insert_ignoring_duplicates
 
 _QUEUE = cast(Table, QueuedInbound.__table__)
 _EARLIER = _QUEUE.alias("earlier")
@@ -46,7 +46,7 @@ class InboundQueueRepository:
 
     def add(self, inbound: Inbound, now: datetime) -> bool:
         """Queue a delivery; False when this provider id is already waiting (a redelivery)."""
-        return _insert_ignoring_duplicates(self.session, _QUEUE, {
+        return insert_ignoring_duplicates(self.session, _QUEUE, {
             "channel": inbound.channel, "provider_id": inbound.provider_id,
             "chat_key": chat_key(self.cipher, inbound.channel, inbound.contact_ref),
             "body": self.cipher.encrypt_json(inbound.to_delivery()), "received_at": now, "available_at": now,

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.conversations import _insert_ignoring_duplicates
 from storage.crypto import Cipher
 from storage.models import Case, Contact, Conversation, Nudge, PeriodPayment, Reminder, Subscription
+from storage.sql import insert_ignoring_duplicates
 
 PAYMENT_RANK = {"line_sent": 1, "proof_received": 2, "paid": 3}
 
@@ -133,7 +133,7 @@ class MembershipRepository:
     def record_reminder(self, subscription_id: int, period: str, kind: str, due_at: datetime, status: str,
                         now: datetime) -> bool:
         """True only for the one caller that records it first: that caller alone may send it."""
-        return _insert_ignoring_duplicates(self.session, Reminder.__table__, {
+        return insert_ignoring_duplicates(self.session, Reminder.__table__, {
             "subscription_id": subscription_id, "period": period, "kind": kind, "due_at": due_at,
             "status": status, "created_at": now}, ["subscription_id", "period", "kind"]) is not None
 
@@ -156,6 +156,6 @@ class MembershipRepository:
         return [IdleConversation(cid, at, locale, channel) for cid, at, locale, channel in rows]
 
     def record_nudge(self, conversation_id: int, anchor: str, kind: str, now: datetime) -> bool:
-        return _insert_ignoring_duplicates(self.session, Nudge.__table__, {
+        return insert_ignoring_duplicates(self.session, Nudge.__table__, {
             "conversation_id": conversation_id, "anchor": anchor, "kind": kind, "created_at": now},
             ["conversation_id", "anchor", "kind"]) is not None

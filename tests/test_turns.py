@@ -13,7 +13,7 @@ from bot.core.messages import Inbound
 from bot.web.app import create_app
 from bot.wiring import Services, build_services
 from locales import translate
-from storage.conversations import MessageRepository
+from storage.messages import MessageRepository
 from storage.models import Message
 from tests.helpers import Phone
 

@@ -158,7 +158,8 @@ def test_a_paced_broadcast_claims_what_the_throttle_can_send_and_defers_nothing(
     from bot.core.clock import utcnow
     from bot.core.messages import Inbound, Outbound
     from bot.worker.throttle import Throttle
-    from storage.conversations import ContactRepository, ConversationRepository, MessageRepository
+    from storage.conversations import ContactRepository, ConversationRepository
+    from storage.messages import MessageRepository
 
     telegram_api.rate_limit_per_second = 30
     now = utcnow()
@@ -194,7 +195,7 @@ def test_a_send_is_recorded_once_the_database_is_back_so_it_never_goes_twice(
     instead of leaving its claim to go stale (the next worker would send it again)."""
     from sqlalchemy.exc import OperationalError
 
-    from storage.conversations import MessageRepository
+    from storage.messages import MessageRepository
 
     post(telegram_client, telegram_text_update(1, 9, "hola"))
     mark_sent = MessageRepository.mark_sent
@@ -223,7 +224,7 @@ def test_a_reply_is_claimed_ahead_of_a_broadcast_queued_before_it(
 
     from bot.core.clock import utcnow
     from bot.core.messages import Outbound
-    from storage.conversations import MessageRepository
+    from storage.messages import MessageRepository
     from storage.models import Conversation
 
     for chat in range(100, 130):

@@ -24,13 +24,14 @@ from flows.rules.case_status import NEXT_STATUSES, STATUSES
 from flows.rules.imss import constants_for
 from flows.rules.payments import deadline
 from locales import N_, translate
-from storage.conversations import ConversationRepository, MessageRepository
+from storage.conversations import ConversationRepository
 from storage.crypto import Cipher
 from storage.db import Database, Session
 from storage.emails import queue_email
 from storage.enrollment import CaseRecord, CaseRepository, DocumentRepository
 from storage.files import DocumentStore
 from storage.membership import MembershipRepository, SubscriptionRecord
+from storage.messages import MessageRepository
 from storage.notes import NoteRepository
 from storage.staff import AuditRepository, StaffRecord
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from bot.core.messages import Button, Outbound
 from locales import translate
-from storage.conversations import ConversationRepository, MessageRepository
+from storage.conversations import ConversationRepository
 from storage.crypto import Cipher
 from storage.db import Session
+from storage.messages import MessageRepository
 
 
 def queue_notice(session: Session, cipher: Cipher, conversation_id: int, kind: str, msgid: str, now: datetime, *,

@@ -23,13 +23,14 @@ from flows.rules.eligibility import assess
 from flows.rules.legal import TERMS
 from flows.rules.payments import first_period, nearest_period
 from locales import N_, translate
-from storage.conversations import ContactRepository, ConversationRepository, MessageRepository, StoredReply
+from storage.conversations import ContactRepository, ConversationRepository
 from storage.crypto import Cipher
 from storage.db import Database, Session
 from storage.enrollment import CaseRecord, CaseRepository, ConsentRepository, DocumentRepository
 from storage.files import DocumentStore
 from storage.media_jobs import MediaJobRepository
 from storage.membership import MembershipRepository
+from storage.messages import MessageRepository, StoredReply
 from storage.rights import RightsRepository, erase_applicant
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.core.clock import utcnow
 from bot.core.metrics import INBOUND_DEPTH, INBOUND_OLDEST, OUTBOX_DEPTH, OUTBOX_OLDEST
 from bot.web.context import services_of
-from storage.conversations import MessageRepository
 from storage.inbound_queue import InboundQueueRepository
+from storage.messages import MessageRepository
 
 bp = Blueprint("metrics", __name__)
 

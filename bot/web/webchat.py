@@ -14,7 +14,8 @@ from bot.service.links import media_url
 from bot.service.uploads import receive_document
 from bot.web.context import services_of
 from locales import N_, match_locale, translate
-from storage.conversations import ContactRepository, MessageRepository, StoredReply
+from storage.conversations import ContactRepository
+from storage.messages import MessageRepository, StoredReply
 
 bp = Blueprint("webchat", __name__)
 SESSION_KEY = "webchat_id"

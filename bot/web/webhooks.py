@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from bot.channels import telegram, whatsapp
 from bot.core.errors import BadRequest, Forbidden
 from bot.web.context import services_of
-from storage.conversations import MessageRepository
+from storage.messages import MessageRepository
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)

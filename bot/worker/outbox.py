@@ -17,9 +17,10 @@ from bot.core.clock import utcnow
 from bot.core.errors import SendError
 from bot.core.metrics import SEND_FAILURES, SENT
 from bot.worker.throttle import Throttle
-from storage.conversations import ContactRepository, MessageRepository, OutboxItem
+from storage.conversations import ContactRepository
 from storage.crypto import Cipher
 from storage.db import OUTAGE_ERRORS, Database
+from storage.messages import MessageRepository, OutboxItem
 from storage.queues import OUTBOX
 
 log = logging.getLogger(__name__)

@@ -31,10 +31,10 @@ from flows.rules.payments import (
     useful_until,
 )
 from locales import N_, translate
-from storage.conversations import MessageRepository
 from storage.crypto import Cipher
 from storage.db import Database, Session
 from storage.membership import MembershipRepository, ReminderRecipient, SubscriptionRecord
+from storage.messages import MessageRepository
 
 log = logging.getLogger(__name__)
 
