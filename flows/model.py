@@ -85,6 +85,16 @@ class Route:
     when: Condition | None = None
 
 
+Target = str | tuple[Route, ...]  # a bare step name, or guarded routes tried in order
+
+
+def routes(goto: Target | None) -> tuple[Route, ...]:
+    """A `goto` as routes: a bare step name is one unconditional route."""
+    if goto is None:
+        return ()
+    return (Route(goto),) if isinstance(goto, str) else goto
+
+
 @dataclass(frozen=True, slots=True)
 class Choice:
     """A button. `key` is the stable payload; `title` a msgid; `synonyms` are typed alternatives."""

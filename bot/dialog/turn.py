@@ -1,7 +1,8 @@
 """The work of one turn: matching an answer, moving between steps, global commands, events.
 
 Kept apart from `Engine` so the engine stays shareable between threads: all mutable state of a turn
-lives here and dies with it. Pure, like the engine.
+lives here and in the `Position`s it adds to the flows' shared machines, and dies with it. The machines
+decide the moves and call back `entered` and `leave`. Pure, like the engine.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from babel.dates import format_datetime
 
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.state import DialogState
-from flows.model import AssignDocument, Choice, Effect, Parsed, Route, Step
+from bot.dialog.machines import ARRIVE, PROCEED, Position
+from flows.model import AssignDocument, Choice, Effect, Parsed, Step
 from flows.rules.commands import BY_NAME, is_greeting
 from flows.rules.documents import LABELS as DOCUMENT_LABELS
 from flows.rules.documents import SLOTS
@@ -43,13 +45,6 @@ class DialogResult:
     effects: tuple[Effect, ...] = ()
 
 
-def routes(goto: str | tuple[Route, ...] | None) -> tuple[Route, ...]:
-    """A step's `goto` as routes: a bare step name is one unconditional route."""
-    if goto is None:
-        return ()
-    return (Route(goto),) if isinstance(goto, str) else goto
-
-
 class Turn:
     """One turn being worked out: the replies, events and effects it has produced so far."""
 
@@ -60,6 +55,7 @@ class Turn:
         self.replies: list[Outbound] = []
         self.events: list[str] = []
         self.effects: list[Effect] = []
+        self.positions: dict[str, Position] = {}  # one per flow visited, in that flow's machine
 
     def result(self) -> DialogResult:
         self.conversation.updated_at = self.now
@@ -72,30 +68,37 @@ class Turn:
         return self.engine.steps[self.conversation.state][1]
 
     # -- moving ------------------------------------------------------------------------------------
-    def resolve(self, goto: str | tuple[Route, ...] | None) -> str | None:
-        data = self.conversation.data
-        return next((r.goto for r in routes(goto) if r.when is None or r.when(data)), None)
+    def position(self, state: str) -> Position:
+        """This turn's model in the machine of `state`'s flow, standing on `state`."""
+        flow = self.engine.steps[state][0].name
+        machine = self.engine.machines[flow]
+        position = self.positions.get(flow)
+        if position is None:
+            position = self.positions[flow] = Position(self, flow)
+            machine.add_model(position, initial=state)
+        elif position.state != state:
+            machine.set_state(state, position)
+        return position
 
-    def go(self, trigger: str, goto: str | tuple[Route, ...] | None, *, remember: bool = True) -> None:
-        """Move to where `goto` leads: a step (through the flow's machine), a command, or a resume point."""
-        target = self.resolve(goto)
-        if target is None:
+    def release(self) -> None:
+        """Take this turn's models off the shared machines."""
+        for flow, position in self.positions.items():
+            self.engine.machines[flow].remove_model(position)
+        self.positions.clear()
+
+    def move(self, trigger: str) -> None:
+        """Let the machine take `trigger` from the current step; when no transition's condition holds, ask again."""
+        if not self.position(self.conversation.state).trigger(trigger):
             self.reprompt()
-        elif target.startswith("@resume:"):
-            flow = self.engine.flows[target.removeprefix("@resume:")]
-            at = (self.conversation.data.get("_at") or {}).get(flow.name)
-            self.enter(at if at in self.engine.steps else flow.initial)
-        elif target.startswith("@"):
-            self.run_command(target[1:])
-        else:
-            state = self.conversation.state
-            if state in self.engine.steps:
-                target = self.engine.transition(state, trigger, target, self.conversation.data)
-            self.enter(target, remember=remember)
 
     def enter(self, state: str, *, remember: bool = True) -> None:
-        """Show a step, remember where we were (for "atrás" and resuming), then follow its `then`."""
+        """Enter a step by name (a command, an event, another flow's route) through its machine's `arrive`."""
+        self.position(state).trigger(ARRIVE, remember=remember)
+
+    def entered(self, position: Position, *, remember: bool) -> None:
+        """On entering a step: remember where we were (for "atrás" and resuming), show it, follow its `then`."""
         conversation = self.conversation
+        state = position.state
         current = self.engine.steps.get(conversation.state)
         if remember and current and conversation.state != state and current[1].say:
             conversation.history = (conversation.history + [conversation.state])[-HISTORY_LIMIT:]
@@ -106,8 +109,19 @@ class Turn:
         if step.event:
             self.events.append(step.event)
         self.replies.extend(self.engine.render(state, conversation, self.now.date()))
-        if step.then:
-            self.go("proceed", step.then, remember=False)
+        if step.then and not position.trigger(PROCEED):
+            self.reprompt()
+
+    def leave(self, target: str, *, remember: bool) -> None:
+        """On reaching an exit of a flow: another flow's step, a global command, or where a flow was left."""
+        if target.startswith("@resume:"):
+            flow = self.engine.flows[target.removeprefix("@resume:")]
+            at = (self.conversation.data.get("_at") or {}).get(flow.name)
+            self.enter(at if at in self.engine.steps else flow.initial)
+        elif target.startswith("@"):
+            self.run_command(target[1:])
+        else:
+            self.enter(target, remember=remember)
 
     def reprompt(self) -> None:
         self.replies.extend(self.engine.render(self.conversation.state, self.conversation, self.now.date()))
@@ -132,7 +146,7 @@ class Turn:
             parsed = step.question.parse(inbound.text, self.conversation.data)
             if parsed.ok:
                 self.accept(step.question.field, parsed, append=step.question.append)
-                self.go("answer", step.question.goto)
+                self.move("answer")
             else:
                 self.miss(parsed.error, parsed.error_values, forgive=forgive)
         elif forgive:
@@ -157,7 +171,7 @@ class Turn:
         if choice.sets.get("_erase"):
             conversation.data.clear()
             self.events.append("data_erased")
-        self.go(f"pick_{choice.key}", choice.goto)
+        self.move(f"pick_{choice.key}")
 
     def accept(self, field_name: str, parsed: Parsed, *, append: bool) -> None:
         data = self.conversation.data
@@ -214,7 +228,7 @@ class Turn:
             self.effects.append(AssignDocument(int(values["document_id"]), step.upload.slot))
             self.conversation.misses = 0
             self.say(N_("Received, thank you! ✅"))
-            self.go("upload", step.upload.goto)
+            self.move("upload")
         elif event == "document_rejected":
             self.say(values.get("advice") or N_("I could not use that file. Please try again."))
             self.reprompt()
