@@ -10,14 +10,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.core.events import WAITING_EVENTS, DialogEvent
 from bot.core.messages import Inbound
 from bot.core.state import DialogState
 from storage.crypto import Cipher
 from storage.models import Contact, Conversation
 from storage.sql import insert_ignoring_duplicates
-
-# Turn events that put a conversation in the staff queue, with the reason shown there.
-WAITING_EVENTS = ("handoff", "needs_review", "offered_human", "bot_error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,5 +122,5 @@ class ConversationRepository:
         waiting = next((e for e in events if e in WAITING_EVENTS), None)
         if waiting and row.waiting_since is None and row.assigned_to is None:
             row.waiting_since, row.waiting_reason = state.updated_at, waiting
-        if "returned_to_bot" in events:
+        if DialogEvent.RETURNED_TO_BOT in events:
             row.waiting_since = row.waiting_reason = row.assigned_to = None

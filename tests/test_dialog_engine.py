@@ -216,7 +216,7 @@ def test_every_transition_of_the_real_machines_is_in_the_diagram() -> None:
 
 
 def test_conditions_are_named_in_the_diagram() -> None:
-    from flows.rules.documents import missing
+    from flows.rules.document_slots import missing
 
     assert describe(is_member) == "is_member"
     assert describe(missing("id_front")) == "missing(id_front)"

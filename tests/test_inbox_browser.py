@@ -17,7 +17,7 @@ from playwright.sync_api import FilePayload, Locator, Page, ViewportSize, expect
 
 from bot.core.messages import Inbound
 from bot.wiring import Services
-from flows.rules.documents import LABELS
+from flows.rules.document_slots import LABELS
 from flows.steps.documents import REQUESTS
 from flows.steps.menu import FLOW as MENU_FLOW
 from locales import translate

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
+from bot.core.events import DialogEvent, SystemEvent
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.state import DialogState
 from bot.dialog.hours import BusinessHours
@@ -80,9 +81,9 @@ class Engine:
     def _play(self, turn: Turn, inbound: Inbound, default_locale: str) -> None:
         conversation, now = turn.conversation, turn.now
         conversation.data["_today"] = now.date().isoformat()
-        if inbound.kind == "event" and inbound.payload == "turn_failed":  # whatever state we are in
+        if inbound.kind == "event" and inbound.payload == SystemEvent.TURN_FAILED:  # whatever state we are in
             conversation.locale = conversation.locale or match_locale(inbound.locale_hint, default_locale)
-            turn.handle_event("turn_failed", {})
+            turn.handle_event(SystemEvent.TURN_FAILED, {})
             return
         if not conversation.state or conversation.state not in self.steps:
             conversation.locale = match_locale(inbound.locale_hint, conversation.locale or default_locale)
@@ -111,7 +112,7 @@ class Engine:
             if command in ("menu", "bot"):
                 conversation.owner = "bot"
                 turn.say(N_("You are back with the assistant."))
-                turn.events.append("returned_to_bot")
+                turn.events.append(DialogEvent.RETURNED_TO_BOT)
                 turn.enter(HOME if command == "menu" else conversation.state)
             return
         if paused and inbound.kind != "event":

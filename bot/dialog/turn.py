@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_datetime
 
+from bot.core.events import DialogEvent, SystemEvent
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.state import DialogState
 from bot.dialog.machines import ARRIVE, PROCEED, Position
 from flows.model import AssignDocument, Choice, Effect, Parsed, Step
 from flows.rules.commands import BY_NAME, is_greeting
-from flows.rules.documents import LABELS as DOCUMENT_LABELS
-from flows.rules.documents import SLOTS
+from flows.rules.document_slots import LABELS as DOCUMENT_LABELS
+from flows.rules.document_slots import SLOTS
 from flows.rules.matching import pick
 from locales import N_, translate
 
@@ -167,10 +168,10 @@ class Turn:
         self.effects.extend(choice.effects)
         if "_locale" in choice.sets:
             conversation.locale = str(choice.sets["_locale"])
-            self.events.append("language_changed")
+            self.events.append(DialogEvent.LANGUAGE_CHANGED)
         if choice.sets.get("_erase"):
             conversation.data.clear()
-            self.events.append("data_erased")
+            self.events.append(DialogEvent.DATA_ERASED)
         self.move(f"pick_{choice.key}")
 
     def accept(self, field_name: str, parsed: Parsed, *, append: bool) -> None:
@@ -196,7 +197,7 @@ class Turn:
             title = translate(self.conversation.locale, BY_NAME["human"].title)
             self.say(N_("It seems this question is tricky. Would you like a person to help you?"),
                      (Button(title, "cmd:human"),))
-            self.events.append("offered_human")
+            self.events.append(DialogEvent.OFFERED_HUMAN)
 
     def say_handoff(self) -> None:
         """Tell the applicant when to expect a person: now, or when business hours start again."""
@@ -215,10 +216,10 @@ class Turn:
     # -- events from outside the conversation ------------------------------------------------------
     def handle_event(self, event: str, values: dict[str, str]) -> None:
         step = self.step() if self.conversation.state in self.engine.steps else None
-        if event == "case_filed":
+        if event == SystemEvent.CASE_FILED:
             self.conversation.data["case"] = {"folio": values["folio"], "status": values.get("status", "received")}
             self.enter("case_filed")
-        elif event == "document_ready":
+        elif event == SystemEvent.DOCUMENT_READY:
             if step is None or step.upload is None:
                 self.say(N_("Thanks, I received your file. Right now I need an answer to this question:"))
                 self.reprompt()
@@ -229,21 +230,21 @@ class Turn:
             self.conversation.misses = 0
             self.say(N_("Received, thank you! ✅"))
             self.move("upload")
-        elif event == "document_rejected":
+        elif event == SystemEvent.DOCUMENT_REJECTED:
             self.say(values.get("advice") or N_("I could not use that file. Please try again."))
             self.reprompt()
-        elif event == "resumed":
+        elif event == SystemEvent.RESUMED:
             where = translate(self.conversation.locale, self.engine.where(self.conversation.state)
                               or N_("the same question"))
             self.say(N_("You are back with the assistant. We were at: %(where)s."), where=where)
             self.reprompt()
-        elif event == "turn_failed":
+        elif event == SystemEvent.TURN_FAILED:
             # Our fault, not theirs: a person takes over, and the applicant knows their message was not lost.
             self.conversation.owner = "human"
-            self.events.append("bot_error")
+            self.events.append(DialogEvent.BOT_ERROR)
             self.say(N_("Sorry, something went wrong on our side with your last message. A person from our team "
                         "will look at it and reply here."))
-        elif event == "document_requested":
+        elif event == SystemEvent.DOCUMENT_REQUESTED:
             slot = values["slot"]
             (self.conversation.data.get("documents") or {}).pop(slot, None)
             label = translate(self.conversation.locale, DOCUMENT_LABELS.get(slot, slot))
@@ -270,7 +271,7 @@ class Turn:
             self.reprompt()
         elif name == "human":
             conversation.owner = "human"
-            self.events.append("handoff")
+            self.events.append(DialogEvent.HANDOFF)
             self.say_handoff()
         elif name == "cancel":
             conversation.data.pop("editing", None)

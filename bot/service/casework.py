@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from bot.core.clock import utcnow
 from bot.core.errors import BotError
+from bot.core.events import SystemEvent
 from bot.core.messages import Attachment, Outbound
 from bot.core.state import DialogState
 from bot.dialog.engine import Engine
@@ -30,10 +31,10 @@ from storage.db import Database, Session
 from storage.emails import queue_email
 from storage.enrollment import CaseRecord, CaseRepository, DocumentRepository
 from storage.files import DocumentStore
-from storage.membership import MembershipRepository, SubscriptionRecord
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
 from storage.staff import AuditRepository, StaffRecord
+from storage.subscriptions import MembershipRepository, SubscriptionRecord
 
 NEEDS_REASON = ("documents_observed", "rejected", "cancelled")
 PERIOD = re.compile(r"20\d\d-(0[1-9]|1[0-2])")
@@ -86,7 +87,7 @@ class CaseWork:
             conversations = ConversationRepository(session, self.cipher)
             conversations.assign(conversation_id, None, "bot")
             state.owner = "bot"
-            turn = self.engine.run_event(state, "resumed", {}, utcnow())
+            turn = self.engine.run_event(state, SystemEvent.RESUMED, {}, utcnow())
             conversations.save(conversation_id, turn.conversation, ("returned_to_bot",))
             for reply in turn.replies:
                 self._queue(session, conversation_id, replace(reply, kind="staff_reply"))
@@ -122,7 +123,7 @@ class CaseWork:
             documents.review(document_id, approve, reason or None)
             if not approve and document.slot:
                 state = self._lock(session, document.conversation_id)
-                turn = self.engine.run_event(state, "document_requested",
+                turn = self.engine.run_event(state, SystemEvent.DOCUMENT_REQUESTED,
                                              {"slot": document.slot, "reason": reason}, utcnow())
                 ConversationRepository(session, self.cipher).save(document.conversation_id, turn.conversation,
                                                                   turn.events)

@@ -13,13 +13,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.core.clock import utcnow
+from bot.core.events import DialogEvent, SystemEvent
 from bot.core.messages import Inbound, Outbound
 from bot.core.metrics import DUPLICATES, INBOUND, TURN_SECONDS
 from bot.core.state import DialogState
 from bot.dialog.engine import DialogResult, Engine
 from flows.model import AssignDocument, FileCase, RecordConsent, Subscribe, Unsubscribe
-from flows.rules.documents import missing_required
-from flows.rules.eligibility import assess
+from flows.rules.document_slots import missing_required
+from flows.rules.eligibility_assessment import assess
 from flows.rules.legal import TERMS
 from flows.rules.payments import first_period, nearest_period
 from locales import N_, translate
@@ -29,9 +30,9 @@ from storage.db import Database, Session
 from storage.enrollment import CaseRecord, CaseRepository, ConsentRepository, DocumentRepository
 from storage.files import DocumentStore
 from storage.media_jobs import MediaJobRepository
-from storage.membership import MembershipRepository
 from storage.messages import MessageRepository, StoredReply
 from storage.rights import RightsRepository, erase_applicant
+from storage.subscriptions import MembershipRepository
 
 log = logging.getLogger(__name__)
 # Channels whose replies travel in the answer to the request itself (the web chat page, the terminal):
@@ -192,7 +193,7 @@ class TurnService:
                 MembershipRepository(session).cancel(contact_id, now)
             elif isinstance(effect, FileCase):
                 case = self._file_case(session, turn.conversation, contact_id, conversation_id, now)
-                follow = self.engine.run_event(turn.conversation, "case_filed",
+                follow = self.engine.run_event(turn.conversation, SystemEvent.CASE_FILED,
                                                {"folio": case.folio, "status": case.status}, now)
                 replies.extend(follow.replies)
         return replies
@@ -202,20 +203,20 @@ class TurnService:
         """ARCO rights asked in the chat: each is recorded with its deadline; erasure happens right away."""
         rights = RightsRepository(session)
         replies: list[Outbound] = []
-        if "data_erased" in turn.events:
+        if DialogEvent.DATA_ERASED in turn.events:
             assert self.documents is not None, "erasure needs the document store"
             folio, in_progress = erase_applicant(session, self.cipher, self.documents, contact_id, conversation_id,
                                                  inbound_id, now)
             detail = f"case {folio} was in progress and was cancelled" if in_progress else None
             rights.record("cancellation", inbound.channel, folio, now, completed=True, detail=detail)
-        if "data_access" in turn.events:
+        if DialogEvent.DATA_ACCESS in turn.events:
             link = self.export_link(contact_id) if self.export_link else None
             if link:
                 replies.append(Outbound(translate(turn.conversation.locale, N_(
                     "You can download everything we hold about you here (valid for one hour): %(link)s"),
                     link=link)))
             rights.record("access", inbound.channel, None, now, completed=True)
-        if "opposition" in turn.events:
+        if DialogEvent.OPPOSITION in turn.events:
             ContactRepository(session, self.cipher).set_opted_out(contact_id, True)
             MembershipRepository(session).cancel(contact_id, now)
             ConsentRepository(session).record(contact_id, "business_messages", TERMS.version, False, inbound_id, now)

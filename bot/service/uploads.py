@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
+from bot.core.events import SystemEvent
 from bot.core.messages import Inbound
 from bot.service.document_checks import check_document
 from bot.service.turns import StoredFile, TurnReceipt, TurnService
@@ -18,13 +19,13 @@ def receive_document(turns: TurnService, store: DocumentStore, inbound: Inbound,
     """Run the turn for one uploaded file; `inbound` names who sent it and its provider id."""
     check = check_document(content)
     if not check.ok or check.content_type is None:
-        event = replace(inbound, kind="event", payload="document_rejected",
+        event = replace(inbound, kind="event", payload=SystemEvent.DOCUMENT_REJECTED,
                         meta=(*inbound.meta, ("reason", check.reason or ""), ("advice", check.advice or "")))
         return turns.handle(event)
     name = store.save(content)
     stored = StoredFile(name, check.content_type, len(content), hashlib.sha256(content).hexdigest(),
                         check.width, check.height, check.pages)
-    outcome = turns.handle(replace(inbound, kind="event", payload="document_ready"), stored)
+    outcome = turns.handle(replace(inbound, kind="event", payload=SystemEvent.DOCUMENT_READY), stored)
     if outcome.duplicate:
         store.delete(name)  # a redelivered upload: the first copy is the one on file
     return outcome

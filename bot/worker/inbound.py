@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.core.clock import utcnow
+from bot.core.events import SystemEvent
 from bot.core.messages import Inbound
 from bot.core.metrics import QUEUE_WAIT_SECONDS, TURN_FAILURES
 from bot.service.turns import TurnService
@@ -96,7 +97,7 @@ class InboundWorker:
 
     def _hand_over(self, inbound: Inbound) -> None:
         """Tell the applicant we failed them and put the chat in front of a person (a turn of its own)."""
-        event = replace(inbound, kind="event", payload="turn_failed", text="", attachments=(), ack=(),
+        event = replace(inbound, kind="event", payload=SystemEvent.TURN_FAILED, text="", attachments=(), ack=(),
                         provider_id=f"{inbound.provider_id}:failed")
         try:
             self.turns.handle(event)

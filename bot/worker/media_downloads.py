@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.core.clock import utcnow
 from bot.core.errors import MediaTooLarge, SendError
+from bot.core.events import SystemEvent
 from bot.core.messages import Inbound
 from bot.service.document_checks import ADVICE
 from bot.service.turns import TurnService
@@ -88,4 +89,4 @@ class MediaWorker:
 
 def _rejected(inbound: Inbound, reason: str) -> Inbound:
     return Inbound(inbound.channel, inbound.contact_ref, inbound.provider_id, kind="event",
-                   payload="document_rejected", meta=(("reason", reason), ("advice", ADVICE.get(reason, ""))))
+                   payload=SystemEvent.DOCUMENT_REJECTED, meta=(("reason", reason), ("advice", ADVICE.get(reason, ""))))

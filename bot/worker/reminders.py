@@ -33,8 +33,8 @@ from flows.rules.payments import (
 from locales import N_, translate
 from storage.crypto import Cipher
 from storage.db import Database, Session
-from storage.membership import MembershipRepository, ReminderRecipient, SubscriptionRecord
 from storage.messages import MessageRepository
+from storage.subscriptions import MembershipRepository, ReminderRecipient, SubscriptionRecord
 
 log = logging.getLogger(__name__)
 

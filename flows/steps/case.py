@@ -13,7 +13,7 @@ from typing import Any
 
 from flows.model import Choice, Context, FileCase, Route, Step
 from flows.rules.case_status import STATUSES
-from flows.rules.documents import LABELS, SLOTS, has_case, missing_required
+from flows.rules.document_slots import LABELS, SLOTS, has_case, missing_required
 from flows.rules.records import ITEMS, display
 from flows.steps.documents import FIRST_MISSING
 from locales import N_, translate

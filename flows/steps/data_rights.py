@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.core.events import DialogEvent
 from flows.model import Choice, Context, Flow, Step
 from flows.rules.records import ITEMS, display
 from locales import N_, translate
@@ -30,7 +31,7 @@ STEPS = (
         Choice("delete", N_("Delete my data"), "confirm_delete", ("borrar", "eliminar")),
         Choice("oppose", N_("Stop using my data for messages"), "confirm_opposition", ("oponerme", "oposicion")),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
-    ), where=N_("your data"), values=held_data, event="data_access"),
+    ), where=N_("your data"), values=held_data, event=DialogEvent.DATA_ACCESS),
     Step("confirm_opposition", (N_(
         "If you object, we will stop every reminder and notice that is not essential to your procedure. "
         "Do you want that?"),), (
@@ -38,7 +39,7 @@ STEPS = (
         Choice("no", N_("No, keep them"), "@back", ("no",)),
     ), where=N_("your data")),
     Step("opposition_done", (N_("Done: we will only write to you about your procedure when you ask us."),),
-         then="main_menu", where=N_("your data"), resumable=False, event="opposition"),
+         then="main_menu", where=N_("your data"), resumable=False, event=DialogEvent.OPPOSITION),
     Step("confirm_delete", (N_(
         "Are you sure you want me to delete your personal data? This cannot be undone."
     ),), (

@@ -8,7 +8,7 @@ lists what is still missing.
 from __future__ import annotations
 
 from flows.model import Choice, Route, Step, Upload
-from flows.rules.documents import SLOTS, has_case, missing, still_offered
+from flows.rules.document_slots import SLOTS, has_case, missing, still_offered
 from locales import N_
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.core.events import DialogEvent
 from flows.model import Choice, Context, RecordConsent, Route, Step
-from flows.rules.eligibility import assess
+from flows.rules.eligibility_assessment import assess
 from flows.rules.legal import TERMS
 from locales import N_, translate
 
@@ -138,7 +139,7 @@ STEPS = (
     ),), (
         Choice("continue", N_("Continue"), "ask_full_name", ("continuar", "seguir", "si", "ok")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
-    ), where=N_("your preliminary result"), values=result_values, event="needs_review"),
+    ), where=N_("your preliminary result"), values=result_values, event=DialogEvent.NEEDS_REVIEW),
     Step("elig_not_for_you", (N_(
         "*Preliminary result: this scheme does not seem to fit you*\n%(reasons)s\n\nIf what you want is only a "
         "pension, ask about Modalidad 40 (pension only, without medical care); for family medical care, the "

@@ -12,16 +12,16 @@ from bot.core.clock import utcnow
 from bot.web.context import services_of
 from bot.web.inbox.blueprint import bp, staff_locale
 from flows.rules.case_status import NEXT_STATUSES, STATUSES
-from flows.rules.documents import LABELS
-from flows.rules.eligibility import assess
+from flows.rules.document_slots import LABELS
+from flows.rules.eligibility_assessment import assess
 from flows.rules.payments import nearest_period
 from flows.rules.records import FREQUENCIES, ITEMS, display
 from locales import N_, translate
 from storage.emails import email_state
 from storage.enrollment import CaseRepository, ConsentRepository
 from storage.inbox_queries import InboxQueries
-from storage.membership import MembershipRepository
 from storage.staff import AuditRepository, CannedRepository
+from storage.subscriptions import MembershipRepository
 
 CHANNELS = ("webchat", "telegram", "whatsapp")
 EXTRA_DOCUMENT_LABELS = {"payment_proof": N_("payment receipt"), "payment_line": N_("línea de captura"),
