@@ -110,10 +110,11 @@ def quiet_hours_around(now: datetime, zone: ZoneInfo) -> str:
 
 def seed(database: Any, cipher: Any, contacts: int, period: str, now: datetime) -> None:
     """N subscribers as the enrollment flow leaves them: contact, conversation, active monthly subscription."""
+    from storage.conversations import contact_identity
     from storage.models import Contact, Conversation, Subscription
 
     with database.session_scope() as session:
-        people = [Contact(channel="telegram", external_id=str(FIRST_CHAT_ID + i), locale="es_MX",
+        people = [Contact(channel="telegram", **contact_identity(cipher, str(FIRST_CHAT_ID + i)), locale="es_MX",
                           display_name=cipher.encrypt_text(f"Suscriptora {i}"), reachable=True, opted_out=False,
                           erase_pending=False, last_inbound_at=now - timedelta(days=3), created_at=now)
                   for i in range(contacts)]

@@ -46,6 +46,15 @@ def _settings() -> Settings:
         _fail(str(error), exit_code=2)
 
 
+def _migrate(settings: Settings) -> None:
+    """Migrate to the newest schema, with the keys: a migration that hashes and encrypts personal values
+    already stored (0014, contacts' channel ids) needs them."""
+    from storage.crypto import Cipher
+    from storage.migrate import upgrade
+
+    upgrade(settings.database_url, cipher=Cipher(settings.data_encryption_keys, search_key=settings.secret_key))
+
+
 @click.group("ptibot", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="debug logging")
 def cli(verbose: bool) -> None:
@@ -67,15 +76,14 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 @click.option("--no-worker", is_flag=True, help="do not start the in-process worker")
 def serve_command(host: str, port: int | None, no_worker: bool) -> None:
     """Migrate, then run the web app and the worker."""
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
     from bot.web.app import create_app
     from bot.web.inbox.auth import ensure_first_admin
     from bot.wiring import build_services
-    from storage.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.database_url)
+    _migrate(settings)
     services = build_services(settings)
     app = create_app(settings, services)
     password = ensure_first_admin(services)
@@ -83,7 +91,13 @@ def serve_command(host: str, port: int | None, no_worker: bool) -> None:
         click.echo(f"Created the first inbox admin: admin@localhost with one-time password {password} "
                    "(you will be asked to change it at the first login)")
     port = port or settings.port
-    server = make_server(host, port, app, threaded=True)
+    class QuietHandler(WSGIRequestHandler):
+        """No `Server: Werkzeug/x Python/y` banner: versions only help someone looking for a known hole."""
+
+        def version_string(self) -> str:
+            return "PTI Bot"
+
+    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
     if services.worker and not no_worker:
         services.worker.start_thread()
     click.echo(f"PTI Bot is running: open http://{host}:{port}/ to chat with it (Ctrl+C to stop)")
@@ -121,9 +135,7 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade_command() -> None:
     """Migrate to the newest schema."""
-    from storage.migrate import upgrade
-
-    upgrade(_settings().database_url)
+    _migrate(_settings())
     click.echo("database is up to date")
 
 
@@ -136,10 +148,9 @@ def chat_command(contact: str) -> None:
     from bot.core.messages import Inbound
     from bot.wiring import build_services
     from bot.worker.outbox import Dispatcher
-    from storage.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.database_url)
+    _migrate(settings)
     services = build_services(settings)
     dispatcher = Dispatcher(services.database, services.cipher, services.senders)
     buttons: list[str] = []
@@ -182,10 +193,9 @@ def staff_group() -> None:
 def _staff_accounts(settings: Settings) -> Iterator[StaffRepository]:
     """The staff repository in one transaction, on a database migrated to the newest schema."""
     from storage.db import Database
-    from storage.migrate import upgrade
     from storage.staff import StaffRepository
 
-    upgrade(settings.database_url)
+    _migrate(settings)
     database = Database(settings.database_url)
     try:
         with database.session_scope() as session:
@@ -302,11 +312,10 @@ def telegram_poll_command(once: bool) -> None:
     from bot.channels.telegram import parse_update
     from bot.core.errors import BadRequest, SendError
     from bot.wiring import build_services
-    from storage.migrate import upgrade
 
     settings = _settings()
     telegram = _telegram(settings)
-    upgrade(settings.database_url)
+    _migrate(settings)
     services = build_services(settings)
     assert services.worker is not None
     services.worker.start_thread()
@@ -347,6 +356,43 @@ def _outbox_depth(services: Services) -> int:
     with services.database.session_scope() as session:
         depth: int = MessageRepository(session, services.cipher).outbox_depth()
         return depth
+
+
+@cli.group("constants")
+def constants_group() -> None:
+    """Dated IMSS values (flows/data/imss_*.toml)."""
+
+
+@constants_group.command("check")
+@click.option("--days", default=60, show_default=True, help="report what expires within this many days")
+@click.option("--today", "today_text", metavar="YYYY-MM-DD", default=None,
+              help="check as of this date (default: today in BUSINESS_TIMEZONE)")
+def constants_check_command(days: int, today_text: str | None) -> None:
+    """List the dated values that expire within DAYS with no next entry; exit 1 if there is any."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from bot.core.clock import utcnow
+    from flows.rules.imss import expiring, today_in
+
+    if today_text:
+        try:
+            today = date.fromisoformat(today_text)
+        except ValueError:
+            _fail(f"--today must be YYYY-MM-DD, not {today_text!r}", exit_code=2)
+    else:
+        today = today_in(utcnow(), ZoneInfo(_settings().business_timezone))
+    found = expiring(today, days)
+    for entry in found:
+        left = (entry.valid_until - today).days
+        when = f"expired {-left} days ago" if left < 0 else f"expires in {left} days"
+        click.echo(f"{entry.name}: valid until {entry.valid_until.isoformat()} ({when}); "
+                   f"last source: {entry.source}")
+    if not found:
+        click.echo(f"no dated value expires within {days} days of {today.isoformat()}")
+        return
+    click.echo("add next year's values to flows/data (README: \"Next year's IMSS values\")")
+    raise click.exceptions.Exit(1)
 
 
 @cli.group("flow")

@@ -3,30 +3,86 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
+from limits import parse_many
 
 from bot.core.errors import ConfigurationError
 from locales import SUPPORTED_LOCALES
+from storage.files import PRIVATE_FILE, secure_data_dir
 
 
 def _dev_secret(data_dir: Path, name: str, make: str) -> str:
     """Return a development secret stored in the data dir, creating it with mode 0600 the first time."""
     path = data_dir / name
+    secure_data_dir(data_dir)
     if path.exists():
+        if path.stat().st_mode & 0o777 != PRIVATE_FILE:
+            os.chmod(path, PRIVATE_FILE)  # written by an older version, maybe open to others
         return path.read_text(encoding="utf-8").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
     value = Fernet.generate_key().decode() if make == "fernet" else secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")
     return value
+
+
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 96  # estimated; a random 32-character hex string scores about 115
+
+
+def estimated_entropy_bits(text: str) -> float:
+    """Length times the Shannon entropy of the characters used: low for repeats and small alphabets."""
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    per_char = -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+    return per_char * len(text)
+
+
+def weak_secret_problem(name: str, value: str) -> str | None:
+    """Why a production secret is too weak to sign sessions with, or None when it is fine."""
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"{name} is too short (at least {MIN_SECRET_LENGTH} random characters)"
+    repeats = any(value == value[:period] * (len(value) // period) + value[:len(value) % period]
+                  for period in range(1, 9))
+    if repeats or len(set(value)) < 12 or estimated_entropy_bits(value) < MIN_SECRET_BITS:
+        return f"{name} is too predictable (use a random value, e.g. python -c 'import secrets; " \
+               "print(secrets.token_urlsafe(48))')"
+    return None
+
+
+def _production_problems(get: Callable[[str], str | None]) -> list[str]:
+    """Every weak production setting, named at once: secret strength, Fernet keys, an https origin."""
+    problems = []
+    secret = get("SECRET_KEY")
+    if secret and (problem := weak_secret_problem("SECRET_KEY", secret)):
+        problems.append(problem)
+    keys = [key.strip() for key in (get("DATA_ENCRYPTION_KEYS") or "").split(",") if key.strip()]
+    bad = [str(number) for number, key in enumerate(keys, 1) if not _is_fernet_key(key)]
+    if bad:
+        problems.append(f"DATA_ENCRYPTION_KEYS: key {', '.join(bad)} is not a Fernet key")
+    base_url = get("PUBLIC_BASE_URL")
+    if base_url and not re.fullmatch(r"https://[^/\s:@]+(:\d+)?/?", base_url):
+        problems.append("PUBLIC_BASE_URL must be an https:// origin, like https://bot.example.mx")
+    return problems
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        Fernet(key)
+    except ValueError:
+        return False
+    return True
 
 
 def normalise_database_url(url: str) -> str:
@@ -72,6 +128,19 @@ class Settings:
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
     whatsapp_send_rate: float = 10.0
     case_review_days: int = 3
+    # Web chat limits (Flask-Limiter rate strings): per session, per client address, new sessions per
+    # address, uploads per session, polling per address; and the bytes one anonymous session may store.
+    webchat_message_limit: str = "120 per minute; 600 per hour"
+    webchat_address_limit: str = "300 per minute; 3000 per hour"
+    webchat_session_limit: str = "30 per minute; 300 per hour"
+    webchat_upload_limit: str = "10 per minute; 60 per hour"
+    webchat_poll_limit: str = "300 per minute"
+    webchat_upload_quota_mb: int = 30
+    rate_limit_storage_uri: str = "memory://"
+    staff_session_idle_minutes: int = 30
+    staff_session_max_hours: int = 12
+    trusted_proxies: int = 0
+    metrics_token: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -121,10 +190,10 @@ class Settings:
             missing.extend(name for name in twilio if not get(name))
         if get("SMTP_URL") and not get("MAIL_FROM"):
             missing.append("MAIL_FROM")
-        if missing:
-            raise ConfigurationError(
-                f"PTIBOT_ENV={mode}: missing required settings: {', '.join(missing)}"
-            )
+        problems = _production_problems(get) if production else []
+        if missing or problems:
+            named = [f"missing required settings: {', '.join(missing)}"] if missing else []
+            raise ConfigurationError(f"PTIBOT_ENV={mode}: {'; '.join(named + problems)}")
 
         data_dir = Path(get("PTIBOT_DATA_DIR") or "var").resolve()
         secret_key = get("SECRET_KEY") or _dev_secret(data_dir, "secret_key", "token")
@@ -145,10 +214,33 @@ class Settings:
             port = int(get("PORT") or 8000)
         except ValueError as error:
             raise ConfigurationError("PORT must be a number") from error
+        defaults = {item.name: item.default for item in fields(cls)}
+        rates = {name: get(name.upper()) or str(defaults[name]) for name in (
+            "webchat_message_limit", "webchat_address_limit", "webchat_session_limit", "webchat_upload_limit",
+            "webchat_poll_limit")}
+        for name, rate in rates.items():
+            try:
+                parse_many(rate)
+            except ValueError as error:
+                raise ConfigurationError(f"{name.upper()} must be rates like '30 per minute; 300 per hour'") from error
+        try:
+            upload_quota = int(get("WEBCHAT_UPLOAD_QUOTA_MB") or 30)
+            if upload_quota <= 0:
+                raise ValueError(upload_quota)
+        except ValueError as error:
+            raise ConfigurationError("WEBCHAT_UPLOAD_QUOTA_MB must be a whole number of megabytes above 0") from error
         try:
             review_days = int(get("CASE_REVIEW_DAYS") or 3)
         except ValueError as error:
             raise ConfigurationError("CASE_REVIEW_DAYS must be a number of business days") from error
+        try:
+            session_idle = int(get("STAFF_SESSION_IDLE_MINUTES") or 30)
+            session_max = int(get("STAFF_SESSION_MAX_HOURS") or 12)
+            if session_idle <= 0 or session_max <= 0:
+                raise ValueError(session_idle, session_max)
+        except ValueError as error:
+            raise ConfigurationError("STAFF_SESSION_IDLE_MINUTES and STAFF_SESSION_MAX_HOURS must be whole "
+                                     "numbers above 0") from error
         try:
             templates = json.loads(get("WHATSAPP_TEMPLATES") or "{}")
             send_rate = float(get("WHATSAPP_SEND_RATE") or 10)
@@ -176,6 +268,12 @@ class Settings:
             retention = (int(get("RETENTION_DOCUMENT_DAYS") or 90), int(get("RETENTION_ABANDONED_DAYS") or 30))
         except ValueError as error:
             raise ConfigurationError("RETENTION_DOCUMENT_DAYS and RETENTION_ABANDONED_DAYS must be numbers") from error
+        try:
+            trusted_proxies = int(get("TRUSTED_PROXIES") or 0)
+            if not 0 <= trusted_proxies <= 10:
+                raise ValueError(trusted_proxies)
+        except ValueError as error:
+            raise ConfigurationError("TRUSTED_PROXIES must be the number of proxies in front, 0 to 10") from error
         if not isinstance(templates, dict) or send_rate <= 0:
             raise ConfigurationError("WHATSAPP_TEMPLATES must be a JSON object; WHATSAPP_SEND_RATE above 0")
         return cls(
@@ -198,6 +296,8 @@ class Settings:
             business_timezone=get("BUSINESS_TIMEZONE") or "America/Mexico_City",
             default_locale=locale,
             case_review_days=review_days,
+            staff_session_idle_minutes=session_idle,
+            staff_session_max_hours=session_max,
             whatsapp_templates={str(k): str(v) for k, v in templates.items()},
             whatsapp_send_rate=send_rate,
             business_hours=get("BUSINESS_HOURS") or "mon-fri 09:00-18:00; sat 10:00-14:00",
@@ -208,4 +308,13 @@ class Settings:
             retention_abandoned_days=retention[1],
             quiet_hours=get("QUIET_HOURS") or "21:00-08:00",
             nudge_after_hours=nudges,
+            webchat_upload_quota_mb=upload_quota,
+            rate_limit_storage_uri=get("RATE_LIMIT_STORAGE_URI") or "memory://",
+            webchat_message_limit=rates["webchat_message_limit"],
+            webchat_address_limit=rates["webchat_address_limit"],
+            webchat_session_limit=rates["webchat_session_limit"],
+            webchat_upload_limit=rates["webchat_upload_limit"],
+            webchat_poll_limit=rates["webchat_poll_limit"],
+            trusted_proxies=trusted_proxies,
+            metrics_token=get("METRICS_TOKEN"),
         )

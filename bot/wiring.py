@@ -27,7 +27,7 @@ from flows.registry import FLOWS
 from flows.rules.commands import BY_NAME
 from storage.crypto import Cipher
 from storage.db import Database
-from storage.files import DocumentStore
+from storage.files import DocumentStore, secure_data_dir
 
 
 @dataclass
@@ -82,6 +82,7 @@ def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
             templates=settings.whatsapp_templates,
             media_url_for=lambda attachment: media_url(settings.secret_key, base, attachment),
             command_words={name: command.words[0] for name, command in BY_NAME.items()},
+            https_only=settings.is_production,
             timeout=settings.provider_timeout)
         channels.senders[WHATSAPP] = whatsapp
         channels.fetchers[WHATSAPP] = whatsapp
@@ -97,6 +98,7 @@ def build_schedule(settings: Settings) -> Schedule:
 
 
 def build_services(settings: Settings) -> Services:
+    secure_data_dir(settings.data_dir)
     database = Database(settings.database_url)
     cipher = Cipher(settings.data_encryption_keys, search_key=settings.secret_key)
     engine = Engine(FLOWS, resume_after=timedelta(minutes=settings.resume_after_minutes),

@@ -27,6 +27,30 @@ class ContactRecord:
     reachable: bool
 
 
+def contact_identity(cipher: Cipher, external_id: str) -> dict[str, Any]:
+    """The stored form of a channel id: its keyed hash to find and keep it unique, encrypted to send to it."""
+    return {"external_hash": cipher.identifier_hash(external_id),
+            "external_ref": cipher.encrypt(external_id.encode("utf-8", "surrogatepass"))}
+
+
+def contact_external_id(cipher: Cipher, token: bytes | None) -> str:
+    """The channel id a contact row holds encrypted ("" if it has none)."""
+    return "" if token is None else cipher.decrypt(bytes(token)).decode("utf-8", "surrogatepass")
+
+
+def sealed_provider_id(cipher: Cipher, provider_id: str, external_id: str) -> str:
+    """A provider id that starts with the contact's own channel id (`<chat>:<n>`: what Telegram's sent messages
+    and the web chat's messages are known by) keeps its tail, and the chat becomes a short keyed hash: unique
+    and findable still, with no chat id in clear. Any other provider id (Twilio SIDs, Telegram update ids) as is."""
+    head, colon, tail = provider_id.partition(":")
+    if colon and head == external_id:
+        return f"{cipher.identifier_hash(external_id)[:PROVIDER_HASH_DIGITS]}:{tail}"
+    return provider_id
+
+
+PROVIDER_HASH_DIGITS = 16  # 64 bits: the prefix only has to tell one person's chat from another's
+
+
 class ContactRepository:
     def __init__(self, session: Session, cipher: Cipher) -> None:
         self.session = session
@@ -34,28 +58,27 @@ class ContactRepository:
 
     def get_or_create(self, inbound: Inbound, now: datetime) -> ContactRecord:
         query = select(Contact).where(Contact.channel == inbound.channel,
-                                      Contact.external_id == inbound.contact_ref)
+                                      Contact.external_hash == self.cipher.identifier_hash(inbound.contact_ref))
         contact = self.session.execute(query).scalar_one_or_none()
         if contact is None:
             insert_ignoring_duplicates(self.session, Contact.__table__, {
-                "channel": inbound.channel, "external_id": inbound.contact_ref, "created_at": now,
+                "channel": inbound.channel, **contact_identity(self.cipher, inbound.contact_ref), "created_at": now,
                 "reachable": True, "display_name": self.cipher.encrypt_text(inbound.display_name),
                 "phone": self.cipher.encrypt_text(inbound.phone),
-            }, ["channel", "external_id"])
+            }, ["channel", "external_hash"])
             contact = self.session.execute(query).scalar_one()
         if inbound.kind != "event":
             contact.last_inbound_at = now
-        return ContactRecord(contact.id, contact.channel, contact.external_id, contact.locale,
-                             contact.reachable)
+        return ContactRecord(contact.id, contact.channel, inbound.contact_ref, contact.locale, contact.reachable)
 
     def find(self, channel: str, external_id: str) -> ContactRecord | None:
         contact = self.session.execute(
-            select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
+            select(Contact).where(Contact.channel == channel,
+                                  Contact.external_hash == self.cipher.identifier_hash(external_id))
         ).scalar_one_or_none()
         if contact is None:
             return None
-        return ContactRecord(contact.id, contact.channel, contact.external_id, contact.locale,
-                             contact.reachable)
+        return ContactRecord(contact.id, contact.channel, external_id, contact.locale, contact.reachable)
 
     def set_opted_out(self, contact_id: int, opted_out: bool) -> None:
         self.session.execute(update(Contact).where(Contact.id == contact_id).values(opted_out=opted_out))

@@ -31,6 +31,12 @@ class Cipher:
         normal = "".join(ch for ch in value.upper() if ch.isalnum())
         return hmac.new(self._search_key, normal.encode(), hashlib.sha256).hexdigest()
 
+    def identifier_hash(self, value: str) -> str:
+        """HMAC-SHA256 of an identifier exactly as given (a chat id, a phone with its `+`): what a contact is
+        looked up and kept unique by, while the identifier itself is stored only encrypted."""
+        message = b"identifier\x00" + value.encode("utf-8", "surrogatepass")
+        return hmac.new(self._search_key, message, hashlib.sha256).hexdigest()
+
     def encrypt(self, plain: bytes) -> bytes:
         return self._fernet.encrypt(plain)
 
@@ -44,7 +50,7 @@ class Cipher:
         return self._fernet.rotate(token)
 
     def encrypt_json(self, value: Any) -> bytes:
-        return self.encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        return self.encrypt(_utf8(json.dumps(value, ensure_ascii=False, separators=(",", ":"))))
 
     def decrypt_json(self, token: bytes | None, default: Any = None) -> Any:
         if token is None:
@@ -52,7 +58,13 @@ class Cipher:
         return json.loads(self.decrypt(token))
 
     def encrypt_text(self, value: str | None) -> bytes | None:
-        return None if value is None else self.encrypt(value.encode())
+        return None if value is None else self.encrypt(_utf8(value))
 
     def decrypt_text(self, token: bytes | None) -> str | None:
         return None if token is None else self.decrypt(token).decode()
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8, with a lone surrogate (valid in a JSON string, not in UTF-8) stored as "?" instead of failing the
+    whole turn: a provider may deliver one, and a turn that cannot be stored would be retried forever."""
+    return text.encode("utf-8", "replace")

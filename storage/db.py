@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +14,12 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["OUTAGE_ERRORS", "NOTIFY_CHANNEL", "Database", "Session", "make_engine", "notify_workers"]
+from storage.files import PRIVATE_FILE, make_private_dir
+
+__all__ = ["OUTAGE_ERRORS", "NOTIFY_CHANNEL", "Database", "Session", "checkpoint_after_commit", "make_engine",
+           "notify_workers"]
+
+log = logging.getLogger(__name__)
 
 # What a database outage raises (server down or restarting, connection dropped). Callers above storage
 # catch these to wait and retry rather than count a failure, without importing SQLAlchemy themselves.
@@ -30,13 +37,40 @@ def notify_workers(session: Session) -> None:
         session.info[NOTIFY_CHANNEL] = True
 
 
+_CHECKPOINT = "ptibot_wal_checkpoint"
+BUSY_TIMEOUT_S = 30
+CHECKPOINT_WAIT_MS = 2000
+
+
+def checkpoint_after_commit(session: Session) -> None:
+    """Ask for the SQLite write-ahead log to be emptied once this transaction commits (see
+    `Database.checkpoint`): after an erasure, the old page images there still hold what was erased."""
+    session.info[_CHECKPOINT] = True
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """The database file, created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
+    mode of the database file. Files left 0644 by an older version are tightened."""
+    make_private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+    for name in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        try:
+            if name.stat().st_mode & 0o777 != PRIVATE_FILE:
+                os.chmod(name, PRIVATE_FILE)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # not ours to change: say so rather than refuse to start
+            log.warning("database file %s is readable by others and not ours to chmod", name)
+
+
 def make_engine(url: str, **options: Any) -> Engine:
-    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout so threads wait, not fail."""
+    """Create the engine; SQLite gets WAL, foreign keys, a busy timeout so threads wait, not fail, and
+    `secure_delete`, so deleted rows are overwritten with zeros instead of lingering in free pages."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **options)
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _private_sqlite_files(Path(path))
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}, **options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -46,6 +80,7 @@ def make_engine(url: str, **options: Any) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -85,6 +120,11 @@ class Database:
         try:
             yield session
             session.commit()
+            if session.info.pop(_CHECKPOINT, False):
+                try:
+                    self.checkpoint()
+                except Exception as error:  # committed already: the next checkpoint will catch up
+                    log.warning("write-ahead log checkpoint failed: %s", type(error).__name__)
         except BaseException:
             session.rollback()
             raise
@@ -92,6 +132,28 @@ class Database:
             session.close()
             if self._writer is not None:
                 self._writer.release()
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database and truncate it to zero bytes, so page images
+        written before an erasure do not outlive it there (secure_delete has zeroed the rows in the pages
+        themselves). A reader in another process can make it incomplete; the next one finishes the job.
+        PostgreSQL: nothing to do here."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        connection = self.engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+        try:
+            cursor = connection.cursor()
+            # It waits for other processes' readers to move on: a short wait, not the 30 s a write may take.
+            cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+                cursor.close()
+        finally:
+            connection.close()
+        if busy:
+            log.info("write-ahead log checkpoint incomplete: another process is reading the database")
 
     def ping(self) -> None:
         """Raise unless the database answers a trivial query (the health check)."""

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.crypto import Cipher
-from storage.models import Case, CaseEvent, Consent, Document
+from storage.models import Case, CaseEvent, Consent, Conversation, Document
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +136,19 @@ class DocumentRepository:
         self.session.add(document)
         self.session.flush()
         return document.id
+
+    def on_file(self, contact_id: int, sha256: str) -> tuple[bool, int]:
+        """Whether this applicant already has this exact file on record (one staff rejected does not count: they
+        may send it again), and how many bytes of documents they have stored in all."""
+        mine = (select(Document.id).join(Conversation, Conversation.id == Document.conversation_id)
+                .where(Conversation.contact_id == contact_id))
+        same = self.session.execute(mine.where(Document.sha256 == sha256, Document.review_status != "rejected")
+                                    .limit(1)).first()
+        total = self.session.execute(
+            select(func.coalesce(func.sum(Document.size), 0)).join(
+                Conversation, Conversation.id == Document.conversation_id).where(Conversation.contact_id == contact_id)
+        ).scalar_one()
+        return same is not None, int(total)
 
     def assign(self, document_id: int, conversation_id: int, slot: str) -> None:
         """Put a document in a slot; it joins the conversation's case when one was already filed."""

@@ -15,8 +15,33 @@ from storage.crypto import Cipher, DecryptionError
 # A storage name is exactly what `save` makes: 32 lowercase hex digits. Nothing else can name a file, so no
 # name (`../x`, `ab/../../x`, an absolute path, a trailing newline) can ever reach outside the root.
 _NAME = re.compile(r"[0-9a-f]{32}")
-_FILE_MODE = 0o600
-_DIR_MODE = 0o700
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def make_private_dir(folder: Path) -> None:
+    """Create `folder` and any missing parents readable by this user only (0700 whatever the umask);
+    folders that already exist are left as they are."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue  # made by another process meanwhile
+        os.chmod(path, PRIVATE_DIR)
+
+
+def secure_data_dir(folder: Path) -> None:
+    """The data directory (database, documents, mail, development secrets): created, or tightened if an
+    older version left it open, to 0700."""
+    make_private_dir(folder)
+    if folder.stat().st_mode & 0o777 != PRIVATE_DIR:
+        os.chmod(folder, PRIVATE_DIR)
 
 
 class DocumentStore:
@@ -96,7 +121,7 @@ class DocumentStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(temporary, _FILE_MODE)
+            os.chmod(temporary, PRIVATE_FILE)
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -105,10 +130,8 @@ class DocumentStore:
 
     @staticmethod
     def _make_private_dir(folder: Path) -> None:
-        # mkdir's mode is filtered by the umask; chmod makes sure only this user can list documents.
-        if not folder.is_dir():
-            folder.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-            os.chmod(folder, _DIR_MODE)
+        # The data directory above too, when this creates it: nobody else lists what is in there.
+        make_private_dir(folder)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -9,8 +9,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.messages import Attachment
+from storage.conversations import contact_external_id
 from storage.crypto import Cipher
-from storage.models import MediaJob
+from storage.models import Contact, Conversation, MediaJob, Message
 from storage.queues import MEDIA, ClaimColumns, mark_claimed, release_stale, skip_locked
 
 _CLAIM = ClaimColumns(MediaJob.id, MediaJob.status, MediaJob.claimed_at, working="fetching")
@@ -33,9 +34,11 @@ class MediaJobRepository:
         self.session = session
         self.cipher = cipher
 
-    def add(self, message_id: int, channel: str, contact_ref: str, attachment: Attachment, now: datetime) -> None:
+    def add(self, message_id: int, channel: str, attachment: Attachment, now: datetime) -> None:
+        """Queue a download of a file the inbound message `message_id` carried. Whose it is comes from the
+        message's conversation when the job is claimed: no second copy of the channel id is kept here."""
         self.session.add(MediaJob(
-            message_id=message_id, channel=channel, contact_ref=contact_ref,
+            message_id=message_id, channel=channel,
             ref=self.cipher.encrypt(attachment.ref.encode()), content_type=attachment.content_type,
             size=attachment.size, status="queued", attempts=0, next_attempt_at=now, created_at=now))
 
@@ -44,13 +47,16 @@ class MediaJobRepository:
         """Claim due jobs oldest first; jobs of a worker that died mid-download are taken over."""
         if recover:
             release_stale(self.session, _CLAIM, now, stale_after)
-        query = skip_locked(select(MediaJob).where(MediaJob.status == "queued",
-                                                   or_(MediaJob.next_attempt_at.is_(None),
-                                                       MediaJob.next_attempt_at <= now))
-                            .order_by(MediaJob.id).limit(limit))
-        jobs = [MediaJobRecord(job.id, job.message_id, job.channel, job.contact_ref,
+        query = skip_locked(select(MediaJob, Contact.external_ref)
+                            .join(Message, Message.id == MediaJob.message_id)
+                            .join(Conversation, Conversation.id == Message.conversation_id)
+                            .join(Contact, Contact.id == Conversation.contact_id)
+                            .where(MediaJob.status == "queued",
+                                   or_(MediaJob.next_attempt_at.is_(None), MediaJob.next_attempt_at <= now))
+                            .order_by(MediaJob.id).limit(limit), of=MediaJob)
+        jobs = [MediaJobRecord(job.id, job.message_id, job.channel, contact_external_id(self.cipher, external_ref),
                                self.cipher.decrypt(job.ref).decode(), job.content_type, job.size, job.attempts)
-                for job in self.session.execute(query).scalars()]
+                for job, external_ref in self.session.execute(query)]
         mark_claimed(self.session, _CLAIM, [job.id for job in jobs], now)
         return jobs
 

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, TextClause, and_, exists, func, select, te
 from sqlalchemy.orm import Session, aliased
 
 from bot.core.messages import Inbound, Outbound, Recipient
+from storage.conversations import contact_external_id, sealed_provider_id
 from storage.crypto import Cipher
 from storage.db import notify_workers
 from storage.models import CONVERSATIONAL_OUTBOX, Contact, Conversation, Message, SendAttempt
@@ -44,9 +45,10 @@ class MessageRepository:
         self.session = session
         self.cipher = cipher
 
-    def find_inbound(self, channel: str, provider_id: str) -> int | None:
+    def find_inbound(self, inbound: Inbound) -> int | None:
+        provider_id = sealed_provider_id(self.cipher, inbound.provider_id, inbound.contact_ref)
         return self.session.execute(
-            select(Message.id).where(Message.channel == channel, Message.direction == "in",
+            select(Message.id).where(Message.channel == inbound.channel, Message.direction == "in",
                                      Message.provider_id == provider_id)
         ).scalar_one_or_none()
 
@@ -54,7 +56,8 @@ class MessageRepository:
         """Store an inbound message; None when this provider id was already stored (a redelivery)."""
         return insert_ignoring_duplicates(self.session, Message.__table__, {
             "conversation_id": conversation_id, "channel": inbound.channel, "direction": "in",
-            "author": "contact", "provider_id": inbound.provider_id, "status": "received",
+            "author": "contact", "status": "received",
+            "provider_id": sealed_provider_id(self.cipher, inbound.provider_id, inbound.contact_ref),
             "body": self.cipher.encrypt_json(inbound.to_record()), "created_at": now, "attempts": 0,
         }, ["channel", "direction", "provider_id"])
 
@@ -140,16 +143,17 @@ class MessageRepository:
             return []
         rows = self.session.execute(
             select(Message.id, Message.conversation_id, Message.channel, Message.body, Message.attempts, Contact.id,
-                   Contact.external_id, Contact.last_inbound_at, Contact.opted_out, Conversation.locale)
+                   Contact.external_ref, Contact.last_inbound_at, Contact.opted_out, Conversation.locale)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(Message.id.in_(chosen))).all()
         mark_claimed(self.session, _OUTBOX_CLAIM, chosen, now)
         found = {row[0]: row for row in rows}
         return [OutboxItem(message_id, conversation_id, contact_id, channel,
-                           Recipient(external_id, locale, last_inbound_at, opted_out),
+                           Recipient(contact_external_id(self.cipher, external_ref), locale, last_inbound_at,
+                                     opted_out),
                            Outbound.from_record(self.cipher.decrypt_json(body)), attempts)
-                for message_id, conversation_id, channel, body, attempts, contact_id, external_id, last_inbound_at,
+                for message_id, conversation_id, channel, body, attempts, contact_id, external_ref, last_inbound_at,
                 opted_out, locale in (found[message_id] for message_id in chosen if message_id in found)]
 
     def _ready(self, now: datetime, limit: int, where: ColumnElement[bool] | TextClause | None = None
@@ -175,6 +179,14 @@ class MessageRepository:
         return [(message_id, channel) for message_id, channel in self.session.execute(skip_locked(ready, of=Message))]
 
     def mark_sent(self, message_id: int, provider_id: str | None, now: datetime) -> None:
+        if provider_id and ":" in provider_id:  # maybe `<chat>:<n>` (Telegram): the chat is not kept in clear
+            head = provider_id.partition(":")[0]
+            hashed = self.session.execute(
+                select(Contact.external_hash).join(Conversation, Conversation.contact_id == Contact.id)
+                .join(Message, Message.conversation_id == Conversation.id).where(Message.id == message_id)
+            ).scalar_one_or_none()
+            if hashed is not None and self.cipher.identifier_hash(head) == hashed:
+                provider_id = sealed_provider_id(self.cipher, provider_id, head)
         self._attempt(message_id, now, "sent", provider_id, None)
         self.session.execute(update(Message).where(Message.id == message_id).values(
             status="sent", provider_id=provider_id, sent_at=now, attempts=Message.attempts + 1,

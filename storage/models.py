@@ -54,11 +54,15 @@ class Contact(Base):
     """A person on one channel (a Telegram chat, a WhatsApp number, a web-chat browser)."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_contacts_channel_external"),)
+    __table_args__ = (UniqueConstraint("channel", "external_hash", name="uq_contacts_channel_external"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
-    external_id: Mapped[str] = mapped_column(String(128))
+    # The channel's id of the person (a WhatsApp number, a Telegram chat id, a web-chat session): looked up
+    # and kept unique by its keyed hash (Cipher.identifier_hash; the column kept the width it had when it
+    # held the id itself), stored only encrypted for the senders.
+    external_hash: Mapped[str] = mapped_column(String(128))
+    external_ref: Mapped[bytes | None] = mapped_column(LargeBinary)
     display_name: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone: Mapped[bytes | None] = mapped_column(LargeBinary)
     locale: Mapped[str | None] = mapped_column(String(10))
@@ -246,7 +250,6 @@ class MediaJob(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
-    contact_ref: Mapped[str] = mapped_column(String(128))
     ref: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted: media URLs can carry identifiers
     content_type: Mapped[str | None] = mapped_column(String(80))
     size: Mapped[int | None] = mapped_column(Integer)
@@ -282,6 +285,21 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     key: Mapped[str] = mapped_column(String(300), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffSession(Base):
+    """One logged-in browser of a staff member. The cookie holds a random id; only its keyed hash is here,
+    so a copy of the database cannot be replayed as a login. Deleting the row ends the session."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    address: Mapped[str | None] = mapped_column(String(64))  # the client address at login, for the admin list
+    user_agent: Mapped[str | None] = mapped_column(String(200))
 
 
 class CannedResponse(Base):

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.conversations import contact_external_id
 from storage.crypto import Cipher
+from storage.db import checkpoint_after_commit
 from storage.enrollment import CaseRepository, ConsentRepository
 from storage.files import DocumentStore
 from storage.inbound_queue import chat_key
@@ -75,12 +77,19 @@ class RightsRepository:
                 for r in rows]
 
 
-def export_applicant(session: Session, cipher: Cipher, contact_id: int) -> dict[str, Any] | None:
-    """Everything held about one applicant, decrypted, for their own download (ARCO access); None if unknown."""
+def export_applicant(session: Session, cipher: Cipher, contact_id: int,
+                     issued_at: datetime | None = None) -> dict[str, Any] | None:
+    """Everything held about one applicant, decrypted, for their own download (ARCO access).
+
+    None if unknown, erased (even before the contact row is purged), or created after `issued_at`, the
+    moment the link was signed: a link never reaches a later contact that reuses the id.
+    """
     contact = session.get(Contact, contact_id)
     conversation = session.execute(select(Conversation).where(Conversation.contact_id == contact_id)
                                    ).scalar_one_or_none()
-    if contact is None or conversation is None:
+    if contact is None or conversation is None or contact.erase_pending:
+        return None
+    if issued_at is not None and contact.created_at > issued_at + timedelta(seconds=1):  # whole-second stamps
         return None
     data = {k: v for k, v in cipher.decrypt_json(conversation.data, {}).items() if not k.startswith("_")}
     cases = CaseRepository(session, cipher)
@@ -130,11 +139,13 @@ def erase_applicant(session: Session, cipher: Cipher, store: DocumentStore, cont
         phone_hash=None))
     contact = session.get(Contact, contact_id)
     if contact is not None:  # deliveries set aside after failing turns still hold what they said
+        external_id = contact_external_id(cipher, contact.external_ref)
         session.execute(delete(QueuedInbound).where(
-            QueuedInbound.chat_key == chat_key(cipher, contact.channel, contact.external_id),
+            QueuedInbound.chat_key == chat_key(cipher, contact.channel, external_id),
             QueuedInbound.failed_at.is_not(None)))
     session.execute(update(Contact).where(Contact.id == contact_id).values(
         display_name=None, phone=None, erase_pending=True, opted_out=True))
+    checkpoint_after_commit(session)  # SQLite: the erased rows' old page images leave the write-ahead log
     return folio, in_progress
 
 
@@ -146,4 +157,5 @@ def purge_erased_contacts(session: Session) -> int:
     ids = list(session.execute(select(Contact.id).where(Contact.erase_pending.is_(True), ~waiting)).scalars())
     if ids:
         session.execute(delete(Contact).where(Contact.id.in_(ids)))
+        checkpoint_after_commit(session)
     return len(ids)

@@ -1,5 +1,8 @@
 """Key rotation: re-encrypt every encrypted column and document file under the newest key.
 
+Keyed hashes (contacts' channel ids, CURP and phone search, the inbound queue's chat key) come from SECRET_KEY,
+not from these keys, so they stay as they are.
+
 MultiFernet.rotate is idempotent, so the job commits in batches and can simply be run again after an
 interruption; once it has finished, older keys can be removed from DATA_ENCRYPTION_KEYS.
 """
@@ -17,8 +20,8 @@ from storage.files import DocumentStore
 from storage.models import Case, Contact, Conversation, Document, Email, MediaJob, Message, QueuedInbound
 
 ENCRYPTED: tuple[tuple[Any, tuple[str, ...]], ...] = (
-    (Contact, ("display_name", "phone")), (Conversation, ("data",)), (Message, ("body",)), (Case, ("data",)),
-    (MediaJob, ("ref",)), (Email, ("message",)), (QueuedInbound, ("body",)),
+    (Contact, ("external_ref", "display_name", "phone")), (Conversation, ("data",)), (Message, ("body",)),
+    (Case, ("data",)), (MediaJob, ("ref",)), (Email, ("message",)), (QueuedInbound, ("body",)),
 )
 
 

@@ -1,18 +1,45 @@
-"""Queries for staff: accounts, failed logins, canned responses and the audit log."""
+"""Queries for staff: accounts, their server-side sessions, failed logins, canned responses and the audit log.
+
+Every change that should end a person's sessions (disable, role change, new password) ends them here, in the
+repository, so the inbox and the CLI cannot forget to.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from storage.models import AuditEntry, CannedResponse, LoginAttempt, Staff
+from storage.models import AuditEntry, CannedResponse, LoginAttempt, Staff, StaffSession
 
 ROLES = ("admin", "agent")
+# Writing `last_seen_at` on every page view would turn each read into a write; a minute of slack in the idle
+# timeout is harmless.
+SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose, from SECRET_KEY: rotating SECRET_KEY ends every session, as it should."""
+    return hashlib.sha256(f"ptibot-{purpose}:".encode() + secret.encode()).digest()
+
+
+def _keyed_hash(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A password hash no one knows, checked when the email has no account, so that answering "no such
+    account" takes as long as a wrong password (the scrypt work is the same)."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 class AccountExists(ValueError):
@@ -32,6 +59,25 @@ class StaffRecord:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    """A staff session that is still valid: who, and which row (to tell it apart in the admin list)."""
+
+    id: int
+    staff: StaffRecord
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: int
+    staff_id: int
+    email: str
+    created_at: datetime
+    last_seen_at: datetime
+    address: str | None
+    user_agent: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +121,21 @@ class StaffRepository:
         return _record(row)
 
     def authenticate(self, email: str, password: str, now: datetime) -> StaffRecord | None:
+        """The account if the password is right and the account active.
+
+        A password hash is checked on every path, so the time taken does not tell whether the email exists.
+        """
         row = self.session.execute(select(Staff).where(Staff.email == email.strip().lower())).scalar_one_or_none()
-        if row is None or not row.active or not check_password_hash(row.password_hash, password):
+        right = check_password_hash(row.password_hash if row is not None else _dummy_hash(), password)
+        if row is None or not row.active or not right:
             return None
         row.last_login_at = now
         return _record(row)
+
+    def check_password(self, staff_id: int, password: str) -> bool:
+        row = self.session.get(Staff, staff_id)
+        right = check_password_hash(row.password_hash if row is not None else _dummy_hash(), password)
+        return row is not None and right
 
     def get(self, staff_id: int) -> StaffRecord | None:
         row = self.session.get(Staff, staff_id)
@@ -89,32 +145,143 @@ class StaffRepository:
         return [_record(row) for row in self.session.execute(select(Staff).order_by(Staff.email)).scalars()]
 
     def set_active(self, email: str, active: bool) -> bool:
-        result = self.session.execute(update(Staff).where(Staff.email == email.strip().lower())
-                                      .values(active=active))
-        return bool(getattr(result, "rowcount", 0))
+        """Enable or disable an account; disabling ends all its sessions."""
+        row = self._by_email(email)
+        if row is None:
+            return False
+        row.active = active
+        if not active:
+            self._end_sessions(row.id)
+        return True
 
-    def set_password(self, staff_id: int, password: str) -> None:
+    def set_role(self, email: str, role: str) -> bool:
+        """Change an account's role; a change ends all its sessions (what a page allowed may have changed)."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        row = self._by_email(email)
+        if row is None:
+            return False
+        if row.role != role:
+            row.role = role
+            self._end_sessions(row.id)
+        return True
+
+    def set_password(self, staff_id: int, password: str, *, keep_session: int | None = None) -> None:
+        """A new password ends every session of the account but `keep_session` (the one that changed it)."""
         self.session.execute(update(Staff).where(Staff.id == staff_id).values(
             password_hash=generate_password_hash(password), must_change_password=False))
+        self._end_sessions(staff_id, keep=keep_session)
+
+    def _by_email(self, email: str) -> Staff | None:
+        return self.session.execute(select(Staff).where(Staff.email == email.strip().lower())).scalar_one_or_none()
+
+    def _end_sessions(self, staff_id: int, keep: int | None = None) -> None:
+        statement = delete(StaffSession).where(StaffSession.staff_id == staff_id)
+        if keep is not None:
+            statement = statement.where(StaffSession.id != keep)
+        self.session.execute(statement)
+
+
+class StaffSessions:
+    """Server-side inbox sessions. The browser holds a random token; the table holds its keyed hash.
+
+    A session ends on logout, when an admin ends it, when it has been idle for `idle`, and `lifetime` after the
+    login whatever the activity.
+    """
+
+    def __init__(self, session: Session, secret: str, *, idle: timedelta, lifetime: timedelta) -> None:
+        self.session, self.idle, self.lifetime = session, idle, lifetime
+        self._key = derive_key(secret, "staff-session")
+
+    def start(self, staff_id: int, now: datetime, address: str | None = None,
+              user_agent: str | None = None) -> str:
+        """Open a session and return its token, for the cookie only: it is stored nowhere else."""
+        token = secrets.token_urlsafe(32)
+        self.session.execute(delete(StaffSession).where(self._expired(now)))
+        self.session.add(StaffSession(token_hash=_keyed_hash(self._key, token), staff_id=staff_id, created_at=now,
+                                      last_seen_at=now, address=(address or "")[:64] or None,
+                                      user_agent=(user_agent or "")[:200] or None))
+        return token
+
+    def resume(self, token: str, now: datetime, *, activity: bool = True) -> LiveSession | None:
+        """The session of this token if it is still valid (and the account active).
+
+        Args:
+            activity: whether a person did something (it then counts against the idle timeout); a page
+                refreshing itself in the background is not a person at the desk.
+        """
+        row = self.session.execute(select(StaffSession).where(
+            StaffSession.token_hash == _keyed_hash(self._key, token))).scalar_one_or_none()
+        if row is None:
+            return None
+        staff = self.session.get(Staff, row.staff_id)
+        if staff is None or not staff.active or self._ended(row, now):
+            self.session.delete(row)
+            return None
+        if activity and now - row.last_seen_at >= SEEN_RESOLUTION:
+            row.last_seen_at = now
+        return LiveSession(row.id, _record(staff))
+
+    def end(self, token: str) -> None:
+        self.session.execute(delete(StaffSession).where(StaffSession.token_hash == _keyed_hash(self._key, token)))
+
+    def end_by_id(self, session_id: int) -> SessionRecord | None:
+        """End one session (an admin's action); returns what it was, or None if it had already ended."""
+        if not 0 < session_id < 2**63:  # beyond any id, and beyond what SQLite can even compare
+            return None
+        found = self._records(StaffSession.id == session_id)
+        self.session.execute(delete(StaffSession).where(StaffSession.id == session_id))
+        return found[0] if found else None
+
+    def live(self, now: datetime) -> list[SessionRecord]:
+        """Every valid session, the most recently active first."""
+        return self._records(~self._expired(now))
+
+    def _records(self, condition: ColumnElement[bool]) -> list[SessionRecord]:
+        rows = self.session.execute(select(StaffSession, Staff.email).join(Staff, Staff.id == StaffSession.staff_id)
+                                    .where(condition).order_by(StaffSession.last_seen_at.desc())).all()
+        return [SessionRecord(row.id, row.staff_id, email, row.created_at, row.last_seen_at, row.address,
+                              row.user_agent) for row, email in rows]
+
+    def _ended(self, row: StaffSession, now: datetime) -> bool:
+        return now - row.last_seen_at > self.idle or now - row.created_at > self.lifetime
+
+    def _expired(self, now: datetime) -> ColumnElement[bool]:
+        return or_(StaffSession.last_seen_at < now - self.idle, StaffSession.created_at < now - self.lifetime)
 
 
 class LoginThrottle:
-    """Failed logins per key (an email, an address); too many in the window and logins are refused."""
+    """Failed logins, counted per account and per client address apart, in the database (so every process
+    sees them). Too many for the account, or too many from the address, in the window and logins are refused.
 
-    def __init__(self, session: Session, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
-        self.session, self.limit, self.window = session, limit, window
+    The account limit stops guessing one password from many addresses; the higher address limit stops trying
+    many accounts from one address while an office behind one address still works when someone mistypes.
+    A successful login clears both counters. Emails and addresses are stored as keyed hashes.
+    """
 
-    def blocked(self, keys: list[str], now: datetime) -> bool:
-        counts = self.session.execute(select(LoginAttempt.key, func.count()).where(
-            LoginAttempt.key.in_(keys), LoginAttempt.at > now - self.window).group_by(LoginAttempt.key)).all()
-        return any(int(count) >= self.limit for _, count in counts)
+    def __init__(self, session: Session, secret: str, *, account_limit: int = 5, address_limit: int = 20,
+                 window: timedelta = timedelta(minutes=15)) -> None:
+        self.session, self.window = session, window
+        self.account_limit, self.address_limit = account_limit, address_limit
+        self._key = derive_key(secret, "login-throttle")
 
-    def fail(self, keys: list[str], now: datetime) -> None:
-        self.session.add_all(LoginAttempt(key=key, at=now) for key in keys)
+    def _keys(self, email: str, address: str | None) -> tuple[str, str]:
+        return (f"account:{_keyed_hash(self._key, email.strip().lower())}",
+                f"address:{_keyed_hash(self._key, address or '')}")
+
+    def blocked(self, email: str, address: str | None, now: datetime) -> bool:
+        account, place = self._keys(email, address)
+        counts = dict(self.session.execute(select(LoginAttempt.key, func.count()).where(
+            LoginAttempt.key.in_((account, place)), LoginAttempt.at > now - self.window)
+            .group_by(LoginAttempt.key)).tuples().all())
+        return counts.get(account, 0) >= self.account_limit or counts.get(place, 0) >= self.address_limit
+
+    def fail(self, email: str, address: str | None, now: datetime) -> None:
+        self.session.add_all(LoginAttempt(key=key, at=now) for key in self._keys(email, address))
         self.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - self.window))
 
-    def clear(self, keys: list[str]) -> None:
-        self.session.execute(delete(LoginAttempt).where(LoginAttempt.key.in_(keys)))
+    def succeed(self, email: str, address: str | None) -> None:
+        self.session.execute(delete(LoginAttempt).where(LoginAttempt.key.in_(self._keys(email, address))))
 
 
 class AuditRepository:
@@ -124,7 +291,7 @@ class AuditRepository:
     def add(self, staff: StaffRecord | None, action: str, target: str, now: datetime,
             detail: str | None = None) -> None:
         self.session.add(AuditEntry(staff_id=staff.id if staff else None, actor=staff.email if staff else "system",
-                                    action=action, target=target, detail=detail, at=now))
+                                    action=action, target=target[:80], detail=detail, at=now))
 
     def recent(self, limit: int = 200) -> list[AuditRecord]:
         rows = self.session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).scalars()

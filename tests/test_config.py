@@ -1,4 +1,4 @@
-"""Settings: development needs nothing; production refuses to start and names every missing secret."""
+"""Settings: development needs nothing; production refuses to start and names every missing or weak secret."""
 
 from __future__ import annotations
 
@@ -39,13 +39,52 @@ def test_production_with_everything_starts(tmp_path: Path) -> None:
 
     keys = f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"
     settings = Settings.from_env({
-        "PTIBOT_ENV": "production", "SECRET_KEY": "s" * 40, "DATA_ENCRYPTION_KEYS": keys,
+        "PTIBOT_ENV": "production", "SECRET_KEY": STRONG_SECRET, "DATA_ENCRYPTION_KEYS": keys,
         "DATABASE_URL": "postgres://u:p@db/ptibot", "PUBLIC_BASE_URL": "https://bot.example.mx/",
     }, cwd=tmp_path)
     assert settings.database_url == "postgresql+psycopg://u:p@db/ptibot"
     assert settings.public_base_url == "https://bot.example.mx"
     assert len(settings.data_encryption_keys) == 2
     assert settings.is_production
+
+
+STRONG_SECRET = "Zr8q-5kT_wP2vLx9mN4cB7hJ3fD6gS1a"  # 32 random characters
+
+
+@pytest.mark.parametrize("secret", ["a", "changeme", "x" * 64, "changeme" * 4, "abc123" * 8, "s" * 40,
+                                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"])
+def test_production_refuses_a_weak_secret_key(tmp_path: Path, secret: str) -> None:
+    from cryptography.fernet import Fernet
+
+    with pytest.raises(ConfigurationError, match="SECRET_KEY is too"):
+        Settings.from_env({"PTIBOT_ENV": "production", "SECRET_KEY": secret,
+                           "DATA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                           "DATABASE_URL": "postgres://u:p@db/ptibot", "PUBLIC_BASE_URL": "https://bot.example.mx"},
+                          cwd=tmp_path)
+
+
+def test_production_names_every_weak_setting_at_once(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    with pytest.raises(ConfigurationError) as error:
+        Settings.from_env({"PTIBOT_ENV": "production", "SECRET_KEY": "a", "TWILIO_ACCOUNT_SID": "AC1",
+                           "DATA_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},not-a-key",
+                           "DATABASE_URL": "postgres://u:p@db/ptibot", "PUBLIC_BASE_URL": "http://bot.example.mx"},
+                          cwd=tmp_path)
+    message = str(error.value)
+    assert "TWILIO_AUTH_TOKEN" in message and "SECRET_KEY is too short" in message
+    assert "DATA_ENCRYPTION_KEYS: key 2 is not a Fernet key" in message
+    assert "PUBLIC_BASE_URL must be an https:// origin" in message
+    assert not (tmp_path / "var").exists()
+
+
+def test_development_keeps_generated_and_simple_settings(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path), "SECRET_KEY": "dev",
+                                  "PUBLIC_BASE_URL": "http://127.0.0.1:8000", "TRUSTED_PROXIES": "1",
+                                  "METRICS_TOKEN": "scrape-me"}, cwd=tmp_path)
+    assert (settings.secret_key, settings.public_base_url) == ("dev", "http://127.0.0.1:8000")
+    assert (settings.trusted_proxies, settings.metrics_token) == (1, "scrape-me")
+    assert Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path)}, cwd=tmp_path).trusted_proxies == 0
 
 
 def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
@@ -98,7 +137,8 @@ def test_dotenv_is_read_from_the_working_directory_only(tmp_path: Path, monkeypa
 @pytest.mark.parametrize(("name", "value"), [("DATA_ENCRYPTION_KEYS", "not-a-key"), ("PORT", "eighty"),
                                              ("DEFAULT_LOCALE", "fr"), ("PROVIDER_TIMEOUT", "0"),
                                              ("OUTBOX_CLAIM_TIMEOUT", "two minutes"),
-                                             ("RETENTION_DOCUMENT_DAYS", "ninety")])
+                                             ("RETENTION_DOCUMENT_DAYS", "ninety"),
+                                             ("TRUSTED_PROXIES", "all"), ("TRUSTED_PROXIES", "-1")])
 def test_bad_values_are_reported_clearly(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_env({"PTIBOT_DATA_DIR": str(tmp_path), name: value}, cwd=tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import time
+import tracemalloc
 import zipfile
 import zlib
 
@@ -16,12 +17,13 @@ from bot.service.document_checks import (
     ADVICE,
     BLUR_THRESHOLD,
     MAX_BYTES,
+    MAX_PIXELS,
     MIN_SHORT_SIDE,
     DocumentCheck,
     check_document,
     sniff_type,
 )
-from tests import samples
+from tests import hostile_files, samples
 
 
 def refused(check: DocumentCheck, reason: str) -> bool:
@@ -187,3 +189,79 @@ def test_a_12_megapixel_photo_is_checked_quickly() -> None:
     elapsed = time.perf_counter() - started
     assert check.ok and (check.width, check.height) == (4000, 3000)
     assert elapsed < 0.5
+
+
+# -- hostile files: they cannot stall the server, fill its memory, or reach staff ------------------------------
+def test_a_page_tree_of_100000_pages_is_refused_within_a_second_with_flat_memory() -> None:
+    bomb = hostile_files.page_tree_pdf()
+    check_document(samples.pdf_document())  # the checking process is started once per process
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        check = check_document(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert refused(check, "too_many_pages") and check.pages == 100_000
+    assert time.perf_counter() - started < 1.0
+    assert peak < 3 * len(bomb)  # the bytes handed to the child, not the 250 MB a walk of the tree costs
+
+
+@pytest.mark.parametrize("count", [1, 10, 100_000])
+def test_a_page_tree_hidden_from_byte_searches_is_refused_whatever_its_count_says(count: int) -> None:
+    # "/P#61ge" is "/Page" to a PDF reader; no byte search counts it, so the reader's own walk must stop early.
+    started = time.perf_counter()
+    check = check_document(hostile_files.page_tree_pdf(4_000, count=count, page_type=b"/P#61ge"))
+    assert refused(check, "too_many_pages") or refused(check, "complex_pdf"), check
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_page_count_that_lies_is_refused() -> None:
+    assert refused(check_document(hostile_files.page_tree_pdf(30, count=3, page_type=b"/P#61ge")), "too_many_pages")
+    lying = check_document(hostile_files.page_tree_pdf(5, count=3, page_type=b"/P#61ge"))
+    assert lying.reason == "unreadable" and lying.advice == ADVICE["unreadable_pdf"]
+    assert check_document(hostile_files.page_tree_pdf(5)).pages == 5
+
+
+def test_a_pdf_with_too_many_objects_is_refused_without_parsing_them() -> None:
+    pdf = hostile_files.one_page_pdf(b"", *[b"<< /N %d >>" % n for n in range(6_000)])
+    assert refused(check_document(pdf), "complex_pdf")
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (hostile_files.javascript_pdf(), "pdf_active_content"),
+    (hostile_files.javascript_pdf(b"/J#61vaScript"), "pdf_active_content"),
+    (hostile_files.javascript_pdf(b"/J#61vaScript", b"/J#53"), "pdf_active_content"),
+    (hostile_files.launch_pdf(), "pdf_active_content"),
+    (hostile_files.embedded_file_pdf(), "pdf_attachments"),
+    (hostile_files.html_polyglot_pdf(), "polyglot"),
+    (hostile_files.zip_polyglot_pdf(), "polyglot"),
+])
+def test_pdfs_with_scripts_actions_attachments_or_html_are_refused_with_specific_advice(
+        content: bytes, reason: str) -> None:
+    check = check_document(content)
+    assert refused(check, reason) and check.content_type == "application/pdf", check
+    assert check_document(hostile_files.one_page_pdf()).ok
+
+
+def test_an_image_carrying_html_is_refused() -> None:
+    check = check_document(samples.document_photo() + b"<script>alert(1)</script>")
+    assert refused(check, "polyglot")
+
+
+def test_pillow_decodes_under_its_bomb_limits_in_the_checking_process() -> None:
+    # Between MAX_PIXELS and twice that Pillow only warns; in the checking process that warning is an error.
+    assert refused(check_document(png_header_only(9_500, 9_000)), "unreadable")
+    assert Image.MAX_IMAGE_PIXELS != MAX_PIXELS  # this process's Pillow is left alone
+
+
+def test_a_check_that_takes_too_long_is_killed_and_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.service.document_checks as checks
+
+    slow = hostile_files.one_page_pdf(b"/Junk 4 0 R", b"[" + b"0 " * 3_000_000 + b"]")  # ~1 s to parse
+    check_document(samples.pdf_document())  # the checking process is started once per process
+    monkeypatch.setattr(checks, "CHECK_WALL_SECONDS", 0.2)
+    started = time.perf_counter()
+    check = check_document(slow)
+    assert check.reason == "unreadable" and check.advice == ADVICE["unreadable_pdf"]
+    assert time.perf_counter() - started < 0.6

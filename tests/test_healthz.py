@@ -1,11 +1,16 @@
-"""`GET /healthz` answers 200 while the database answers, 503 when it does not."""
+"""`GET /healthz` answers 200 while the database answers, 503 when it does not; `/metrics` for Prometheus
+(open in development, behind METRICS_TOKEN otherwise: tests/test_security_headers.py)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot.wiring import Services
+from bot.web.app import create_app
+from bot.wiring import Services, build_services
+from tests.helpers import make_settings
 
 
 def test_healthy(client: FlaskClient) -> None:
@@ -30,3 +35,13 @@ def test_metrics_in_prometheus_format(client: FlaskClient) -> None:
     assert 'ptibot_inbound_messages_total{channel="webchat"}' in body
     assert "ptibot_turn_seconds_bucket" in body and "ptibot_outbox_depth" in body
     assert "hola" not in body
+
+
+def test_metrics_are_off_in_production_without_a_token(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(database_url, tmp_path / "prod", env="production",
+                             public_base_url="https://bot.example.mx")
+    services = build_services(settings)
+    try:
+        assert create_app(settings, services).test_client().get("/metrics").status_code == 404
+    finally:
+        services.close()

@@ -142,8 +142,8 @@ def test_a_failing_turn_is_retried_then_set_aside_and_the_chat_goes_on(
         assert failed.failed_at is not None and failed.attempts == INBOUND.max_attempts
         assert failed.last_error == "turn raised RuntimeError"  # no text of the applicant in it
         taken = set(session.execute(select(Message.provider_id).where(Message.direction == "in")).scalars())
-        conversation = session.execute(select(Conversation).join(Contact).where(Contact.external_id == "5")
-                                       ).scalar_one()
+        chat_5 = Contact.external_hash == telegram_services.cipher.identifier_hash("5")
+        conversation = session.execute(select(Conversation).join(Contact).where(chat_5)).scalar_one()
         waiting = (conversation.owner, conversation.waiting_reason)
     assert taken == {"1:failed", "2", "3"}  # the "hola" of chat 5 went ahead once "boom" was set aside
     assert waiting == ("human", "bot_error")  # and a person was asked to look at the chat

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from bot.core.logs import configure, mask
+from bot.core.logs import JsonFormatter, configure, mask
 from bot.wiring import Services
 from tests.helpers import Phone, WhatsAppUser, enrolled_applicant
 
@@ -56,3 +56,23 @@ def test_a_full_journey_at_debug_logs_no_personal_value(log_stream: io.StringIO,
     for value in VALUES:
         assert value not in output, value
     assert not re.search(r"5215512345678|525512345678", output)
+
+
+def test_link_tokens_are_masked_in_access_lines_and_json(log_stream: io.StringIO, phone: Phone) -> None:
+    """The export link is the key to someone's data: the access log keeps its route, never its token."""
+    phone.send("hola")
+    phone.send("1")
+    phone.send("acepto")
+    replies = phone.send("mis datos")
+    token = next(r["text"] for r in replies if "/data-export/" in r["text"]).split("/data-export/")[-1].strip()
+    assert len(token) > 20
+    access = logging.getLogger("werkzeug")
+    access.info('%s - - [%s] %s', "127.0.0.1", "01/Dec/2026 10:00:00",
+                f'"GET /data-export/{token}?format=html HTTP/1.1" 200 -')
+    access.info('"GET /media/%s HTTP/1.1" 200 -', token)
+    output = log_stream.getvalue()
+    assert token not in output
+    assert "/data-export/[token]?format=html" in output and "/media/[token]" in output
+    # A handler with only the JSON formatter (no masking filter) masks too.
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, "GET /data-export/%s", (token,), None)
+    assert token not in JsonFormatter().format(record)

@@ -74,10 +74,10 @@ def test_a_stale_media_claim_is_taken_over_only_when_recovery_runs(services: Ser
     with services.database.session_scope() as session:
         message_id = session.execute(select(Message.id).where(Message.direction == "in")).scalar_one()
         MediaJobRepository(session, services.cipher).add(
-            message_id, "telegram", "42", Attachment("image", "file-1", "image/jpeg"), now)
+            message_id, "telegram", Attachment("image", "file-1", "image/jpeg"), now)
     with services.database.session_scope() as session:
         jobs = MediaJobRepository(session, services.cipher).claim_due(now, 5)
-    assert [job.ref for job in jobs] == ["file-1"]
+    assert [(job.ref, job.contact_ref) for job in jobs] == [("file-1", "42")]  # the chat, from the message's contact
     assert MEDIA.stale_after is not None
     later = now + MEDIA.stale_after + timedelta(seconds=1)
     with services.database.session_scope() as session:

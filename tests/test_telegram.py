@@ -117,7 +117,7 @@ def test_full_journey_with_buttons_photos_and_a_pdf(telegram_client: FlaskClient
     ana.press(es("No"))
     ana.press(es("Continue"))
     for answer in ("Eduardo González Díaz", "GODE561231HDFNZD03", "GODE561231GR8", "12345612340",
-                   "ana@example.mx", "si", "5512345678", "06600", "no", "Av. Juárez 123, Centro, CDMX",
+                   "ana@example.mx", "si", "5512345678", "06600", "Av. Juárez 123, Centro, CDMX",
                    "carpintero", "si", "15000", "mensual"):
         ana.say(answer)
     ana.press(es("Continue"))
@@ -292,4 +292,36 @@ def test_outbound_rows_record_the_provider_message(telegram_client: FlaskClient,
     drain(telegram_services)
     with telegram_services.database.session_scope() as session:
         ids = [m.provider_id for m in session.execute(select(Message).where(Message.direction == "out")).scalars()]
-    assert ids and all(i and i.startswith("12:") for i in ids)
+    chat = telegram_services.cipher.identifier_hash("12")[:16]  # the chat id itself is not kept in clear
+    assert ids and all(i and i.startswith(f"{chat}:") for i in ids)
+
+
+def test_a_file_that_lies_about_its_size_stops_downloading_at_the_limit(
+        telegram_client: FlaskClient, telegram_services: Services, telegram_api: Any) -> None:
+    from bot.service.document_checks import MAX_BYTES
+
+    ana = TelegramUser(telegram_client, telegram_services, telegram_api, 77)
+    ana.say("hola")
+    huge = id_card_photo() + b"\0" * (64 * 1024 * 1024)
+    path = telegram_api.add_file("liar", huge, reported_size=100)  # getFile says 100 bytes; served chunked
+    before = len(ana.sent())
+    ana._update(ana._message(document={"file_id": "liar", "file_unique_id": "l", "file_name": "ine.jpg",
+                                       "mime_type": "image/jpeg", "file_size": 100}))
+    assert ana.replies(before)[0] == es("The file is too big. Send a regular photo from your phone's camera, or a "
+                                        "smaller PDF.")
+    # The limit plus what loopback socket buffers hold; before, all 64 MB were downloaded into memory.
+    assert 0 < telegram_api.served[path] < MAX_BYTES + 8 * 1024 * 1024
+    with telegram_services.database.session_scope() as session:
+        assert session.execute(select(Document)).first() is None
+
+
+def test_a_file_reported_over_our_limit_is_refused_before_downloading(
+        telegram_client: FlaskClient, telegram_services: Services, telegram_api: Any) -> None:
+    ana = TelegramUser(telegram_client, telegram_services, telegram_api, 78)
+    ana.say("hola")
+    telegram_api.add_file("big", b"x")
+    before = len(ana.sent())
+    ana._update(ana._message(document={"file_id": "big", "file_unique_id": "b", "file_name": "x.pdf",
+                                       "mime_type": "application/pdf", "file_size": 15 * 1024 * 1024}))
+    assert "grande" in ana.replies(before)[0].lower()
+    assert telegram_api.calls_to("getFile") == []

@@ -80,7 +80,7 @@ def test_full_journey_with_numbers_words_and_two_photos_in_one_message(
                    "ana@example.mx", "si"):
         ana.say(answer)
     assert "+52 55 1234 5678" in ana.received()[-1]["Body"] or "+525512345678" in ana.received()[-1]["Body"]
-    for answer in ("si", "06600", "no", "Av. Juárez 123, Centro, CDMX", "costurera", "1", "$15,000", "1",
+    for answer in ("si", "06600", "Av. Juárez 123, Centro, CDMX", "costurera", "1", "$15,000", "1",
                    "1", "2"):
         ana.say(answer)
     replies = ana.send_media((id_card_photo(), "image/jpeg"), (png_photo(seed=4), "image/png"))
@@ -231,3 +231,75 @@ def test_a_nudge_outside_the_window_without_template_is_skipped(whatsapp_client:
     drain_outbox(whatsapp_services)
     ana.say("hola")
     assert not any(m.get("Body", "").startswith(es("Main menu")) for m in twilio_api.messages())
+
+
+# -- media only from Twilio, never more than we accept; texts of a sane length ---------------------------------
+def test_media_from_another_host_is_never_requested_and_never_gets_our_credentials(
+        whatsapp_client: FlaskClient, whatsapp_services: Services, twilio_api: Any) -> None:
+    from tests.fakes.twilio_api import FakeTwilioAPI
+
+    with FakeTwilioAPI() as elsewhere:  # a second loopback server: any request it receives is recorded
+        ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
+        ana.say("hola")
+        foreign = [
+            elsewhere.url + "/evil.jpg",  # another host altogether
+            elsewhere.url + f"/2010-04-01/Accounts/{twilio_api.account_sid}/Messages/MM1/Media/ME1",  # same path
+            twilio_api.add_media(id_card_photo(), "image/jpeg", redirect_to=elsewhere.url + "/evil.jpg"),
+            twilio_api.url + "/2010-04-01/Accounts/AC" + "9" * 32 + "/Messages/MM1/Media/ME1",  # not our account
+            twilio_api.url.replace("127.0.0.1", "evil@127.0.0.1") + "/2010-04-01/Accounts/x",
+        ]
+        for number, url in enumerate(foreign):
+            replies = ana.say("", media=[(url, "image/jpeg")], message_sid=f"MM{number:032d}")
+            assert replies and replies[0] == es("We couldn't open the photo; it may be damaged. Please take it "
+                                                "again and resend it."), replies
+        assert elsewhere.hits() == []
+    assert not any("/Accounts/AC9999" in call.path for call in twilio_api.hits())
+    with whatsapp_services.database.session_scope() as session:
+        assert session.execute(select(Document)).first() is None
+
+
+def test_in_production_media_come_only_over_https(twilio_api: Any) -> None:
+    from bot.channels.whatsapp import WhatsAppSender
+    from bot.core.errors import SendError
+
+    def sender(https_only: bool) -> WhatsAppSender:
+        return WhatsAppSender(twilio_api.account_sid, twilio_api.auth_token, "whatsapp:+14155238886", twilio_api.url,
+                              status_callback=None, templates={}, media_url_for=lambda a: "", https_only=https_only)
+
+    url = twilio_api.add_media(id_card_photo(), "image/jpeg")  # the fake speaks plain http
+    assert sender(https_only=False).fetch(url, None, 10_000_000) == id_card_photo()
+    twilio_api.clear()
+    try:
+        sender(https_only=True).fetch(url, None, 10_000_000)
+    except SendError as error:
+        assert error.permanent
+    else:
+        raise AssertionError("fetched media over http in production")
+    assert twilio_api.hits() == []
+
+
+def test_media_bigger_than_we_accept_stop_downloading_at_the_limit(
+        whatsapp_client: FlaskClient, whatsapp_services: Services, twilio_api: Any) -> None:
+    from bot.service.document_checks import MAX_BYTES
+
+    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
+    ana.say("hola")
+    huge = id_card_photo() + b"\0" * (64 * 1024 * 1024)  # served chunked: no size announced anywhere
+    replies = ana.send_media((huge, "image/jpeg"))
+    assert replies[0].startswith(es("The file is too big. Send a regular photo from your phone's camera, or a "
+                                    "smaller PDF."))
+    # The limit plus what loopback socket buffers hold (~6 MB); before, 16 MB were read and all 64 MB offered.
+    assert 0 < max(twilio_api.served.values()) < MAX_BYTES + 8 * 1024 * 1024
+
+
+def test_a_huge_text_is_kept_up_to_the_limit(whatsapp_client: FlaskClient, whatsapp_services: Services,
+                                             twilio_api: Any) -> None:
+    from bot.channels.whatsapp import MAX_INBOUND_TEXT
+
+    ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
+    ana.say("hola")
+    assert ana.say("Av. Juárez 123 " * 20_000)  # 300,000 characters: still answered
+    with whatsapp_services.database.session_scope() as session:
+        bodies = [whatsapp_services.cipher.decrypt_json(m.body) for m in session.execute(
+            select(Message).where(Message.direction == "in").order_by(Message.id)).scalars()]
+    assert len(bodies[-1]["text"]) == MAX_INBOUND_TEXT and bodies[-1]["text"].startswith("Av. Juárez 123")

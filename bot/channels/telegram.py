@@ -12,9 +12,12 @@ import html
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
 
+import httpx
 import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -30,6 +33,7 @@ from bot.core.text import split_text
 CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
+DOWNLOAD_SECONDS = 120.0  # a whole download, so a server trickling bytes cannot hold a worker for ever
 MAX_CALLBACK_BYTES = 64
 SEND_TIMEOUT = 30.0
 _BOLD = re.compile(r"\*([^*\n]+)\*")
@@ -42,13 +46,22 @@ def verify(header_value: str | None, secret: str | None) -> None:
         raise Forbidden("bad Telegram secret token")
 
 
+MAX_ID = 2**62  # Telegram ids use at most 52 bits; anything near the database's 64-bit range is forged
+MAX_SIDE = 100_000  # pixels; Telegram photo sizes are a few thousand
+
+
 def parse_update(data: Any) -> Inbound | None:
-    """Turn an Update into an `Inbound`; None for updates the bot ignores (e.g. channel posts)."""
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    """Turn an Update into an `Inbound`; None for updates the bot ignores (e.g. channel posts).
+
+    Every field the bot reads is type- and range-checked before use: PTB's `de_json` takes whatever the JSON
+    holds, and a string `width` times a huge `height` is a 100 MB string, not a number.
+    """
+    if not isinstance(data, dict) or not _is_int(data.get("update_id"), 0, MAX_ID):
         raise BadRequest("not a Telegram update")
     try:
         update = Update.de_json(data, None)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        _check_shape(update)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError, RecursionError) as error:
         raise BadRequest("malformed Telegram update") from error
     provider_id = str(update.update_id)
     if update.callback_query and update.callback_query.from_user:
@@ -89,6 +102,59 @@ def parse_update(data: Any) -> Inbound | None:
             "document", document.file_id, document.mime_type, document.file_name, document.file_size),),
             **common)
     return Inbound(kind="unsupported", **common)
+
+
+def _is_int(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_text(value: Any, optional: bool = True) -> bool:
+    return (value is None and optional) or isinstance(value, str)
+
+
+def _check_shape(update: Update) -> None:
+    """Raise `ValueError` unless every field `parse_update` reads has the type and range the Bot API promises."""
+
+    def chat(chat: Any) -> None:
+        if chat is None or not _is_int(chat.id, -MAX_ID, MAX_ID) or not _is_text(chat.type, False):
+            raise ValueError("chat")
+
+    def user(user: Any) -> None:
+        if user is not None and not (_is_int(user.id, -MAX_ID, MAX_ID) and _is_text(user.first_name, False)
+                                     and _is_text(user.last_name) and _is_text(user.language_code)):
+            raise ValueError("user")
+
+    def file(item: Any) -> None:
+        if not (_is_text(item.file_id, False) and (item.file_size is None or _is_int(item.file_size, 0, MAX_ID))):
+            raise ValueError("file")
+
+    if (query := update.callback_query) is not None:
+        user(query.from_user)
+        if not _is_text(query.id, False) or not _is_text(query.data):
+            raise ValueError("callback_query")
+        if query.message is not None:
+            chat(query.message.chat)
+            if not _is_int(query.message.message_id, 0, MAX_ID):
+                raise ValueError("message_id")
+    if (member := update.my_chat_member) is not None:
+        chat(member.chat)
+        if member.new_chat_member is None or not _is_text(member.new_chat_member.status, False):
+            raise ValueError("new_chat_member")
+    for message in (update.edited_message, update.message):
+        if message is None:
+            continue
+        chat(message.chat)
+        user(message.from_user)
+        if not (_is_text(message.text) and _is_text(message.caption)):
+            raise ValueError("text")
+        for size in message.photo or ():
+            file(size)
+            if not (_is_int(size.width, 0, MAX_SIDE) and _is_int(size.height, 0, MAX_SIDE)):
+                raise ValueError("photo size")
+        if message.document is not None:
+            file(message.document)
+            if not (_is_text(message.document.mime_type) and _is_text(message.document.file_name)):
+                raise ValueError("document")
 
 
 def _text(text: str, common: dict[str, Any]) -> Inbound:
@@ -140,6 +206,8 @@ class TelegramSender:
         self._loop = _LoopThread()
         self._bot: telegram.Bot | None = None
         self._bot_pid = 0
+        self._downloads_lock = threading.Lock()
+        self._download_client: httpx.Client | None = None
 
     def _get_bot(self) -> telegram.Bot:
         if self._bot is None or self._bot_pid != os.getpid():
@@ -216,23 +284,59 @@ class TelegramSender:
             chat_id=chat_id, document=content, filename=attachment.filename or "documento.pdf"))
         return f"{chat_id}:{message.message_id}"
 
-    def fetch(self, ref: str, size_hint: int | None) -> bytes:
-        """Download a file the user sent: getFile, then the file URL (Bot API limit: 20 MB)."""
-        if size_hint and size_hint > MAX_DOWNLOAD:
+    def fetch(self, ref: str, size_hint: int | None, max_bytes: int = MAX_DOWNLOAD) -> bytes:
+        """Download a file the user sent: getFile, then the file URL, read until `max_bytes` and no further.
+
+        The sizes Telegram reports (in the update, in getFile) refuse early, but they are only hints: a file
+        reported as 100 bytes is still cut off at the limit, since what counts is what actually arrives.
+        """
+        limit = min(max_bytes, MAX_DOWNLOAD)  # the Bot API serves files up to 20 MB
+        if size_hint and size_hint > limit:
             raise MediaTooLarge(f"telegram file of {size_hint} bytes")
+        file = self.call(lambda bot: bot.get_file(ref))
+        if file.file_size and file.file_size > limit:
+            raise MediaTooLarge(f"telegram file of {file.file_size} bytes")
+        url = str(file.file_path or "")
+        if not url.startswith(f"{self._api}/file/"):  # the URL carries our token: only to the Bot API
+            raise SendError("telegram file outside the Bot API", permanent=True)
+        parts = urlsplit(url)
+        try:
+            return _read_limited(self._downloads(), urlunsplit(parts._replace(path=quote(parts.path))), limit,
+                                 time.monotonic() + DOWNLOAD_SECONDS)
+        except httpx.HTTPError as error:
+            raise SendError(f"telegram download failed: {type(error).__name__}") from error
 
-        async def download(bot: telegram.Bot) -> bytes:
-            file = await bot.get_file(ref)
-            if file.file_size and file.file_size > MAX_DOWNLOAD:
-                raise MediaTooLarge(f"telegram file of {file.file_size} bytes")
-            return bytes(await file.download_as_bytearray())
-
-        content: bytes = self.call(download)
-        return content
+    def _downloads(self) -> httpx.Client:
+        with self._downloads_lock:
+            if self._download_client is None:
+                self._download_client = httpx.Client(
+                    timeout=httpx.Timeout(self._timeout, connect=min(5.0, self._timeout)), follow_redirects=False,
+                    headers={"Accept-Encoding": "identity"})  # a compressed body could inflate past any limit
+            return self._download_client
 
     def bot_call(self, factory: Any) -> Any:
         """For the CLI: run any Bot coroutine on the loop thread (set_webhook, get_updates…)."""
         return self.call(factory)
+
+
+def _read_limited(client: httpx.Client, url: str, limit: int, deadline: float) -> bytes:
+    """GET `url` and return its body, raising `MediaTooLarge` the moment more than `limit` bytes arrived
+    (whatever Content-Length said), or `SendError` when the whole download outlasts `deadline`."""
+    with client.stream("GET", url) as response:
+        if response.status_code >= 400:
+            raise SendError(f"telegram file answered {response.status_code}",
+                            permanent=response.status_code in (400, 401, 403, 404))
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise MediaTooLarge(f"telegram file of {declared} bytes")
+        content = bytearray()
+        for block in response.iter_raw(65536):
+            content += block
+            if len(content) > limit:
+                raise MediaTooLarge(f"telegram file over {limit} bytes")
+            if time.monotonic() > deadline:
+                raise SendError("telegram download too slow")
+    return bytes(content)
 
 
 def _callback_data(payload: str) -> str:

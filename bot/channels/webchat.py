@@ -18,6 +18,30 @@ class InlineSender:
         return SendResult(provider_id=None)
 
 
+MAX_ID = 100
+
+
+def client_id(value: Any) -> str | None:
+    """The page's own id for a message (it makes a retry harmless): a short string or number, or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise BadRequest("id must be a string")
+    text = str(value)[:MAX_ID]
+    if not is_clean(text) or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):  # PostgreSQL refuses NUL
+        raise BadRequest("id must be plain text")
+    return text
+
+
+def is_clean(text: str) -> bool:
+    """False for text no UTF-8 encoder accepts: lone surrogates that JSON escapes like "\\ud800" can carry."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_message(session_id: str, body: Any, provider_id: str, locale_hint: str | None) -> Inbound:
     """Turn the JSON the page posts into an `Inbound`; reject anything else as a bad request."""
     if not isinstance(body, dict):
@@ -26,6 +50,8 @@ def parse_message(session_id: str, body: Any, provider_id: str, locale_hint: str
     payload = body.get("payload")
     if not isinstance(text, str) or (payload is not None and not isinstance(payload, str)):
         raise BadRequest("text and payload must be strings")
+    if not is_clean(text) or (payload is not None and not is_clean(payload)):
+        raise BadRequest("text and payload must be plain text")
     if not text.strip() and not payload:
         raise BadRequest("send a text or a payload")
     return Inbound(channel=CHANNEL, contact_ref=session_id, provider_id=provider_id,

@@ -8,9 +8,11 @@ approved template; a kind with no template is held until the applicant writes ag
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import phonenumbers
 import requests
@@ -27,7 +29,17 @@ from locales import N_, translate
 
 CHANNEL = "whatsapp"
 MAX_TEXT = 1600
+# The longest inbound text we keep: longer than any answer we ask for; the rest is cut (and flagged in `meta`).
+MAX_INBOUND_TEXT = 4096
+MAX_URL = 2048
 MAX_DOWNLOAD = 16 * 1024 * 1024
+DOWNLOAD_SECONDS = 120.0  # a whole download, so a server trickling bytes cannot hold a worker for ever
+MAX_REDIRECTS = 3
+API_VERSION = "2010-04-01"
+# Twilio answers a media URL with a redirect to a short-lived signed URL on its media CDN: "secured media URL
+# is mms.twiliocdn.com" (Twilio support, "Protect Media Access with HTTP Basic Authentication for Programmable
+# Messaging", article 223183748). Nothing else is followed, and our credentials never go there.
+MEDIA_REDIRECT_DOMAINS = ("twiliocdn.com",)
 WINDOW = timedelta(hours=24)
 OPT_OUT = frozenset({"baja", "stop", "alto", "cancelar suscripcion", "unsubscribe", "stopall", "end", "quit"})
 OPT_IN = frozenset({"alta", "start", "unstop", "suscribir", "subscribe"})
@@ -64,21 +76,26 @@ def parse_form(form: Mapping[str, str]) -> Inbound:
     if not sender.startswith("whatsapp:") or not sid:
         raise BadRequest("not a WhatsApp message")
     body = form.get("Body", "").strip()
+    meta: tuple[tuple[str, str], ...] = ()
+    if len(body) > MAX_INBOUND_TEXT:  # WhatsApp allows 65,536 characters; a forged post, anything
+        meta = (("truncated", str(len(body))),)
+        body = body[:MAX_INBOUND_TEXT]
     try:
         count = min(int(form.get("NumMedia", "0") or 0), 10)
     except ValueError as error:
         raise BadRequest("NumMedia must be a number") from error
     common: dict[str, Any] = {"channel": CHANNEL, "contact_ref": sender.removeprefix("whatsapp:"),
-                              "provider_id": sid, "display_name": form.get("ProfileName") or None,
-                              "phone": e164(sender)}
+                              "provider_id": sid[:64], "display_name": (form.get("ProfileName") or "")[:100] or None,
+                              "phone": e164(sender), "meta": meta}
     attachments = tuple(
         Attachment("image" if form.get(f"MediaContentType{i}", "").startswith("image/") else "document",
-                   form[f"MediaUrl{i}"], form.get(f"MediaContentType{i}"))
-        for i in range(count) if form.get(f"MediaUrl{i}"))
+                   form[f"MediaUrl{i}"], form.get(f"MediaContentType{i}", "")[:100] or None)
+        for i in range(count) if 0 < len(form.get(f"MediaUrl{i}", "")) <= MAX_URL)
     if attachments:
         return Inbound(text=body, attachments=attachments, **common)
     if form.get("ButtonPayload"):
-        return Inbound(text=form.get("ButtonText", ""), payload=form["ButtonPayload"], **common)
+        return Inbound(text=form.get("ButtonText", "")[:MAX_INBOUND_TEXT], payload=form["ButtonPayload"][:256],
+                       **common)
     if form.get("Latitude") or not body:
         return Inbound(kind="unsupported", **common)
     said = normalise(body)
@@ -128,8 +145,11 @@ class WhatsAppSender:
     def __init__(self, account_sid: str, auth_token: str, sender: str, api_base_url: str, *,
                  status_callback: str | None, templates: Mapping[str, str],
                  media_url_for: Callable[[Attachment], str], command_words: Mapping[str, str] | None = None,
-                 clock: Callable[[], datetime] | None = None, timeout: float = 10.0) -> None:
+                 clock: Callable[[], datetime] | None = None, timeout: float = 10.0,
+                 https_only: bool = False) -> None:
+        """`https_only`: media only over https, even from the configured API origin (production)."""
         self.account_sid, self.auth_token, self.sender = account_sid, auth_token, sender
+        self.https_only = https_only
         self.command_words = dict(command_words or {})
         self.api_base_url = api_base_url.rstrip("/")
         self.status_callback = status_callback
@@ -181,23 +201,75 @@ class WhatsAppSender:
             raise SendError(f"twilio network error: {type(error).__name__}") from error
         return str(message.sid)
 
-    def fetch(self, ref: str, size_hint: int | None) -> bytes:
-        """Download a media item: basic auth, then Twilio's redirect to a signed URL."""
+    def fetch(self, ref: str, size_hint: int | None, max_bytes: int = MAX_DOWNLOAD) -> bytes:
+        """Download a media item: basic auth to the Twilio API, then Twilio's redirect to a signed URL.
+
+        Only URLs of our own account on the configured API origin are fetched, and only they get our
+        credentials; a redirect is followed only to Twilio's media hosts, without credentials. The body is read
+        until `max_bytes` and no further, whatever its Content-Length says.
+        """
+        limit = min(max_bytes, MAX_DOWNLOAD)
         url = ref
         if url.startswith("https://api.twilio.com"):
             url = self.api_base_url + url.removeprefix("https://api.twilio.com")
+        if not self._is_our_media(url):
+            raise SendError("media URL outside our Twilio account", permanent=True)
+        deadline = time.monotonic() + DOWNLOAD_SECONDS
         try:
-            with requests.get(url, auth=(self.account_sid, self.auth_token), timeout=30, stream=True,
-                              allow_redirects=True) as response:
-                if response.status_code in (401, 403, 404):
-                    raise SendError(f"media answered {response.status_code}", permanent=True)
-                if response.status_code >= 400:
-                    raise SendError(f"media answered {response.status_code}")
-                content = bytearray()
-                for block in response.iter_content(65536):
-                    content.extend(block)
-                    if len(content) > MAX_DOWNLOAD:
-                        raise MediaTooLarge("whatsapp media over the limit")
-                return bytes(content)
+            with requests.Session() as session:
+                for _ in range(MAX_REDIRECTS + 1):
+                    auth = (self.account_sid, self.auth_token) if self._is_our_media(url) else None
+                    with session.get(url, auth=auth, timeout=(5, 30), stream=True, allow_redirects=False,
+                                     headers={"Accept-Encoding": "identity"}) as response:
+                        if response.is_redirect:
+                            url = urljoin(url, response.headers.get("Location", ""))
+                            if not self._is_media_host(url):
+                                raise SendError("media redirected outside Twilio", permanent=True)
+                            continue
+                        if response.status_code in (401, 403, 404):
+                            raise SendError(f"media answered {response.status_code}", permanent=True)
+                        if response.status_code >= 400:
+                            raise SendError(f"media answered {response.status_code}")
+                        return _read_limited(response, limit, deadline)
         except requests.RequestException as error:
             raise SendError(f"media download failed: {type(error).__name__}") from error
+        raise SendError("media redirected too many times", permanent=True)
+
+    def _is_api(self, url: str) -> bool:
+        """On the configured Twilio API origin (https only in production)."""
+        parts, api = urlsplit(url), urlsplit(self.api_base_url)
+        return (parts.scheme, parts.netloc) == (api.scheme, api.netloc) and not parts.username and \
+            (parts.scheme == "https" or not self.https_only)
+
+    def _is_our_media(self, url: str) -> bool:
+        """A media URL of our own account on the API origin: the only URLs that get our credentials."""
+        return self._is_api(url) and \
+            urlsplit(url).path.startswith(f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/")
+
+    def _is_media_host(self, url: str) -> bool:
+        """Where Twilio may send us for the bytes: its own API origin, or its media CDN over https."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        try:
+            port = parts.port
+        except ValueError:  # "https://host:abc/"
+            return False
+        return self._is_api(url) or (
+            parts.scheme == "https" and port in (None, 443) and not parts.username
+            and any(host == suffix or host.endswith("." + suffix) for suffix in MEDIA_REDIRECT_DOMAINS))
+
+
+def _read_limited(response: requests.Response, limit: int, deadline: float) -> bytes:
+    """The body, raising `MediaTooLarge` the moment more than `limit` bytes arrived, or `SendError` when the
+    download outlasts `deadline`. Raw bytes: a compressed body could inflate past any limit in one block."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise MediaTooLarge(f"whatsapp media of {declared} bytes")
+    content = bytearray()
+    for block in response.raw.stream(65536, decode_content=False):
+        content += block
+        if len(content) > limit:
+            raise MediaTooLarge(f"whatsapp media over {limit} bytes")
+        if time.monotonic() > deadline:
+            raise SendError("media download too slow")
+    return bytes(content)

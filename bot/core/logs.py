@@ -1,5 +1,6 @@
-"""Logging setup: one JSON object per line, with personal data (CURP, RFC, NSS, phone, email) masked in
-every message, whoever logged it (our code, Flask, python-telegram-bot, twilio, httpx)."""
+"""Logging setup: one JSON object per line, with personal data (CURP, RFC, NSS, phone, email) and the
+bearer tokens of links (data export, media) masked in every message, whoever logged it (our code, the
+access log, Flask, python-telegram-bot, twilio, httpx)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 PATTERNS = (
+    # A link token is the key to someone's data: access-log lines keep the route, never the token.
+    (re.compile(r"(/(?:data-export|media)/)[^\s/?#\"']+"), r"\1[token]"),
     (re.compile(r"\b[A-Z][AEIOUX][A-Z]{2}\d{6}[HM][A-Z]{5}[0-9A-Z]\d\b", re.IGNORECASE), "[CURP]"),
     (re.compile(r"\b[A-Z&Ñ]{3,4}\d{6}[A-Z0-9]{3}\b", re.IGNORECASE), "[RFC]"),
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
@@ -43,9 +46,9 @@ class MaskingFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+                 "level": record.levelname, "logger": record.name, "message": mask(record.getMessage())}
         if record.exc_text:
-            entry["exception"] = record.exc_text
+            entry["exception"] = mask(record.exc_text)
         return json.dumps(entry, ensure_ascii=False)
 
 

@@ -1,11 +1,16 @@
-"""GET /metrics: the Prometheus scrape endpoint, with the queue depths read at scrape time."""
+"""GET /metrics: the Prometheus scrape endpoint, with the queue depths read at scrape time.
+
+With `METRICS_TOKEN` set, a scrape must send `Authorization: Bearer <token>`; without it, metrics answer
+only in development and do not exist in production.
+"""
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.core.clock import utcnow
@@ -20,6 +25,13 @@ bp = Blueprint("metrics", __name__)
 @bp.get("/metrics")
 def metrics() -> Any:
     services = services_of(current_app)
+    token = services.settings.metrics_token
+    if token is None:
+        if services.settings.is_production:
+            abort(404)
+    elif not _bearer_matches(request.headers.get("Authorization", ""), token):
+        return Response("unauthorized\n", status=401, mimetype="text/plain",
+                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     now = utcnow()
     with services.database.session_scope() as session:
         depth, oldest = MessageRepository(session, services.cipher).outbox_backlog()
@@ -29,6 +41,11 @@ def metrics() -> Any:
     INBOUND_DEPTH.set(waiting)
     INBOUND_OLDEST.set(_age(now, first_waiting))
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def _age(now: datetime, since: datetime | None) -> float:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session
 
-from bot.channels.webchat import CHANNEL, parse_message
+from bot.channels.webchat import CHANNEL, client_id, parse_message
 from bot.core.errors import BadRequest
 from bot.core.messages import Inbound
 from bot.service.links import media_url
@@ -67,14 +67,16 @@ def post_message() -> Any:
     services = services_of(current_app)
     if request.mimetype == "multipart/form-data":
         return _post_file()
-    body = request.get_json(silent=True)
-    client_id = body.get("id") if isinstance(body, dict) else None
-    provider_id = str(client_id)[:100] if client_id else secrets.token_hex(16)
     try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # a body of 100,000 "[": Python's parser recurses
+        body = None
+    try:
+        provider_id = (client_id(body.get("id")) if isinstance(body, dict) else None) or secrets.token_hex(16)
         inbound = parse_message(_session_id(), body, f"{_session_id()}:{provider_id}",
                                 request.accept_languages.best)
     except BadRequest as error:
-        return jsonify(error=str(error)), 400
+        return _bad_request(str(error))
     outcome = services.turns.handle(inbound)
     return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate,
                    inbound_id=outcome.inbound_id)
@@ -85,23 +87,37 @@ def _post_file() -> Any:
     services = services_of(current_app)
     upload = request.files.get("file")
     if upload is None:
-        return jsonify(error="send the file in a field named 'file'"), 400
+        return _bad_request("send the file in a field named 'file'")
+    try:
+        provider_id = client_id(request.form.get("id")) or secrets.token_hex(16)
+    except BadRequest as error:
+        return _bad_request(str(error))
     content = upload.read()
-    client_id = request.form.get("id") or secrets.token_hex(16)
-    inbound = Inbound(channel=CHANNEL, contact_ref=_session_id(), provider_id=f"{_session_id()}:{client_id[:100]}",
+    inbound = Inbound(channel=CHANNEL, contact_ref=_session_id(), provider_id=f"{_session_id()}:{provider_id}",
                       locale_hint=request.accept_languages.best)
-    outcome = receive_document(services.turns, services.documents, inbound, content)
+    outcome = receive_document(services.turns, services.documents, inbound, content,
+                               quota=services.settings.webchat_upload_quota_mb * 1024 * 1024)
     return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate,
                    inbound_id=outcome.inbound_id)
+
+
+BAD_REQUEST = N_("I could not read that message. Please write it again.")
+
+
+def _bad_request(detail: str) -> Any:
+    """A 400 the page can show: a kind sentence in the visitor's language, and what was wrong for developers."""
+    locale = match_locale(request.accept_languages.best, services_of(current_app).settings.default_locale)
+    return jsonify(error=translate(locale, BAD_REQUEST), detail=detail), 400
 
 
 @bp.get("/webchat/api/messages")
 def list_messages() -> Any:
     services = services_of(current_app)
-    try:
-        after = int(request.args.get("after", "0"))
-    except ValueError:
-        return jsonify(error="after must be a number"), 400
+    after_text = request.args.get("after", "0") or "0"
+    # Message ids are positive and fit the database's 64-bit integers; anything else cannot be an id.
+    if not (after_text.isascii() and after_text.isdigit() and len(after_text) <= 18):
+        return _bad_request("after must be a message id")
+    after = int(after_text)
     if SESSION_KEY not in session:
         return jsonify(messages=[])
     with services.database.session_scope() as db_session:

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 def whatsapp_message() -> Any:
     services = services_of(current_app)
     _verify_twilio(services)
+    if _has_nul(request.form):
+        return jsonify(error="NUL characters are not allowed"), 400
     try:
         inbound = whatsapp.parse_form(request.form)
     except BadRequest as error:
@@ -36,13 +38,18 @@ def whatsapp_status() -> Any:
     services = services_of(current_app)
     _verify_twilio(services)
     sid, status = request.form.get("MessageSid"), request.form.get("MessageStatus")
-    if not sid or not status:
-        return jsonify(error="MessageSid and MessageStatus are required"), 400
+    if not sid or not status or _has_nul(request.form):
+        return jsonify(error="MessageSid and MessageStatus are required, without NUL characters"), 400
     error = request.form.get("ErrorCode")
     with services.database.session_scope() as session:
         MessageRepository(session, services.cipher).record_delivery(
             whatsapp.CHANNEL, sid, status, f"twilio error {error}" if error else None)
     return Response("<Response/>", mimetype="text/xml")
+
+
+def _has_nul(form: Any) -> bool:
+    """Twilio never sends NUL, and PostgreSQL text columns refuse it: such a body is malformed, not a 500."""
+    return any("\x00" in value for values in form.listvalues() for value in values)
 
 
 def _verify_twilio(services: Any) -> None:
@@ -71,6 +78,8 @@ def telegram_update() -> Any:
         return jsonify(error="forbidden"), 403
     try:
         inbound = telegram.parse_update(request.get_json(silent=True))
+    except RecursionError:  # a body of 100,000 "[": Python's parser recurses
+        return jsonify(error="malformed JSON"), 400
     except BadRequest as error:
         return jsonify(error=str(error)), 400
     if inbound is not None:

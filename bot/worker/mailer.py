@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from bot.core.errors import ConfigurationError, SendError
 from bot.service.enrollment_email import message_domain
+from storage.files import PRIVATE_DIR, PRIVATE_FILE, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,10 @@ class Mailer:
 
     def _write(self, message: EmailMessage) -> str:
         """Development default: a private file per message, readable with any mail client."""
-        self.outbox_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.outbox_dir, 0o700)  # mkdir's mode is filtered by the umask
+        make_private_dir(self.outbox_dir)  # and the data directory above, when this creates it
+        os.chmod(self.outbox_dir, PRIVATE_DIR)  # one made by an older version may be open to others
         name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(6)}.eml"
-        fd = os.open(self.outbox_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(self.outbox_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(message.as_bytes())
         log.info("mail %s for %s written to %s", message["Message-ID"], _recipients(message), name)

@@ -1,8 +1,9 @@
 """Inbound media: the worker downloads what applicants sent on a channel and feeds the document turn.
 
 Downloading never happens while a webhook waits: the turn only records a media job. Here the job's
-bytes are fetched through the channel (Telegram getFile, Twilio MediaUrl with basic auth), checked,
-encrypted and handed to the conversation as `document_ready` or `document_rejected`.
+bytes are fetched through the channel (Telegram getFile, Twilio MediaUrl with basic auth), no more than the
+largest document we accept, checked, encrypted and handed to the conversation as `document_ready` or
+`document_rejected`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bot.core.clock import utcnow
 from bot.core.errors import MediaTooLarge, SendError
 from bot.core.events import SystemEvent
 from bot.core.messages import Inbound
-from bot.service.document_checks import ADVICE
+from bot.service.document_checks import ADVICE, MAX_BYTES
 from bot.service.turns import TurnService
 from bot.service.uploads import receive_document
 from storage.crypto import Cipher
@@ -32,8 +33,9 @@ log = logging.getLogger(__name__)
 class MediaFetcher(Protocol):
     """The downloading half of a channel."""
 
-    def fetch(self, ref: str, size_hint: int | None) -> bytes:
-        """Return the file's bytes; raise `MediaTooLarge`, or `SendError` for network trouble."""
+    def fetch(self, ref: str, size_hint: int | None, max_bytes: int) -> bytes:
+        """Return the file's bytes; raise `MediaTooLarge` as soon as more than `max_bytes` arrived (sizes the
+        provider reports are hints, never trusted), or `SendError` for network trouble."""
         ...
 
 
@@ -65,7 +67,7 @@ class MediaWorker:
         try:
             if fetcher is None:
                 raise SendError(f"channel {job.channel} cannot download media here")
-            content = fetcher.fetch(job.ref, job.size)
+            content = fetcher.fetch(job.ref, job.size, MAX_BYTES)
         except MediaTooLarge:
             self.turns.handle(_rejected(inbound, "too_large"))
             self._finish(job, "failed", "too large")

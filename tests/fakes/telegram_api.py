@@ -30,6 +30,7 @@ _DESCRIPTIONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden: bot w
 _TRUE_METHODS = frozenset({"answerCallbackQuery", "setWebhook", "deleteWebhook", "sendChatAction"})
 _BOT_USER = {"id": 1, "is_bot": True, "first_name": "Fake Bot", "username": "fake_bot"}
 _MAX_POLL_WAIT = 1.0
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,21 @@ class _Handler(BaseHTTPRequestHandler):
         content = self.server.fake._file_bytes(token, file_path) if path.startswith("/file/bot") else None
         if content is None:
             self._reply(404, json.dumps(_error(404, "Not Found")[1]).encode())
-        else:
-            self._reply(200, content, "application/octet-stream")
+            return
+        # Chunked, without a Content-Length, so only the client's own count can stop it; `served` counts
+        # what actually left (a client that stops reading makes the writes fail).
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for start in range(0, len(content), _CHUNK):
+                block = content[start:start + _CHUNK]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+                self.server.fake._count_served(file_path, len(block))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
 
 
 class FakeTelegramAPI:
@@ -166,6 +180,8 @@ class FakeTelegramAPI:
         self._recent_sends: deque[float] = deque()
         self._message_ids: defaultdict[int, int] = defaultdict(int)
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self._reported_sizes: dict[str, int] = {}  # file_id -> the file_size getFile claims, when it lies
+        self.served: defaultdict[str, int] = defaultdict(int)  # file_path -> bytes of it actually sent
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
         self._connections: set[socket.socket] = set()
@@ -242,10 +258,22 @@ class FakeTelegramAPI:
             released, self._release = self._release, threading.Event()
         released.set()
 
-    def add_file(self, file_id: str, content: bytes, file_path: str | None = None) -> None:
-        """Make `file_id` known to getFile and its bytes downloadable from /file/bot<TOKEN>/<file_path>."""
+    def add_file(self, file_id: str, content: bytes, file_path: str | None = None,
+                 reported_size: int | None = None) -> str:
+        """Make `file_id` known to getFile and its bytes downloadable from /file/bot<TOKEN>/<file_path>.
+
+        `reported_size`: the `file_size` getFile answers instead of the real one (a file that lies). Returns
+        the file path, the key of `served`."""
+        path = file_path or f"documents/{file_id}.bin"
         with self._cond:
-            self._files[file_id] = (file_path or f"documents/{file_id}.bin", content)
+            self._files[file_id] = (path, content)
+            if reported_size is not None:
+                self._reported_sizes[file_id] = reported_size
+        return path
+
+    def _count_served(self, file_path: str, size: int) -> None:
+        with self._cond:
+            self.served[file_path] += size
 
     def queue_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an Update for getUpdates (`update_id` assigned when missing) and wake any long poll."""
@@ -315,7 +343,8 @@ class FakeTelegramAPI:
             if file_id not in self._files:
                 return None  # Telegram: 400 "Bad Request: invalid file_id"; a 404 is close enough here
             path, data = self._files[file_id]
-            return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data), "file_path": path}
+            return {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                    "file_size": self._reported_sizes.get(file_id, len(data)), "file_path": path}
         chat = _chat(params.get("chat_id"))
         if method in ("editMessageText", "editMessageReplyMarkup"):
             if "chat_id" not in params:

@@ -45,17 +45,20 @@ _CODES: dict[int, tuple[int, str]] = {
     63016: (400, OUTSIDE_WINDOW_MESSAGE),
 }
 _CODE_FOR_STATUS = {400: 21211, 401: 20003, 404: 20404, 429: 20429, 500: 20500}
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
 class Call:
     """One request as received; `params` keeps repeated keys (MediaUrl). `at` is `time.monotonic()`;
-    `status` is our answer, 0 for a request held by `stall_next` and dropped without one."""
+    `status` is our answer, 0 for a request held by `stall_next` and dropped without one; `authorization` the
+    Authorization header it carried (whose credentials went where)."""
     method: str
     path: str
     params: dict[str, list[str]]
     at: float
     status: int
+    authorization: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class _Response:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    chunked: bool = False  # no Content-Length: only the client's own count can stop reading
 
 
 def _error(status: int, code: int, message: str | None = None) -> _Response:
@@ -129,11 +133,24 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
+        if answer.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(answer.body)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(answer.body)
+        if not answer.chunked:
+            self.wfile.write(answer.body)
+            return
+        try:  # `served` counts what actually left: a client that stops reading makes the writes fail
+            for start in range(0, len(answer.body), _CHUNK):
+                block = answer.body[start:start + _CHUNK]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+                self.server.fake._count_served(parts.path, len(block))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
 
     do_GET = do_POST = _serve  # stdlib dispatch by name; `self.command` tells them apart
 
@@ -159,6 +176,8 @@ class FakeTwilioAPI:
         self._resources: dict[str, dict[str, Any]] = {}  # sid -> Message resource JSON
         self._media: dict[str, tuple[str, bytes]] = {}  # media URL path -> (content type, bytes)
         self._signed: dict[str, tuple[str, bytes]] = {}  # signed token -> (content type, bytes)
+        self._redirects: dict[str, str] = {}  # media URL path -> where its 307 points instead of /signed/
+        self.served: dict[str, int] = {}  # path -> bytes of its body actually sent (signed media)
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -248,17 +267,30 @@ class FakeTwilioAPI:
             released, self._release = self._release, threading.Event()
         released.set()
 
-    def add_media(self, content: bytes, content_type: str, message_sid: str | None = None) -> str:
+    def add_media(self, content: bytes, content_type: str, message_sid: str | None = None,
+                  redirect_to: str | None = None) -> str:
         """Register inbound media; returns its URL as a webhook's `MediaUrl{N}` would give it.
 
-        Pass the same `message_sid` ("MM...") for several media of one message."""
+        Pass the same `message_sid` ("MM...") for several media of one message. The media URL answers 307 to
+        a signed URL here, served chunked (no Content-Length), or to `redirect_to` when given."""
         if not self.url:
             raise RuntimeError("start the fake before adding media: the URL embeds its port")
         path = (f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message_sid or 'MM' + secrets.token_hex(16)}"
                 f"/Media/ME{secrets.token_hex(16)}")
         with self._cond:
             self._media[path] = (content_type, content)
+            if redirect_to is not None:
+                self._redirects[path] = redirect_to
         return self.url + path
+
+    def hits(self) -> list[Call]:
+        """Every request this server received, media and signed URLs included."""
+        with self._cond:
+            return list(self.calls)
+
+    def _count_served(self, path: str, size: int) -> None:
+        with self._cond:
+            self.served[path] = self.served.get(path, 0) + size
 
     def status_callback_payload(self, message_sid: str, status: str, error_code: int | None = None
                                 ) -> dict[str, str]:
@@ -330,7 +362,7 @@ class FakeTwilioAPI:
             return None
         with self._cond:
             answer = self._answer(method, path, params, authorization)
-            self.calls.append(Call(method, path, params, time.monotonic(), answer.status))
+            self.calls.append(Call(method, path, params, time.monotonic(), answer.status, authorization))
             self._cond.notify_all()
         return answer
 
@@ -338,13 +370,15 @@ class FakeTwilioAPI:
                 ) -> _Response:
         if method == "GET" and path.startswith("/signed/"):  # like a pre-signed S3 URL: the token is the key
             found = self._signed.get(path.removeprefix("/signed/"))
-            return _Response(200, found[1], found[0]) if found else _error(404, 20404)
+            return _Response(200, found[1], found[0], chunked=True) if found else _error(404, 20404)
         if not path.startswith(f"/{API_VERSION}/Accounts/"):
             return _error(404, 20404)
         if _basic_auth(authorization) != (self.account_sid, self.auth_token):
             return _error(401, 20003)
         if method == "POST" and path == self.messages_path:
             return self._create_message(params)
+        if method == "GET" and path in self._redirects:
+            return _Response(307, headers={"Location": self._redirects[path]})
         if method == "GET" and path in self._media:
             token = secrets.token_urlsafe(24)
             self._signed[token] = self._media[path]

@@ -8,8 +8,9 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 
 from bot.core.clock import utcnow
 from bot.web.context import services_of
-from bot.web.inbox.auth import MIN_PASSWORD
+from bot.web.inbox.auth import MIN_PASSWORD, staff_sessions
 from bot.web.inbox.blueprint import bp
+from bot.web.limits import bounded_int
 from locales import N_
 from storage.rights import RightsRepository
 from storage.staff import ROLES, AccountExists, AuditRepository, CannedRepository, StaffRepository
@@ -39,19 +40,51 @@ def staff() -> Any:
         return redirect(url_for("inbox.staff"))
     with services.database.session_scope() as db:
         people = StaffRepository(db).all()
-    return render_template("inbox/staff.html", people=people, roles=ROLES)
+        sessions = staff_sessions(db).live(utcnow())
+    return render_template("inbox/staff.html", people=people, roles=ROLES, sessions=sessions)
 
 
 @bp.post("/staff/<path:email>/disable")
 def disable_staff(email: str) -> Any:
+    """Disable an account; its sessions end with it (in the repository)."""
     _admin_only()
     services = services_of(current_app)
     with services.database.session_scope() as db:
         if email == g.staff.email:
             flash(N_("You cannot disable your own account."))
-        else:
-            StaffRepository(db).set_active(email, False)
+        elif StaffRepository(db).set_active(email, False):
             AuditRepository(db).add(g.staff, "staff_disable", f"staff:{email}", utcnow())
+    return redirect(url_for("inbox.staff"))
+
+
+@bp.post("/staff/<path:email>/role")
+def change_role(email: str) -> Any:
+    """Give an account another role; its sessions end, so the new role applies from its next login."""
+    _admin_only()
+    role = request.form.get("role", "")
+    if role not in ROLES:
+        abort(400)
+    services = services_of(current_app)
+    with services.database.session_scope() as db:
+        accounts = StaffRepository(db)
+        if email == g.staff.email:
+            flash(N_("You cannot change your own role."))
+        elif any(person.email == email and person.role != role for person in accounts.all()):
+            accounts.set_role(email, role)
+            AuditRepository(db).add(g.staff, "staff_role", f"staff:{email}", utcnow(), role)
+    return redirect(url_for("inbox.staff"))
+
+
+@bp.post("/staff/sessions/<int:session_id>/end")
+def end_session(session_id: int) -> Any:
+    """End one staff session (a lost laptop, a shared computer); the browser holding it must log in again."""
+    _admin_only()
+    services = services_of(current_app)
+    with services.database.session_scope() as db:
+        ended = staff_sessions(db).end_by_id(session_id)
+        if ended is not None:
+            AuditRepository(db).add(g.staff, "session_end", f"staff:{ended.email}", utcnow(),
+                                    f"session {ended.id} from {ended.address or '?'}")
     return redirect(url_for("inbox.staff"))
 
 
@@ -63,7 +96,10 @@ def canned() -> Any:
         title, body = request.form.get("title", "").strip(), request.form.get("body", "").strip()
         with services.database.session_scope() as db:
             if request.form.get("delete"):
-                CannedRepository(db).delete(int(request.form["delete"]))
+                canned_id = bounded_int(request.form["delete"])
+                if canned_id is None:
+                    abort(400)
+                CannedRepository(db).delete(canned_id)
             elif title and body:
                 CannedRepository(db).add(title[:120], body, utcnow())
             AuditRepository(db).add(g.staff, "canned_edit", "canned", utcnow(), title or None)

@@ -1,9 +1,16 @@
-"""Staff login with rate limiting, logout, password change, and the first admin of a new installation."""
+"""Staff login with throttling, server-side sessions, logout, password change, and the first admin.
+
+The Flask cookie carries only a random session id (`sid`); the session itself lives in the database, so
+logout, a new password, a role change, disabling the account or an admin can end it, and the idle and
+absolute timeouts hold whatever the browser keeps. Cookies from before server-side sessions carry no `sid`
+and simply ask for a new login.
+"""
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,22 +21,43 @@ from bot.web.context import services_of
 from bot.web.inbox.blueprint import OPEN_ENDPOINTS, bp, csrf_token, staff_locale
 from bot.wiring import Services
 from locales import N_
-from storage.staff import LoginThrottle, StaffRecord, StaffRepository
+from storage.db import Session
+from storage.staff import AuditRepository, LiveSession, LoginThrottle, StaffRepository, StaffSessions
 
 MIN_PASSWORD = 10
+SESSION_KEY = "sid"
+# The requests an open page makes by itself every few seconds: they need a valid session but do not keep it
+# alive, or a tab left open would never reach the idle timeout.
+BACKGROUND_ENDPOINTS = {"inbox.poll"}
 
 
-def load_staff() -> StaffRecord | None:
-    staff_id = session.get("staff_id")
-    if not isinstance(staff_id, int):
+def staff_sessions(db: Session) -> StaffSessions:
+    """The session table with this installation's key and timeouts."""
+    settings = services_of(current_app).settings
+    return StaffSessions(db, settings.secret_key, idle=timedelta(minutes=settings.staff_session_idle_minutes),
+                         lifetime=timedelta(hours=settings.staff_session_max_hours))
+
+
+def login_throttle(db: Session) -> LoginThrottle:
+    return LoginThrottle(db, services_of(current_app).settings.secret_key)
+
+
+def load_session() -> LiveSession | None:
+    """The valid server-side session named by the cookie, or None (and the dead id leaves the cookie)."""
+    session.pop("staff_id", None)  # the cookie of before server-side sessions: it no longer logs anyone in
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or not token:
         return None
-    services = services_of(current_app)
-    with services.database.session_scope() as db:
-        staff = StaffRepository(db).get(staff_id)
-    if staff is None or not staff.active:
-        session.pop("staff_id", None)
-        return None
-    return staff
+    with services_of(current_app).database.session_scope() as db:
+        live = staff_sessions(db).resume(token, utcnow(), activity=not _background())
+    if live is None:
+        session.pop(SESSION_KEY, None)
+    return live
+
+
+def _background() -> bool:
+    return request.endpoint in BACKGROUND_ENDPOINTS or (
+        request.endpoint == "inbox.conversations" and bool(request.args.get("partial")))
 
 
 def ensure_first_admin(services: Services, email: str = "admin@localhost") -> str | None:
@@ -43,6 +71,15 @@ def ensure_first_admin(services: Services, email: str = "admin@localhost") -> st
         return password
 
 
+def _safe_next(target: str) -> str:
+    """Only a path inside the inbox, and nothing that could split the Location header."""
+    if (not (target == "/inbox" or target.startswith(("/inbox/", "/inbox?"))) or urlsplit(target).netloc
+            or "\\" in target  # browsers read a backslash as a slash
+            or any(ord(ch) < 32 or ord(ch) == 127 for ch in target)):
+        return url_for("inbox.conversations")
+    return target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     csrf_token()
@@ -50,49 +87,66 @@ def login() -> Any:
         return render_template("inbox/login.html")
     services = services_of(current_app)
     email = request.form.get("email", "").strip().lower()
-    keys = [f"email:{email}", f"ip:{request.remote_addr}"]
+    address = request.remote_addr  # the client, once ProxyFix has read TRUSTED_PROXIES hops of X-Forwarded-For
     now = utcnow()
+    token = None
     with services.database.session_scope() as db:
-        throttle = LoginThrottle(db)
-        if throttle.blocked(keys, now):
+        throttle = login_throttle(db)
+        if throttle.blocked(email, address, now):
             flash(N_("Too many failed attempts. Wait 15 minutes and try again."))
             return render_template("inbox/login.html"), 429
         staff = StaffRepository(db).authenticate(email, request.form.get("password", ""), now)
         if staff is None:
-            throttle.fail(keys, now)
+            throttle.fail(email, address, now)
         else:
-            throttle.clear([f"email:{email}"])
-    if staff is None:
+            throttle.succeed(email, address)
+            token = staff_sessions(db).start(staff.id, now, address, request.user_agent.string)
+    if token is None:
         flash(N_("Wrong email or password."))
         return render_template("inbox/login.html"), 401
     lang = session.get("inbox_lang")
     session.clear()  # a fresh session on login: no fixation
-    session.update(staff_id=staff.id, inbox_lang=lang or "es", csrf=secrets.token_urlsafe(32))
+    session.update({SESSION_KEY: token, "inbox_lang": lang or "es", "csrf": secrets.token_urlsafe(32)})
     session.permanent = True
-    target = request.args.get("next", "")
-    if not target.startswith("/inbox") or urlsplit(target).netloc:
-        target = url_for("inbox.conversations")
-    return redirect(target)
+    return redirect(_safe_next(request.args.get("next", "")))
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        with services_of(current_app).database.session_scope() as db:
+            staff_sessions(db).end(token)
     session.clear()
     return redirect(url_for("inbox.login"))
 
 
 @bp.route("/password", methods=["GET", "POST"])
 def password() -> Any:
-    if request.method == "POST":
-        new = request.form.get("password", "")
-        if len(new) < MIN_PASSWORD or new != request.form.get("confirm", ""):
-            flash(N_("Use at least 10 characters and type the same password twice."))
-            return render_template("inbox/password.html", locale=staff_locale()), 400
-        services = services_of(current_app)
-        with services.database.session_scope() as db:
-            StaffRepository(db).set_password(g.staff.id, new)
-        return redirect(url_for("inbox.conversations"))
-    return render_template("inbox/password.html", locale=staff_locale())
+    """Change one's own password: the current one first; every other session of the account then ends."""
+    if request.method == "GET":
+        return render_template("inbox/password.html", locale=staff_locale())
+    new = request.form.get("password", "")
+    if len(new) < MIN_PASSWORD or new != request.form.get("confirm", ""):
+        flash(N_("Use at least 10 characters and type the same password twice."))
+        return render_template("inbox/password.html", locale=staff_locale()), 400
+    now = utcnow()
+    with services_of(current_app).database.session_scope() as db:
+        # Wrong current passwords count as failed logins: a borrowed session must not become a way to guess.
+        throttle, accounts = login_throttle(db), StaffRepository(db)
+        if throttle.blocked(g.staff.email, request.remote_addr, now):
+            flash(N_("Too many failed attempts. Wait 15 minutes and try again."))
+            return render_template("inbox/password.html", locale=staff_locale()), 429
+        right = accounts.check_password(g.staff.id, request.form.get("current", ""))
+        if right:
+            accounts.set_password(g.staff.id, new, keep_session=g.staff_session)
+            AuditRepository(db).add(g.staff, "password_change", f"staff:{g.staff.email}", now)
+        else:
+            throttle.fail(g.staff.email, request.remote_addr, now)
+    if not right:
+        flash(N_("Your current password is not right."))
+        return render_template("inbox/password.html", locale=staff_locale()), 400
+    return redirect(url_for("inbox.conversations"))
 
 
 @bp.before_request
@@ -104,11 +158,13 @@ def guard() -> Any:
         sent = request.form.get("csrf_token", "") or request.headers.get("X-CSRF-Token", "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
             abort(400, "missing or wrong CSRF token")
-    g.staff = load_staff()
+    live = load_session()
+    g.staff = live.staff if live else None
+    g.staff_session = live.id if live else None
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if g.staff is None:
-        if request.method == "GET" and not request.path.startswith("/inbox/documents/"):
+        if request.method == "GET" and not request.path.startswith("/inbox/documents/") and not _background():
             return redirect(url_for("inbox.login", next=request.full_path))
         abort(401)
     if g.staff.must_change_password and request.endpoint not in ("inbox.password", "inbox.logout"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, request, session
+from flask import Blueprint, current_app, request, session
 
 from locales import translate
 
@@ -30,7 +30,26 @@ def csrf_token() -> str:
 def helpers() -> dict[str, Any]:
     locale = staff_locale() if request.path.startswith("/inbox") else "es_MX"
     return {"_": lambda msgid, **values: translate(locale, msgid, **values), "csrf_token": csrf_token,
-            "staff_locale": locale}
+            "staff_locale": locale, "constants_expiring": constants_expiring}
+
+
+#: From how many days before a dated IMSS value expires the inbox warns admins (issue 15).
+CONSTANTS_BANNER_DAYS = 30
+
+
+def constants_expiring() -> str:
+    """The dated IMSS values that expire within 30 days with no next entry, as names for the admin banner
+    (empty when none). Called from the template only for admins; today is read in BUSINESS_TIMEZONE."""
+    from zoneinfo import ZoneInfo
+
+    from bot.core.clock import utcnow
+    from bot.web.context import services_of
+    from flows.rules.imss import expiring, today_in
+
+    clock = current_app.config.get("PTIBOT_CLOCK", utcnow)  # tests pin the date here
+    today = today_in(clock(), ZoneInfo(services_of(current_app).settings.business_timezone))
+    return ", ".join(f"{entry.name} ({entry.valid_until.isoformat()})"
+                     for entry in expiring(today, CONSTANTS_BANNER_DAYS))
 
 
 @bp.after_request

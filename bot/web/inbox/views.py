@@ -11,6 +11,7 @@ from bot.channels.whatsapp import WINDOW
 from bot.core.clock import utcnow
 from bot.web.context import services_of
 from bot.web.inbox.blueprint import bp, staff_locale
+from bot.web.limits import bounded_int
 from flows.rules.case_status import NEXT_STATUSES, STATUSES
 from flows.rules.document_slots import LABELS
 from flows.rules.eligibility_assessment import assess
@@ -35,6 +36,7 @@ VIEWS = {"all": N_("All"), "waiting": N_("Waiting"), "mine": N_("Mine"), "unassi
 PAYMENT_LABELS = {"line_sent": N_("línea de captura sent"), "proof_received": N_("receipt received"),
                   "paid": N_("paid")}
 REVIEW_LABELS = {"pending": N_("to review"), "approved": N_("approved"), "rejected": N_("rejected")}
+DOCUMENT_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}
 
 
 def waited(since: datetime | None) -> str:
@@ -102,7 +104,7 @@ def conversation(conversation_id: int) -> Any:
         template_configured="staff_reply" in services.settings.whatsapp_templates, outcomes=OUTCOMES,
         review_labels=REVIEW_LABELS, mail=mail, subscription=subscription, payments=payments,
         reminders=reminders, payment_labels=PAYMENT_LABELS, frequencies=FREQUENCIES,
-        next_period=nearest_period(utcnow().date()),
+        next_period=nearest_period(services.engine.local_date(utcnow())),
         name=str(data.get("full_name") or services.cipher.decrypt_text(contact.display_name) or ""),
         last_id=transcript[-1].id if transcript else 0)
 
@@ -111,9 +113,8 @@ def conversation(conversation_id: int) -> Any:
 def poll(conversation_id: int) -> Any:
     """New transcript entries since `after`, for the conversation page to append without reloading."""
     services = services_of(current_app)
-    try:
-        after = int(request.args.get("after", "0"))
-    except ValueError:
+    after = bounded_int(request.args.get("after"))
+    if after is None:
         abort(400)
     with services.database.session_scope() as db:
         entries = InboxQueries(db, services.cipher).transcript(conversation_id, after)
@@ -130,9 +131,17 @@ def document(token: str) -> Any:
             abort(404)
         AuditRepository(db).add(g.staff, "view_document", f"document:{row.id}", utcnow(), row.slot)
         name, content_type = row.storage_name, row.content_type
+        slot = "".join(ch for ch in row.slot or "" if ch.isascii() and (ch.isalnum() or ch in "_-"))[:40]
+        filename = f"{slot or 'documento'}-{row.id}{DOCUMENT_EXTENSIONS.get(content_type, '.bin')}"
+    # Whatever an applicant managed to put in a file never runs in the inbox's origin: photos are shown inline
+    # in a sandbox (no scripts, no same-origin access), and PDFs, which a browser's viewer will not render
+    # sandboxed, are downloaded, as is anything on `?download=1`. The type is never sniffed.
+    inline = content_type.startswith("image/") and not request.args.get("download")
     response = Response(services.documents.load(name), mimetype=content_type)
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    response.headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; " \
+                                                  "style-src 'unsafe-inline'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
