@@ -5,7 +5,7 @@ Documents of finished cases and abandoned enrollments do not stay forever; their
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from storage.crypto import Cipher
 from storage.files import DocumentStore
 from storage.models import Case, Conversation, Document, Message, QueuedInbound
 from storage.rights import FINAL_STATUSES
+from storage.subscriptions import MembershipRepository
 
 
 def delete_finished_case_documents(session: Session, store: DocumentStore, finished_before: datetime) -> int:
@@ -27,11 +28,12 @@ def delete_finished_case_documents(session: Session, store: DocumentStore, finis
 
 
 def purge_abandoned_conversations(session: Session, cipher: Cipher, store: DocumentStore,
-                                  idle_since: datetime) -> int:
+                                  idle_since: datetime, now: datetime | None = None) -> int:
     """Empty the enrollments left without a case and untouched since `idle_since`.
 
     Their documents, messages and collected data go; the conversation row stays, reset, so the applicant
-    starts afresh if they ever come back.
+    starts afresh if they ever come back. Their reminder subscription ends too: with the data gone a
+    reminder would have no amount, and it was kept for an enrollment that no longer exists.
     """
     has_case = select(Case.id).where(Case.conversation_id == Conversation.id).exists()
     abandoned = list(session.execute(select(Conversation.id).where(
@@ -44,6 +46,7 @@ def purge_abandoned_conversations(session: Session, cipher: Cipher, store: Docum
         session.execute(delete(Message).where(Message.conversation_id == conversation_id))
         session.execute(update(Conversation).where(Conversation.id == conversation_id).values(
             data=cipher.encrypt_json({}), state="", flow="", history="[]", curp_hash=None, phone_hash=None))
+    MembershipRepository(session).end_for_conversations(abandoned, now or datetime.now(UTC))
     return len(abandoned)
 
 

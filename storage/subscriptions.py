@@ -25,6 +25,7 @@ class SubscriptionRecord:
     frequency: str
     first_period: str
     opted_out: bool
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,15 @@ class MembershipRepository:
                                                         Subscription.active.is_(True))
                              .values(active=False, cancelled_at=now))
 
+    def end_for_conversations(self, conversation_ids: Collection[int], now: datetime) -> int:
+        """End the active subscriptions of these conversations (their data is gone: no amount, no purpose)."""
+        if not conversation_ids:
+            return 0
+        result = self.session.execute(update(Subscription).where(
+            Subscription.conversation_id.in_(conversation_ids), Subscription.active.is_(True))
+            .values(active=False, cancelled_at=now))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     def schedules(self) -> list[tuple[int, str, str]]:
         """(id, first period, frequency) of every active subscription: a light read the scheduler repeats."""
         rows = self.session.execute(select(Subscription.id, Subscription.first_period, Subscription.frequency)
@@ -70,8 +80,8 @@ class MembershipRepository:
         rows = self.session.execute(
             select(Subscription, Contact.opted_out).join(Contact, Contact.id == Subscription.contact_id)
             .where(Subscription.id.in_(ids), Subscription.active.is_(True)).order_by(Subscription.id)).all()
-        return [SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted)
-                for s, opted in rows]
+        return [SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted,
+                                   s.created_at) for s, opted in rows]
 
     def recipients(self, subscriptions: Collection[SubscriptionRecord], cipher: Cipher
                    ) -> dict[int, ReminderRecipient]:
@@ -110,7 +120,8 @@ class MembershipRepository:
         if row is None:
             return None
         s, opted = row
-        return SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted)
+        return SubscriptionRecord(s.id, s.contact_id, s.conversation_id, s.frequency, s.first_period, opted,
+                                  s.created_at)
 
     def payments(self, subscription_id: int) -> list[tuple[str, str, int | None]]:
         rows = self.session.execute(select(PeriodPayment).where(PeriodPayment.subscription_id == subscription_id)

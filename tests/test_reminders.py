@@ -19,6 +19,7 @@ from bot.wiring import Services
 from bot.worker.reminders import NudgeJob, ReminderJob, Schedule
 from flows.rules.payments import deadline, due_times, first_period, in_quiet_hours, nearest_period, periods_near
 from locales import translate
+from storage.conversations import contact_identity
 from storage.models import Consent, Contact, Conversation, Message, PeriodPayment, Reminder, Subscription
 from tests.helpers import Phone, WhatsAppUser, login, make_staff
 from tests.samples import document_photo
@@ -69,7 +70,8 @@ def set_first_period(services: Services, period: str) -> None:
 
 def test_calendar_across_month_and_year_ends() -> None:
     assert first_period(datetime(2026, 12, 10).date()) == "2026-12"
-    assert first_period(datetime(2026, 12, 16).date()) == "2027-01"
+    assert first_period(datetime(2026, 12, 16).date()) == "2026-12"  # fewer than 5 days left: still this month
+    assert first_period(datetime(2026, 12, 21).date()) == "2027-01"
     assert deadline("2027-01").isoformat() == "2027-01-20"
     assert periods_near("2026-12", "monthly", datetime(2027, 1, 17).date()) == ["2027-01"]
     assert periods_near("2026-12", "bimonthly", datetime(2027, 1, 17).date()) == []
@@ -103,7 +105,8 @@ def test_monthly_subscriber_gets_exactly_three_reminders_at_decent_hours(service
         aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         assert 10 <= aware.astimezone(MX).hour < 11  # at the configured hour, never at night
     texts = sent_texts(services)
-    assert len(texts) == 3 and "diciembre 2026" in texts[0] and "20 diciembre" in texts[0]
+    # the payment due 20 December buys January's coverage (DOMAIN.md "Contributions")
+    assert len(texts) == 3 and "de enero de 2027" in texts[0] and "20 de diciembre de 2026" in texts[0]
     restarted = job(services, clock)  # a restart: the unique keys remember
     restarted.run_once()
     assert len(sent_texts(services)) == 3
@@ -174,8 +177,8 @@ def seed_subscribers(services: Services, count: int, first: str, start: int = 0)
     now = datetime.now(UTC)
     with services.database.session_scope() as session:
         for i in range(start, start + count):
-            contact = Contact(channel="telegram", external_id=str(9000 + i), locale="es_MX", reachable=True,
-                              opted_out=False, erase_pending=False, created_at=now)
+            contact = Contact(channel="telegram", **contact_identity(services.cipher, str(9000 + i)), locale="es_MX",
+                              reachable=True, opted_out=False, erase_pending=False, created_at=now)
             session.add(contact)
             session.flush()
             conversation = Conversation(contact_id=contact.id, flow="menu", state="main_menu", locale="es_MX",
@@ -274,6 +277,7 @@ def test_nudges_twice_then_stop_and_never_after_a_reply(services: Services, phon
     phone.send("1")  # into the enrollment, then silence
     with services.database.session_scope() as session:
         last = session.execute(select(Contact.last_inbound_at)).scalar_one()
+    assert last is not None
     last = last if last.tzinfo else last.replace(tzinfo=UTC)
     clock = [last + timedelta(hours=1)]
     nudges = NudgeJob(services.database, services.cipher, Schedule(UTC_ZONE, quiet_start=time(23, 59),

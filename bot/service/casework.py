@@ -159,7 +159,8 @@ class CaseWork:
             text = translate(locale, N_(
                 "Your IMSS enrollment is done! 🎉 Here are your enrollment receipt and the payment slip (línea de "
                 "captura) of your first contribution. Pay it by day %(day)s at the bank or by SPEI, then register "
-                "at your clinic (UMF). We also send them to your email."),
+                "at your clinic (UMF). Your IMSS services start on the 1st of the month after your enrollment. We "
+                "also send them to your email."),
                 day=constants_for(utcnow().date()).payment_day)
             self._queue(session, case.conversation_id, Outbound(text, attachments=tuple(attachments),
                                                                 kind="status_update"))

@@ -16,10 +16,12 @@ ATTACHED = N_("Attached you will find your IMSS enrollment receipt and the payme
               "of your first contribution.")
 PAY = N_("Pay the línea de captura no later than day %(payment_day)s, at the bank or by SPEI transfer.")
 CLINIC = N_("Once you have paid, register at your family medicine clinic (UMF) so you can use IMSS services.")
+# RACERF art. 77 (DOMAIN.md "Contributions"): services start on the 1st of the month after the inscription.
+STARTS = N_("Your IMSS services start on the 1st of the month after your enrollment.")
 FEES = N_("IMSS contributions are paid directly to IMSS; they are not part of our fee.")
 CONTACT = N_("Any questions? Just reply in the chat where we talked and we will gladly help you.")
 SIGNATURE = N_("The PTI Bot team")
-BODY = (GREETING, DONE, ATTACHED, PAY, CLINIC, FEES, CONTACT, SIGNATURE)
+BODY = (GREETING, DONE, ATTACHED, PAY, CLINIC, STARTS, FEES, CONTACT, SIGNATURE)
 
 
 def build_enrollment_email(*, to: str, mail_from: str, locale: str, name: str, folio: str, payment_day: int,

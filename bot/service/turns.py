@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.core.clock import utcnow
 from bot.core.events import DialogEvent, SystemEvent
@@ -121,7 +122,7 @@ class TurnService:
         messages = MessageRepository(session, self.cipher)
         inbound_id = messages.record_inbound(conversation_id, inbound, now)
         if inbound_id is None:
-            original = messages.find_inbound(inbound.channel, inbound.provider_id)
+            original = messages.find_inbound(inbound)
             replies = messages.replies_to(original) if original is not None and read_back else []
             return TurnReceipt(True, conversation_id, original, tuple(replies))
         inline = inbound.channel in INLINE_CHANNELS
@@ -144,7 +145,7 @@ class TurnService:
             # Files are downloaded by the worker; the document turn runs when they arrive.
             jobs = MediaJobRepository(session, self.cipher)
             for attachment in inbound.attachments:
-                jobs.add(inbound_id, inbound.channel, inbound.contact_ref, attachment, now)
+                jobs.add(inbound_id, inbound.channel, attachment, now)
             replies = messages.replies_to(inbound_id) if read_back else []
             return TurnReceipt(False, conversation_id, inbound_id, tuple(replies))
         case = CaseRepository(session, self.cipher).latest_status(conversation_id)
@@ -169,6 +170,10 @@ class TurnService:
                  conversation_id, turn.conversation.state, queued, ",".join(turn.events) or "-")
         return TurnReceipt(False, conversation_id, inbound_id, tuple(replies), turn.events)
 
+    def _zone(self) -> ZoneInfo:
+        """BUSINESS_TIMEZONE (the engine's business hours carry it): payment periods are the applicant's dates."""
+        return self.engine.hours.zone if self.engine.hours else ZoneInfo("America/Mexico_City")
+
     def _wake(self) -> None:
         if self.on_queued:
             self.on_queued()
@@ -188,7 +193,7 @@ class TurnService:
             elif isinstance(effect, Subscribe):
                 frequency = str(turn.conversation.data.get("reminder_frequency") or "monthly")
                 MembershipRepository(session).subscribe(contact_id, conversation_id, frequency,
-                                                        first_period(now.date()), now)
+                                                        first_period(now, self._zone()), now)
             elif isinstance(effect, Unsubscribe):
                 MembershipRepository(session).cancel(contact_id, now)
             elif isinstance(effect, FileCase):
@@ -229,7 +234,8 @@ class TurnService:
         membership = MembershipRepository(session)
         subscription = membership.for_conversation(conversation_id)
         if subscription is not None:
-            membership.set_payment(subscription.id, nearest_period(now.date()), "proof_received", now, document_id)
+            membership.set_payment(subscription.id, nearest_period(now, self._zone()), "proof_received", now,
+                                   document_id)
 
     def _file_case(self, session: Session, conversation: DialogState, contact_id: int, conversation_id: int,
                    now: datetime) -> CaseRecord:

@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-
 from bot.core.clock import utcnow
 from bot.core.messages import Button, Outbound
 from bot.core.metrics import REMINDERS
-from flows.rules.estimate import estimate
+from flows.rules.border_zone import in_border_zone
+from flows.rules.estimate import estimate, needed_values, stale_warnings
 from flows.rules.money import money
 from flows.rules.payments import (
     MONTHS_PER_PAYMENT,
+    coverage_month,
     deadline,
     due_times,
     in_quiet_hours,
+    long_date,
+    month_name,
     period_of,
     periods_near,
     useful_until,
@@ -38,9 +40,12 @@ from storage.subscriptions import MembershipRepository, ReminderRecipient, Subsc
 
 log = logging.getLogger(__name__)
 
+# %(period)s is the month the payment covers (paying by 20 December buys January's coverage, DOMAIN.md
+# "Contributions"); %(deadline)s the day-20 deadline, a long date in the applicant's language.
 TEXTS = {
     "before_5": N_("Reminder: your IMSS payment for %(period)s is due on %(deadline)s (in 5 days).%(amount)s"),
-    "before_1": N_("Tomorrow, %(deadline)s, is the last day to pay your IMSS contribution for %(period)s.%(amount)s"),
+    "before_1": N_("Tomorrow, %(deadline)s, is the last day to pay your IMSS contribution for %(period)s."
+                   "%(amount)s"),
     "due": N_("Today, %(deadline)s, is the last day to pay your IMSS contribution for %(period)s.%(amount)s "
               "When you have paid, write *ya pagué* and send the receipt."),
     "missed": N_("We have no record of your IMSS payment for %(period)s, due on %(deadline)s. If it was not "
@@ -157,7 +162,8 @@ class ReminderJob:
                     continue
                 if sub.id in paid or sub.opted_out:
                     status = "skipped"
-                elif rank > 0 or now >= useful_until(kind, period, zone):
+                elif rank > 0 or now >= useful_until(kind, period, zone) or self._before_subscription(
+                        sub, due[kind], now):
                     status = "dropped"  # a later reminder supersedes it, or its moment has passed
                 else:
                     status = "sent"
@@ -176,19 +182,35 @@ class ReminderJob:
             self.sent += 1
         return len(sending)
 
+    def _before_subscription(self, sub: SubscriptionRecord, due_at: datetime, now: datetime) -> bool:
+        """A reminder that fell due before the applicant subscribed goes out only on its own day (a late
+        "mañana" or "hoy" is still true; "in 5 days" on the 18th is not)."""
+        created = sub.created_at
+        if created is None:
+            return False
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=ZoneInfo("UTC"))
+        zone = self.schedule.zone
+        return due_at < created and due_at.astimezone(zone).date() != now.astimezone(zone).date()
+
     def _queue(self, session: Session, recipient: ReminderRecipient, sub: SubscriptionRecord, period: str,
                kind: str, now: datetime) -> None:
         locale = recipient.locale
-        babel_locale = "es_MX" if locale == "es_MX" else "en"
         day = deadline(period)
+        covered = coverage_month(period)
         data = recipient.data
         amount = ""
         if data.get("monthly_income"):
-            total = estimate(float(data["monthly_income"]), day, border=data.get("border_zone") == "yes").monthly_total
+            # The values of the month paid for: a payment due 20 December is January's contribution.
+            border = in_border_zone(data)
+            result = estimate(float(data["monthly_income"]), covered, border=border)
             amount = " " + translate(locale, N_("Estimated amount: about %(amount)s."),
-                                     amount=money(total * MONTHS_PER_PAYMENT[sub.frequency], locale))
-        text = translate(locale, TEXTS[kind], period=format_date(day, "MMMM yyyy", locale=babel_locale),
-                         deadline=format_date(day, "d MMMM", locale=babel_locale), amount=amount)
+                                     amount=money(result.monthly_total * MONTHS_PER_PAYMENT[sub.frequency], locale))
+            if result.constants is not None:
+                amount += "".join(" " + warning for warning in
+                                  stale_warnings(result.constants, needed_values(border), locale))
+        text = translate(locale, TEXTS[kind], period=month_name(covered, locale),
+                         deadline=long_date(day, locale), amount=amount)
         buttons = (Button(translate(locale, N_("Talk to a person")), "cmd:human"),) if kind == "missed" else ()
         MessageRepository(session, self.cipher).queue(recipient.conversation_id, recipient.channel,
                                                       Outbound(text, buttons, kind="payment_reminder"), now,

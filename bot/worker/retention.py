@@ -29,7 +29,7 @@ class RetentionJob:
             erased = purge_erased_contacts(session)
             documents = delete_finished_case_documents(session, self.store, now - timedelta(days=self.document_days))
             abandoned = purge_abandoned_conversations(session, self.cipher, self.store,
-                                                      now - timedelta(days=self.abandoned_days))
+                                                      now - timedelta(days=self.abandoned_days), now)
             # Deliveries whose turn kept failing are kept for a while for diagnosis, not for ever.
             set_aside = drop_failed_deliveries(session, now - timedelta(days=self.abandoned_days))
         if erased or documents or abandoned or set_aside:

@@ -25,7 +25,12 @@ def assess(data: Data) -> Assessment:
     elif data.get("elig_own_income") == "unsure":
         review.append(N_("An advisor will confirm that your income counts as your own activity."))
     if data.get("elig_public_admin") == "yes":
-        blocking.append(N_("Public-administration workers covered by their own regime cannot use this scheme."))
+        # LSS art. 13 fr. V is about public servants excluded from or not covered by other social-security
+        # laws; a public servant with ISSSTE and separate self-employment income is not settled by the law we
+        # hold, so a person reviews it instead of a rejection.
+        review.append(N_("You work in the public administration: whether this scheme applies depends on your "
+                         "social-security regime (Ley del Seguro Social art. 13 fr. V), so an advisor will review "
+                         "your case."))
     if data.get("elig_salaried") == "yes":
         notes.append(N_("Having a salaried job too is fine: you pay this insurance separately."))
     if data.get("elig_nationality") == "foreign":
@@ -48,16 +53,21 @@ def assess(data: Data) -> Assessment:
         review.append(N_("For your age an advisor will confirm the current rules."))
     if data.get("elig_pensioner") == "yes":
         review.append(N_("Because you receive a pension, an advisor will confirm the current rules."))
+    # How IMSS applies the waiting periods of RACERF arts. 81-87 to this scheme is not confirmed: health
+    # questions go to a person, and the texts say they "may apply".
     if data.get("elig_pregnancy") == "pregnant":
-        notes.append(N_("Childbirth care has a 10-month waiting period from enrollment; general care is not "
-                        "affected."))
+        review.append(N_("A 10-month waiting period for childbirth may apply from your enrollment, so the delivery "
+                         "of a current pregnancy would fall inside it; an advisor will confirm it."))
+        notes.append(N_("Maternity pay needs 30 weeks of contributions in the last 12 months."))
     if data.get("elig_pregnancy") == "surgery":
-        notes.append(N_("Some surgeries have waiting periods: 1 year for several listed ones (e.g. hernias, "
-                        "varices, tonsils) and 2 years for orthopaedic surgery."))
+        review.append(N_("Some surgeries may have waiting periods (1 year for several listed ones such as hernias, "
+                         "varices or tonsils; 2 years for orthopaedic surgery); an advisor will confirm it."))
     if data.get("elig_preexisting") == "yes":
         review.append(N_("IMSS applies a medical questionnaire and some pre-existing conditions can limit "
-                         "coverage; an advisor will guide you. Declare them: not declaring them ends coverage "
+                         "coverage; an advisor will guide you. Declare them: not declaring them can end coverage "
                          "without refund."))
+    if data.get("flag_nss_birth_year"):
+        review.append(N_("The birth year in the NSS differs from the CURP's: an advisor will confirm the NSS."))
     if blocking:
         return Assessment("not_for_you", tuple(blocking), tuple(notes))
     if review:

@@ -16,8 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from babel.dates import format_date
+from babel.lists import format_list
 
-from flows.rules.imss import constants_for
+from flows.rules.imss import Constants, constants_for
 from flows.rules.money import money
 from locales import N_, translate
 
@@ -52,9 +53,53 @@ PERIOD_TOTALS: Mapping[str, str] = {
 }
 # "%%" because this msgid is formatted with values; Babel flags it python-format either way.
 INFONAVIT = N_("Optional INFONAVIT (5%%): %(amount)s a month, apart from the total.")
-CLOSING = N_("This is only an estimate with the values in force from %(date)s. The official amount is the one "
-             "on your línea de captura.")
-OUTDATED = N_("⚠️ These values may be outdated: IMSS may charge a different amount.")
+CLOSING = N_("This is only an estimate with the UMA in force from %(uma_date)s and the minimum wage in force from "
+             "%(wage_date)s. The official amount is the one on your línea de captura.")
+#: A value needed for the date has no entry in flows/data: say so, and which year's value was used.
+STALE = N_("⚠️ We do not have %(value)s for %(date)s yet: this amount uses the %(year)s values and may be "
+           "outdated. IMSS may charge a different amount.")
+BORDER_UNSURE = N_("We could not tell from your postal code whether you live in the northern border zone, so "
+                   "this uses the general minimum wage. In the border zone the minimum is %(border)s a day and "
+                   "the amount could be higher: an advisor will confirm it.")
+VALUE_NAMES: Mapping[str, str] = {
+    "uma_daily": N_("the UMA"),
+    "minimum_wage_daily": N_("the general minimum wage"),
+    "minimum_wage_border_daily": N_("the border-zone minimum wage"),
+    "rates": N_("the IMSS contribution rates"),
+    "illustrative_monthly_at_minimum_wage": N_("the reference amount at one minimum wage"),
+}
+
+
+VALIDITY = N_("Values used: UMA in force from %(uma_date)s; minimum wages in force from %(wage_date)s.")
+
+
+def validity_line(constants: Constants, locale: str) -> str:
+    """Which UMA and minimum wages a screen used, each by the date it came into force."""
+    def when(name: str) -> str:
+        return format_date(constants.entries[name].valid_from, format="long", locale=_babel(locale))
+
+    return translate(locale, VALIDITY, uma_date=when("uma_daily"), wage_date=when("minimum_wage_daily"))
+
+
+def needed_values(border: bool) -> tuple[str, ...]:
+    """The dated values an estimate needs: the UMA, the area's minimum wage and the rates."""
+    return ("uma_daily", "minimum_wage_border_daily" if border else "minimum_wage_daily", "rates")
+
+
+def stale_warnings(constants: Constants, names: Sequence[str], locale: str) -> list[str]:
+    """A warning for the values in `names` that have no entry for the constants' date, naming the year
+    whose value was used instead (one sentence per year used, the values listed together)."""
+    when = format_date(constants.day, format="long", locale=_babel(locale))
+    by_year: dict[int, list[str]] = {}
+    for name in constants.stale:
+        if name in names:
+            by_year.setdefault(constants.entries[name].valid_from.year, []).append(translate(locale, VALUE_NAMES[name]))
+    return [translate(locale, STALE, value=format_list(values, locale=_babel(locale)), date=when, year=year)
+            for year, values in sorted(by_year.items())]
+
+
+def _babel(locale: str) -> str:
+    return "es_MX" if locale == "es_MX" else "en_US"
 
 CENT = Decimal("0.01")
 
@@ -85,6 +130,9 @@ class Estimate:
     constants_date: date
     current: bool
     notes: tuple[str, ...] = (WORK_RISK_NOTE,)
+    wage_date: date | None = None
+    constants: Constants | None = None
+    border: bool = False
 
 
 def _dec(value: float) -> Decimal:
@@ -175,11 +223,15 @@ def estimate(monthly_income: float, day: date, *, border: bool = False, frequenc
     )
     amounts = [(key, _cents(share * amount * days), text) for key, share, amount, text in parts]
     total = sum((monthly for _, monthly, _ in amounts), Decimal(0))
-    infonavit = _cents(_dec(constants.infonavit_rate) * base * days) if include_infonavit else None
+    # Unclamped, the monthly base is the income declared: base × 30.4 would turn $18,000 into $18,000.14
+    # because the daily base is rounded to cents (issue 15, item 14).
+    monthly_base = _cents(base * days) if clamped else _cents(_dec(monthly_income))
+    infonavit = _cents(_dec(constants.infonavit_rate) * monthly_base) if include_infonavit else None
+    needed = needed_values(border)
     return Estimate(
         monthly_income=monthly_income,
         daily_base=float(base),
-        monthly_base=float(_cents(base * days)),
+        monthly_base=float(monthly_base),
         clamped=clamped,
         lines=tuple(EstimateLine(key, LABELS[key], float(monthly), text) for key, monthly, text in amounts),
         monthly_total=float(total),
@@ -187,8 +239,17 @@ def estimate(monthly_income: float, day: date, *, border: bool = False, frequenc
         frequency=frequency,
         period_total=float(total * FREQUENCY_MONTHS[frequency]),
         constants_date=constants.valid_from,
-        current=constants.current,
+        current=not constants.stale_among(needed),
+        wage_date=constants.entries[needed[1]].valid_from,
+        constants=constants,
+        border=border,
     )
+
+
+def border_unsure_note(est: Estimate, locale: str) -> str:
+    """Said when neither the postal code nor the applicant ("No sé") tells whether they live in the ZLFN."""
+    border = est.constants.minimum_wage_border_daily if est.constants else 0.0
+    return translate(locale, BORDER_UNSURE, border=money(border, locale))
 
 
 def render_estimate(est: Estimate, locale: str) -> str:
@@ -213,9 +274,12 @@ def render_estimate(est: Estimate, locale: str) -> str:
     if est.infonavit_monthly is not None:
         totals.append(text(INFONAVIT, amount=pesos(est.infonavit_monthly)))
     parts.append("\n".join(totals))
-    when = format_date(est.constants_date, format="long", locale="es_MX" if locale == "es_MX" else "en_US")
-    closing = [text(note) for note in est.notes] + [text(CLOSING, date=when)]
-    if not est.current:
-        closing.append(text(OUTDATED))
+    def when(day: date | None) -> str:
+        return format_date(day or est.constants_date, format="long", locale=_babel(locale))
+
+    closing = [text(note) for note in est.notes] + [text(CLOSING, uma_date=when(est.constants_date),
+                                                          wage_date=when(est.wage_date))]
+    if est.constants is not None:
+        closing.extend(stale_warnings(est.constants, needed_values(est.border), locale))
     parts.append("\n".join(closing))
     return "\n\n".join(parts)

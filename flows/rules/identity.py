@@ -108,6 +108,15 @@ def curp_birth_date(curp: str) -> date | None:
         return None
 
 
+def nss_birth_year_matches(nss: str, curp: str) -> bool:
+    """Whether an NSS's digits 5-6 (the birth year) agree with the CURP's; True when there is no CURP to compare.
+
+    A mismatch is only a plausibility doubt (DOMAIN.md "Identifiers"): some real NSS do not follow the
+    layout, so it is confirmed by the applicant and checked by staff, never refused.
+    """
+    return len(curp) < 6 or nss[4:6] == curp[4:6]
+
+
 def nss_example(birth_year: str) -> str:
     """A made-up NSS with the given birth year that passes the Luhn check, to show as an example."""
     body = f"1234{birth_year}5678"

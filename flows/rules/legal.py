@@ -43,19 +43,19 @@ TERMS = LegalText("terms", "2026-11-01", N_("Terms of the enrollment service"), 
        "and the payment slip (línea de captura) of your first contribution."),
 ))
 
-PRIVACY = LegalText("privacy", "2026-11-01", N_("Privacy notice"), (
+PRIVACY = LegalText("privacy", "2026-12-01", N_("Privacy notice"), (
     N_("*Who is responsible.* %(business)s is responsible for the personal data you give us through this "
        "chat."),
     N_("*Data we collect.* Identification and contact data (name, CURP, RFC, NSS, email, phone, address), "
        "occupation, photos of your official ID and proof of address, and your tax certificate. Sensitive "
-       "data: health answers (only if you authorise them). Financial data: your monthly income (only with "
-       "your express consent)."),
+       "data: health answers (only if you authorise them), and we protect the photos of your ID as sensitive "
+       "too. Financial data: your monthly income (only with your express consent)."),
     N_("*Why.* Primary purposes, which need no extra consent: to prepare and file your IMSS enrollment and "
        "to keep you informed about it. Secondary purposes, which need your consent: payment reminders and "
        "news about our services."),
     N_("*Your rights.* You can access, correct or delete your data or object to its use (ARCO rights) at any "
        "time for free: write *mis datos* or *borrar mis datos* in this chat, or ask a person. We answer "
-       "within 20 business days."),
+       "within 20 business days and carry out what you asked within 15 more."),
     N_("*Security.* Your documents and data are stored encrypted and only our staff can see them, with a "
        "record of every access. We do not sell your data or share it except with IMSS for your procedure."),
 ))

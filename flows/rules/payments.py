@@ -1,14 +1,24 @@
 """The IMSS payment calendar of a membership: which months have a day-20 deadline, and when each reminder
-is due (5 days before, the day before, the day itself, and the day after if unpaid). Pure date logic."""
+is due (5 days before, the day before, the day itself, and the day after if unpaid). Pure date logic.
+
+A *period* here is the month of a deadline ("2026-12": pay by 20 December 2026). IMSS is paid in advance:
+paying by day 20 buys the coverage of the next month (DOMAIN.md "Contributions": "Pay by day 20 of the
+month for coverage from the 1st of the next month"), so the month the applicant is paying for is
+`coverage_month(period)`. Every date is the applicant's, in BUSINESS_TIMEZONE: `local_date` converts.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+
 MONTHS_PER_PAYMENT = {"monthly": 1, "bimonthly": 2, "semiannual": 6, "annual": 12}
 REMINDER_OFFSETS = {"before_5": -5, "before_1": -1, "due": 0, "missed": 1}
 PAYMENT_DAY = 20
+#: BUSINESS_TIMEZONE's default; callers pass the configured zone.
+MEXICO_CITY = ZoneInfo("America/Mexico_City")
 
 
 def month_index(period: str) -> int:
@@ -20,14 +30,46 @@ def period_of(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def first_period(today: date) -> str:
-    """The first deadline worth reminding: this month's if at least 5 days remain, else next month's."""
+def local_date(moment: datetime | date, zone: ZoneInfo) -> date:
+    """The calendar date of `moment` in `zone` (a naive datetime is UTC); a date is returned as it is."""
+    if not isinstance(moment, datetime):
+        return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(zone).date()
+
+
+def first_period(moment: datetime | date, zone: ZoneInfo = MEXICO_CITY) -> str:
+    """The first deadline to remind: this month's while its day 20 has not passed (even the day before or
+    the day itself still get "mañana" / "hoy"), else next month's. `moment` is read in `zone`."""
+    today = local_date(moment, zone)
     index = today.year * 12 + today.month - 1
-    return period_of(index if today.day <= PAYMENT_DAY - 5 else index + 1)
+    return period_of(index if today.day <= PAYMENT_DAY else index + 1)
 
 
-def nearest_period(today: date) -> str:
+def coverage_month(period: str) -> date:
+    """The first day of the month a payment due in `period` covers: the month after the deadline."""
+    index = month_index(period) + 1
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def babel_locale(locale: str) -> str:
+    return "es_MX" if locale == "es_MX" else "en_US"
+
+
+def month_name(day: date, locale: str) -> str:
+    """'enero de 2027' / 'January 2027', with Babel's standalone month name."""
+    return format_date(day, "LLLL 'de' yyyy" if locale == "es_MX" else "LLLL yyyy", locale=babel_locale(locale))
+
+
+def long_date(day: date, locale: str) -> str:
+    """'20 de diciembre de 2026' / 'December 20, 2026'."""
+    return format_date(day, "long", locale=babel_locale(locale))
+
+
+def nearest_period(moment: datetime | date, zone: ZoneInfo = MEXICO_CITY) -> str:
     """The deadline month closest to today: what "ya pagué" most likely refers to."""
+    today = local_date(moment, zone)
     index = today.year * 12 + today.month - 1
     return min((period_of(i) for i in (index - 1, index, index + 1)),
                key=lambda period: abs((deadline(period) - today).days))

@@ -67,7 +67,8 @@ STEPS = (
         "What happens next: an advisor reviews your data and documents and files your enrollment with IMSS; "
         "it usually takes %(days)s business days. %(pending)s\n"
         "Remember: IMSS contributions are paid by you directly to IMSS, with the línea de captura we will "
-        "send you by email. Write *estado* any time to check your case."),), (
+        "send you by email. Once IMSS enrolls you, its services start on the 1st of the following month. "
+        "Write *estado* any time to check your case."),), (
         Choice("reminders", N_("Payment reminders"), "reminders_info", ("recordatorios", "membresia")),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your case"), values=case_values, resumable=False),

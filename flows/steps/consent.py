@@ -40,9 +40,10 @@ STEPS = (
     Step("privacy_notice", (N_(
         "*Privacy notice (summary)*\n"
         "%(business)s uses your data (identification, contact, tax and social security numbers, address, "
-        "income, ID photos and, only if you allow it, health answers) to file your IMSS enrollment and keep "
-        "you informed. Reminders and news need your separate consent. You can see, correct or delete your "
-        "data any time by writing *mis datos* or *borrar mis datos*.\n"
+        "income with your express consent, ID photos and, only if you allow it, health answers, which are "
+        "sensitive data) to file your IMSS enrollment and keep you informed. Reminders and news need your "
+        "separate consent. You can see, correct or delete your data, or object to its use, any time by writing "
+        "*mis datos* or *borrar mis datos*.\n"
         "Full notice: %(privacy_url)s"
     ),), (
         Choice("accept", N_("I accept"), "elig_intro", ("acepto", "si", "si acepto", "de acuerdo", "ok"),
