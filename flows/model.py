@@ -105,6 +105,7 @@ class Choice:
     synonyms: tuple[str, ...] = ()
     sets: Mapping[str, Any] = field(default_factory=dict)
     effects: tuple[Effect, ...] = ()
+    numbers: tuple[float, float] | None = None  # a typed number in this range picks it ("tengo 55" -> 18 to 59)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,7 @@ class Step:
     command_choices: tuple[str, ...] = ()  # global commands offered as extra buttons ("human", "menu")
     resumable: bool = True  # False: coming back to the flow starts at its beginning instead of here
     event: str | None = None  # reported to the caller on entering (e.g. "needs_review" puts it in the staff queue)
+    prompt: str | None = None  # the one short line that asks again after a miss or a FAQ (default: the last bubble)
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,3 +80,50 @@ def test_every_step_renders_in_both_languages() -> None:
 def test_command_buttons_have_titles() -> None:
     for command in BY_NAME.values():
         assert es(command.title)
+
+
+FULL_DATA = {
+    "full_name": "María Guadalupe de la Cruz Hernández Villaseñor", "curp": "GODE561231HDFNZD03",
+    "rfc": "GODE561231GR8", "nss": "12345612340", "email": "maria.guadalupe.delacruz@gmail.com",
+    "phone": "+525512345678", "channel_phone": "+525512345678", "postal_code": "06600", "border_zone": "yes",
+    "address": "Avenida Insurgentes Sur 1234, Interior 5, Colonia Del Valle Centro, Benito Juárez, CDMX",
+    "occupation": "Diseñadora web y vendedora de comida por catálogo", "monthly_income": 85000.0,
+    "payment_frequency": "annual", "financial_consent": True, "health_consent": True,
+    "beneficiaries": [{"name": f"Persona Número {n} Apellido", "relationship": "child"} for n in range(6)],
+    "documents": {"id_front": 1, "id_back": 2, "tax_certificate": 3, "proof_of_address": 4},
+    "case": {"folio": "PTI-2026-000123", "status": "received"}, "reminders_active": True,
+    "elig_own_income": "unsure", "elig_nationality": "foreign", "elig_legal_stay": "in_process",
+    "elig_first_registration": "unknown", "elig_age": "60_64", "elig_pensioner": "yes", "elig_pregnancy": "surgery",
+    "elig_preexisting": "yes", "elig_abroad": "yes", "elig_salaried": "yes", "elig_public_admin": "yes",
+}
+
+
+@pytest.mark.parametrize("locale", ["es_MX", "en"])
+def test_no_message_is_longer_than_600_characters(locale: str) -> None:
+    """Every step, entered with the fullest data, in both languages: each bubble the applicant gets is short."""
+    from datetime import UTC, datetime
+
+    from bot.dialog.turn import MAX_BUBBLE, Turn
+
+    engine = Engine(FLOWS, base_url="https://ptibot.example.com.mx")
+    for name in engine.steps:
+        turn = Turn(engine, DialogState(locale=locale, data=json.loads(json.dumps(FULL_DATA))),
+                    datetime(2026, 11, 28, 17, tzinfo=UTC))
+        try:
+            turn.enter(name)
+            replies = turn.result().replies
+        finally:
+            turn.release()
+        too_long = [reply.text for reply in replies if len(reply.text) > MAX_BUBBLE]
+        assert not too_long, f"{name} ({locale}): {[len(text) for text in too_long]}"
+
+
+def test_every_faq_answer_fits_one_bubble() -> None:
+    from flows.rules.intents import INTENTS
+
+    for intent in INTENTS:
+        for locale in ("es_MX", "en"):
+            if intent.answer:
+                text = translate(locale, intent.answer, site="https://ptibot.example.com.mx",
+                                 privacy_url="https://ptibot.example.com.mx/legal/privacy?v=2026-12-01", days=3)
+                assert len(text) <= 600, intent.name

@@ -172,11 +172,14 @@ HANDED_OVER = ("Listo. Un asesor de nuestro equipo te responderá por aquí. Mie
 BACK_WITH_THE_BOT = "Ya estás de nuevo con el asistente."
 INFORMATIVE = "Esto es informativo, no es una decisión del IMSS"
 NAME_QUESTION = "¿Cuál es tu nombre completo, tal como aparece en tu CURP? (nombre o nombres y apellidos)"
-CURP_QUESTION = "Escribe tu CURP (18 caracteres, p. ej. GODE561231HDFRRN09). Si tu nombre lleva Ñ, en la CURP va una X."
+CURP_QUESTION = "Escribe tu CURP (18 caracteres, p. ej. GODE561231HDFMZD08). Si tu nombre lleva Ñ, en la CURP va una X."
 RFC_QUESTION = "Ahora tu RFC con homoclave (13 caracteres, p. ej. GODE561231GR8)."
 NSS_QUESTION = "¿Cuál es tu NSS (número de seguridad social del IMSS, 11 dígitos)? Si no tienes, toca el botón."
 EMAIL_QUESTION = "¿Cuál es tu correo electrónico personal? El IMSS te enviará ahí una confirmación."
 WELCOME_BACK = "¡Qué gusto que regreses! Íbamos en: "
+BENEFITS_QUESTION = ("Al inscribirte te cubren los cinco seguros del IMSS: enfermedades y maternidad, riesgos de "
+                     "trabajo, invalidez y vida, retiro y vejez, y guarderías y prestaciones sociales. ¿De qué "
+                     "beneficio quieres saber más?")
 
 # Conversations start with these rows to reach the part a table is about; they are checked too.
 TO_THE_TERMS: list[Row] = [
@@ -217,15 +220,15 @@ COSTS_QUOTE_THE_DATED_CONSTANTS: list[Row] = [
 ONE_BENEFIT_BUTTONS = ("Otros beneficios", "Iniciar mi inscripción", "Menú principal")
 EVERY_BENEFIT_ONE_AT_A_TIME: list[Row] = [
     ("hola", AT_THE_MENU),
-    ("beneficios", Bot(asks="Al inscribirte tienes casi la misma protección que una persona asalariada. ¿De qué "
-                            "beneficio quieres saber más?",
+    ("beneficios", Bot(asks=BENEFITS_QUESTION,
                        buttons=("Atención médica", "Maternidad", "Accidentes de trabajo", "Invalidez y vida",
                                 "Retiro y AFORE", "Guarderías y prestaciones", "Vivienda (INFONAVIT)",
-                                "Menú principal"), step="benefits")),
-    (Tap("medical"), Bot("*Atención médica* para ti y tu familia registrada", buttons=ONE_BENEFIT_BUTTONS,
+                                "¿Solo pensión? (Modalidad 40)", "Menú principal"), step="benefits")),
+    (Tap("medical"), Bot("*Atención médica* para ti y tu familia", buttons=ONE_BENEFIT_BUTTONS,
                          step="benefit_medical")),
     (Tap("more"), Bot(step="benefits")),
-    (Tap("maternity"), Bot("periodo de espera de 10 meses", buttons=ONE_BENEFIT_BUTTONS, step="benefit_maternity")),
+    (Tap("maternity"), Bot("puede aplicar un periodo de espera de 10 meses", buttons=ONE_BENEFIT_BUTTONS,
+                           step="benefit_maternity")),
     (Tap("more"), Bot(step="benefits")),
     (Tap("accidents"), Bot("*Accidentes y enfermedades de trabajo*", buttons=ONE_BENEFIT_BUTTONS,
                            step="benefit_accidents")),
@@ -239,6 +242,9 @@ EVERY_BENEFIT_ONE_AT_A_TIME: list[Row] = [
     (Tap("infonavit"), Bot("aportaciones voluntarias al INFONAVIT (5%)", buttons=ONE_BENEFIT_BUTTONS,
                            step="benefit_infonavit")),
     (Tap("more"), Bot(step="benefits")),
+    (Tap("pension_only"), Bot("La Modalidad 40 es otra opción del IMSS: solo pensión, sin atención médica.",
+                              buttons=ONE_BENEFIT_BUTTONS, step="pension_only")),
+    (Tap("more"), Bot(step="benefits")),
     # Typed, too: a synonym of a benefit, then of "other benefits".
     ("vivienda", Bot(step="benefit_infonavit")),
     ("otros", Bot(step="benefits")),
@@ -248,8 +254,7 @@ BACK_WALKS_THE_HISTORY: list[Row] = [
     ("hola", AT_THE_MENU),
     ("3", Bot(step="benefits")),
     ("1", Bot(step="benefit_medical")),
-    ("atrás", Bot(asks="Al inscribirte tienes casi la misma protección que una persona asalariada. ¿De qué "
-                       "beneficio quieres saber más?", bubbles=1, step="benefits")),
+    ("atrás", Bot(asks=BENEFITS_QUESTION, bubbles=1, step="benefits")),
     ("atras", Bot(asks=MENU_QUESTION, bubbles=1, step="main_menu")),
 ]
 
@@ -285,7 +290,9 @@ A_RIGHT_ANSWER_RESETS_THE_MISSES: list[Row] = [
     ("xx", Bot(NOT_UNDERSTOOD)),
     ("yy", Bot(NOT_UNDERSTOOD)),
     ("4", Bot(step="requirements")),
-    ("zz", Bot((NOT_UNDERSTOOD, "*Qué tener a la mano*"), bubbles=2)),  # the correction and the question, no offer
+    # the correction and only the short prompt with its buttons (not the whole topic again), no offer
+    ("zz", Bot((NOT_UNDERSTOOD, "Elige una opción para seguir:"), bubbles=2,
+               buttons=("Iniciar mi inscripción", "Menú principal"))),
 ]
 
 A_WRONG_TYPED_ANSWER_GETS_A_SPECIFIC_CORRECTION: list[Row] = [
@@ -326,10 +333,12 @@ ELIGIBILITY_PROBABLY_QUALIFIES: list[Row] = [
     *[(answer, Bot()) for answer in ELIGIBLE],
     ("autorizo", Bot(asks="¿Tienes alguna enfermedad crónica o preexistente (por ejemplo diabetes, cáncer, "
                           "insuficiencia renal, enfermedad del corazón o VIH)? El IMSS lo pregunta en su propio "
-                          "cuestionario médico, y no declarar una enfermedad termina la cobertura sin reembolso.",
+                          "cuestionario médico, y no declarar una enfermedad puede terminar la cobertura sin "
+                          "reembolso.",
                      step="q_preexisting", effects=(RecordConsent("health", TERMS.version, True),))),
     ("no", Bot(("*Resultado preliminar: es probable que sí puedas inscribirte* ✅", "Ley 97", INFORMATIVE),
-               buttons=("Continuar", "Hablar con un asesor"), step="elig_likely", events=())),
+               buttons=("Continuar", "Hablar con un asesor", "¿Solo pensión? (Modalidad 40)"), step="elig_likely",
+               events=())),
     ("continuar", Bot(asks=NAME_QUESTION, step="ask_full_name")),
 ]
 
@@ -344,11 +353,11 @@ ELIGIBILITY_NEEDS_AN_ADVISOR: list[Row] = [
     ("no sé", Bot(step="q_age")),
     ("60 a 64", Bot(step="q_pensioner")),
     ("si", Bot(step="q_pregnancy")),
-    ("embarazada", Bot("el IMSS aplica periodos de espera desde tu fecha de inscripción. Parto: 10 meses.",
+    ("embarazada", Bot("pueden aplicar periodos de espera desde tu fecha de inscripción. Parto: 10 meses.",
                        buttons=("Sí, lo autorizo", "Omitir esta pregunta"), step="health_consent")),
     ("omitir", Bot(("*Resultado preliminar: conviene que un asesor revise tu caso* 🔎",
                     "Tu estancia legal está en trámite", "Como recibes una pensión", INFORMATIVE),
-                   buttons=("Continuar", "Hablar con un asesor"), step="elig_review",
+                   buttons=("Continuar", "Hablar con un asesor", "¿Solo pensión? (Modalidad 40)"), step="elig_review",
                    events=("needs_review",), effects=(RecordConsent("health", TERMS.version, False),))),
 ]
 
@@ -358,7 +367,8 @@ ELIGIBILITY_DOES_NOT_FIT: list[Row] = [
     ("omitir", Bot(("*Resultado preliminar: parece que este esquema no es para ti*",
                     "Este esquema es para personas que tienen ingresos por una actividad propia.",
                     "Modalidad 40", "Seguro de Salud para la Familia", INFORMATIVE),
-                   buttons=("Hablar con un asesor", "Menú principal"), step="elig_not_for_you")),
+                   buttons=("Hablar con un asesor", "¿Solo pensión? (Modalidad 40)", "Menú principal"),
+                   step="elig_not_for_you")),
 ]
 
 COLLECTING_THE_APPLICANT_DATA: list[Row] = [
@@ -371,8 +381,10 @@ COLLECTING_THE_APPLICANT_DATA: list[Row] = [
                           asks=RFC_QUESTION)),
     ("GODE561231", Bot("A tu RFC le faltan los 3 últimos caracteres (la homoclave).", asks=RFC_QUESTION)),
     (RFC.lower(), Bot(asks=NSS_QUESTION, buttons=("No tengo",), step="ask_nss", data={"rfc": RFC})),
-    ("12349912344", Bot("Los dígitos 5 y 6 de tu NSS son tu año de nacimiento, así que deben ser *56*",
-                        asks=NSS_QUESTION)),
+    # A birth year that differs from the CURP's is a doubt to confirm, not an error (DOMAIN.md "Identifiers").
+    ("12349912344", Bot("Los dígitos 5 y 6 del NSS suelen ser el año de nacimiento, pero los tuyos dicen *99* y tu "
+                        "CURP dice *56*.", buttons=("Sí, es correcto", "No, corregirlo"), step="confirm_nss")),
+    ("no", Bot(asks=NSS_QUESTION, step="ask_nss")),
     ("mi nss", Bot("El NSS lleva solo números: 11 dígitos", asks=NSS_QUESTION)),
     ("123-456-12340", Bot(asks=EMAIL_QUESTION, step="ask_email", data={"nss": NSS})),
     ("ana@gmial.com", Bot("¿quisiste decir *gmail.com* en lugar de *gmial.com*?", asks=EMAIL_QUESTION)),
@@ -406,7 +418,7 @@ GLOBAL_COMMANDS_IN_THE_MIDDLE_OF_THE_ENROLLMENT: list[Row] = [
     ("cancelar", Bot(("Listo, ya lo detuve. Lo que me enviaste sigue guardado.", MENU_QUESTION), step="main_menu")),
     ("Iniciar mi inscripción", Bot(asks=CURP_QUESTION, step="ask_curp", data={"full_name": FULL_NAME})),
     ("idioma", Bot(asks="Elige tu idioma:", buttons=("Español", "English"), step="choose_language")),
-    ("english", Bot(asks="Please type your CURP (18 characters, e.g. GODE561231HDFRRN09). If your name has Ñ, the "
+    ("english", Bot(asks="Please type your CURP (18 characters, e.g. GODE561231HDFMZD08). If your name has Ñ, the "
                          "CURP uses X.", step="ask_curp", events=("language_changed",))),
     ("language", Bot(asks="Choose your language:")),
     ("español", Bot(asks=CURP_QUESTION, step="ask_curp")),
@@ -464,7 +476,62 @@ OLD_BUTTONS_ARE_ANSWERED_GENTLY: list[Row] = [
     (Tap("cmd:format_disk"), Bot("Esa pregunta ya quedó contestada.", step="requirements")),  # no such command
 ]
 
+PRICE_ANSWER = "Una persona de nuestro equipo te confirma nuestros honorarios antes de empezar"
+QUESTIONS_ARE_ANSWERED_NOT_STORED: list[Row] = [
+    *QUALIFIED,
+    # A question at the name question: its short answer, then only the question again; nothing stored.
+    ("cuanto cobran ustedes", Bot((PRICE_ANSWER, "Las cuotas del IMSS son aparte"), asks=NAME_QUESTION, bubbles=2,
+                                  step="ask_full_name")),
+    ("¿es seguro dar mi CURP?", Bot("Viajan cifrados", asks=NAME_QUESTION, step="ask_full_name")),
+    ("no sé", Bot("Aquí solo necesito tu nombre y tus apellidos", asks=NAME_QUESTION, step="ask_full_name")),
+    ("Mi nombre es José Luis Pérez López", Bot(step="ask_curp", data={"full_name": "José Luis Pérez López"})),
+]
+
+THE_THIRD_MISS_OFFERS_A_PERSON_ONCE_AND_SI_ACCEPTS: list[Row] = [
+    ("hola", AT_THE_MENU),
+    ("xx", Bot(NOT_UNDERSTOOD, bubbles=2)),
+    ("yy", Bot(NOT_UNDERSTOOD, bubbles=2)),
+    ("zz", Bot((NOT_UNDERSTOOD, OFFER_A_PERSON), bubbles=3, events=("offered_human",))),
+    ("qq", Bot(NOT_UNDERSTOOD, bubbles=2, events=())),  # not offered again on every later miss
+    ("ww", Bot(NOT_UNDERSTOOD, bubbles=2, events=())),
+    ("vv", Bot(NOT_UNDERSTOOD, bubbles=2, events=())),
+]
+
+SI_ACCEPTS_THE_OFFER_OF_A_PERSON: list[Row] = [
+    ("hola", AT_THE_MENU),
+    *[(miss, Bot()) for miss in ("xx", "yy", "zz")],
+    ("si", Bot(HANDED_OVER, owner="human", events=("handoff",))),
+]
+
+NO_SE_IS_NEVER_NO: list[Row] = [
+    *CONSENTED,
+    ("no sé", Bot(step="q_public_admin", data={"elig_own_income": "unsure"})),
+    ("no sé", Bot("Elige la respuesta más cercana", step="q_public_admin")),  # no "unsure" option: not taken as "No"
+    ("nel", Bot(step="q_salaried", data={"elig_public_admin": "no"})),
+]
+
+ENGLISH_IS_OFFERED_AND_DETECTED: list[Row] = [
+    ("hola", Bot("¿Prefieres inglés? Escribe *English*.", step="main_menu")),
+    ("Hello, do you speak English?", Bot(("Sure, let's go on in English.", "How can I help you? Choose an option:"),
+                                         step="main_menu", events=("language_changed",))),
+    ("how much do you charge?", Bot("Our fee is confirmed with you by a person", step="main_menu")),
+    ("español", Bot(("Listo, seguimos en español.", MENU_QUESTION), step="main_menu")),
+]
+
+# WhatsApp sends no language: a first message in English is welcomed in English, and Spanish is one word away.
+A_FIRST_MESSAGE_IN_ENGLISH: list[Row] = [
+    ("Hello, do you speak English?", Bot("Prefer Spanish? Write *español*.", step="main_menu", bubbles=2,
+                                         asks="How can I help you? Choose an option:")),
+    ("cuanto cobran ustedes?", Bot(("Listo, seguimos en español.", PRICE_ANSWER, MENU_QUESTION), step="main_menu")),
+]
+
 SPECIFICATIONS = {
+    "a first message in English": A_FIRST_MESSAGE_IN_ENGLISH,
+    "questions are answered, not stored": QUESTIONS_ARE_ANSWERED_NOT_STORED,
+    "the third miss offers a person once": THE_THIRD_MISS_OFFERS_A_PERSON_ONCE_AND_SI_ACCEPTS,
+    "si accepts the offer of a person": SI_ACCEPTS_THE_OFFER_OF_A_PERSON,
+    "no se is never no": NO_SE_IS_NEVER_NO,
+    "english is offered and detected": ENGLISH_IS_OFFERED_AND_DETECTED,
     "greeting and main menu": GREETING_AND_MAIN_MENU,
     "costs quote the dated constants": COSTS_QUOTE_THE_DATED_CONSTANTS,
     "every benefit one at a time": EVERY_BENEFIT_ONE_AT_A_TIME,
@@ -500,7 +567,7 @@ def test_specification(table: list[Row]) -> None:
 MENU_TOPICS = [
     # button         number  typed                 step               a fragment of the answer
     ("service",      "2",    "  que INCLUYE?? ",   "service_info",    "*Qué hacemos*"),
-    ("benefits",     "3",    "Beneficios!!",       "benefits",        "casi la misma protección"),
+    ("benefits",     "3",    "Beneficios!!",       "benefits",        "los cinco seguros del IMSS"),
     ("requirements", "4",    "requisitos 📄",      "requirements",    "CURP"),
     ("costs",        "5",    "cuánto cuesta",      "costs",           "$315.04"),
     ("reminders",    "7",    "recordatorios",      "reminders_offer", "*Recordatorios de pago (membresía opcional)*"),

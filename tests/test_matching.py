@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.text import normalise
-from flows.rules.matching import pick
+from flows.rules.intents import understand
+from flows.rules.matching import UNSURE, pick
 
 YES_NO = [["Sí", "yes", "si"], ["No", "no"]]
 
@@ -42,3 +43,45 @@ def test_normalise() -> None:
 def test_pick_never_crashes_and_returns_a_valid_index(text: str) -> None:
     result = pick(text, MENU)
     assert result is None or 0 <= result < len(MENU)
+
+
+AGES = [["Menos de 18", "menor"], ["18 a 59"], ["60 a 64"], ["65 o más"]]
+AGE_RANGES = [(0, 17), (18, 59), (60, 64), (65, 120)]
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("55", 1), ("tengo 55", 1), ("tengo 55 años", 1), ("de 18 a 59", 1), ("2", 1), ("62", 2), ("70", 3),
+    ("17", 0), ("menor de edad", 0), ("200", None), ("de 50 a 70", None),
+])
+def test_numbers_within_ranges_pick_the_range_not_the_position(said: str, expected: int | None) -> None:
+    assert pick(said, AGES, AGE_RANGES) == expected
+
+
+YES_NO_UNSURE = [["Sí", "yes", "si"], ["No", "no"], ["No estoy seguro", *UNSURE]]
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("sip", 0), ("claro", 0), ("claro que sí", 0), ("ok", 0), ("simón", 0), ("yeah", 0), ("👍", 0),
+    ("nel", 1), ("nop", 1), ("no, gracias", 1), ("mejor no", 1),
+    ("no sé", 2), ("no me acuerdo", 2), ("no estoy segura", 2), ("ni idea", 2), ("I don't know", 2),
+])
+def test_yes_no_variants_and_unsure_as_its_own_answer(said: str, expected: int) -> None:
+    assert pick(said, YES_NO_UNSURE) == expected
+
+
+@pytest.mark.parametrize("said", ["no sé", "no me acuerdo", "no lo sé", "no estoy seguro"])
+def test_unsure_is_never_taken_as_no(said: str) -> None:
+    assert pick(said, YES_NO) is None
+
+
+def test_an_options_words_in_any_order() -> None:
+    assert pick("en México, sí", [["Sí, en México"], ["No, vivo en el extranjero"]]) == 0
+
+
+@pytest.mark.parametrize(("said", "intent"), [
+    ("kiero inscrivirme al seguro", "enroll"), ("i want to enroll", "enroll"), ("cuanto cobran ustedes", "price"),
+    ("es seguro dar mi curp", "privacy"), ("quiero hablar con alguien", "human"), ("english", "english"),
+    ("José Luis Pérez", None), ("GODE561231HDFNZD03", None), ("12500", None),
+])
+def test_intents(said: str, intent: str | None) -> None:
+    assert understand(said) == intent

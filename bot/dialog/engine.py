@@ -25,11 +25,13 @@ from bot.dialog.turn import DialogResult, Turn
 from flows.machine import define
 from flows.model import Context, Flow, Step, routes
 from flows.rules.commands import BY_NAME, find_command
+from flows.rules.intents import looks_english, understand
 from flows.rules.legal import PRIVACY, TERMS
 from locales import N_, match_locale, translate
 
 HOME = "main_menu"
 WELCOME = "welcome"
+SHORT_PROMPT = 300  # characters: a last bubble up to this long is asked again as it is
 
 
 class Engine:
@@ -52,6 +54,11 @@ class Engine:
         definitions = [define(flow) for flow in flows]
         self.machines: dict[str, FlowMachine] = {d.name: build(d) for d in definitions}
         self.exits: dict[str, Mapping[str, str]] = {d.name: d.exits for d in definitions}
+
+    def local_date(self, now: datetime) -> date:
+        """The date the applicant lives in: dates, periods and dated IMSS values follow the business time zone,
+        so at 19:00 on 31 December in Mexico City it is still 2026 (UTC is already in 2027)."""
+        return now.astimezone(self.hours.zone).date() if self.hours is not None else now.date()
 
     # -- building ---------------------------------------------------------------------------------
     def _check_targets(self) -> None:
@@ -80,14 +87,17 @@ class Engine:
 
     def _play(self, turn: Turn, inbound: Inbound, default_locale: str) -> None:
         conversation, now = turn.conversation, turn.now
-        conversation.data["_today"] = now.date().isoformat()
+        conversation.data["_today"] = self.local_date(now).isoformat()
         if inbound.kind == "event" and inbound.payload == SystemEvent.TURN_FAILED:  # whatever state we are in
             conversation.locale = conversation.locale or match_locale(inbound.locale_hint, default_locale)
             turn.handle_event(SystemEvent.TURN_FAILED, {})
             return
         if not conversation.state or conversation.state not in self.steps:
             conversation.locale = match_locale(inbound.locale_hint, conversation.locale or default_locale)
+            if inbound.kind == "message" and (looks_english(inbound.text) or understand(inbound.text) == "english"):
+                conversation.locale = "en"  # "Hello, do you speak English?" is answered in English
             turn.enter(WELCOME)
+            turn.offer_other_language()
             start = dict(inbound.meta).get("start")  # a deep link such as t.me/our_bot?start=enroll
             choice = next((c for c in turn.step().choices if c.key == start), None)
             if choice is not None:
@@ -171,3 +181,22 @@ class Engine:
         bubbles = [Outbound(text) for text in texts[:-1]]
         bubbles.append(Outbound(texts[-1], tuple(buttons)))
         return bubbles
+
+    def prompt(self, state: str, conversation: DialogState, today: date) -> list[Outbound]:
+        """The one short bubble that asks a step again (after a miss or a FAQ answer), with its buttons.
+
+        The step's own `prompt` if it has one; else its last bubble when that is short; else a line that
+        points at the buttons, so a long topic is not sent again in full.
+        """
+        _, step = self.steps[state]
+        bubbles = self.render(state, conversation, today)
+        if not bubbles:
+            return []
+        last = bubbles[-1]
+        if step.prompt:
+            values = dict(step.values(self.context(conversation, today))) if step.values else {}
+            return [Outbound(translate(conversation.locale, step.prompt, **values), last.buttons)]
+        if len(last.text) <= SHORT_PROMPT:
+            return [last]
+        line = N_("Choose an option to go on:") if last.buttons else N_("Shall we go on? Here is where we were.")
+        return [Outbound(translate(conversation.locale, line), last.buttons)]

@@ -1,4 +1,8 @@
-"""The work of one turn: matching an answer, moving between steps, global commands, events.
+"""The work of one turn: understanding an answer, moving between steps, global commands, events.
+
+A typed answer is read in this order: a button named beyond doubt (number, range, title, synonym), then what
+the text means (`flows.rules.intents`: a FAQ, a command said in other words, the language), then a loosely
+spelled button, and only then the question's parser, behind `screen_answer`, which refuses non-answers.
 
 Kept apart from `Engine` so the engine stays shareable between threads: all mutable state of a turn
 lives here and in the `Position`s it adds to the flows' shared machines, and dies with it. The machines
@@ -16,24 +20,40 @@ from babel.dates import format_datetime
 from bot.core.events import DialogEvent, SystemEvent
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.state import DialogState
+from bot.core.text import split_text
 from bot.dialog.machines import ARRIVE, PROCEED, Position
 from flows.model import AssignDocument, Choice, Effect, Parsed, Step
-from flows.rules.commands import BY_NAME, is_greeting
+from flows.rules.commands import BY_NAME
 from flows.rules.document_slots import LABELS as DOCUMENT_LABELS
 from flows.rules.document_slots import SLOTS
+from flows.rules.intents import BY_NAME as INTENTS
+from flows.rules.intents import asks, faq_values, looks_english, looks_spanish, understand
 from flows.rules.matching import pick
+from flows.rules.validators import NAME_EXAMPLE, screen_answer
 from locales import N_, translate
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
 
 MISSES_BEFORE_OFFERING_HUMAN = 3
+MAX_BUBBLE = 600  # characters: short by default, on every channel
+YES_NO = (("yes", "si"), ("no",))
+# The welcome offers the other language in one line, in the reader's current language.
+OTHER_LANGUAGE = {"es_MX": N_("Prefer English? Write *English*."), "en": N_("Prefer Spanish? Write *español*.")}
 HISTORY_LIMIT = 30
 HOME = "main_menu"
 DOCUMENT_STEPS = {slot: step for slot, step, _, _ in SLOTS}
 COMMAND_STEPS = {"status": "case_status", "language": "choose_language", "my_data": "my_data",
                  "delete_data": "confirm_delete", "paid": "paid_router", "cancel_reminders": "cancel_router",
                  "oppose": "confirm_opposition"}
+
+
+def short_bubbles(reply: Outbound) -> list[Outbound]:
+    """A reply of at most `MAX_BUBBLE` characters per bubble: a longer one is split, its buttons on the last part."""
+    if len(reply.text) <= MAX_BUBBLE:
+        return [reply]
+    chunks = split_text(reply.text, MAX_BUBBLE)
+    return [*(Outbound(chunk) for chunk in chunks[:-1]), Outbound(chunks[-1], reply.buttons)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +80,8 @@ class Turn:
 
     def result(self) -> DialogResult:
         self.conversation.updated_at = self.now
-        return DialogResult(self.conversation, tuple(self.replies), tuple(self.events), tuple(self.effects))
+        replies = tuple(chunk for reply in self.replies for chunk in short_bubbles(reply))
+        return DialogResult(self.conversation, replies, tuple(self.events), tuple(self.effects))
 
     def say(self, msgid: str, buttons: tuple[Button, ...] = (), **values: Any) -> None:
         self.replies.append(Outbound(translate(self.conversation.locale, msgid, **values), buttons))
@@ -109,7 +130,7 @@ class Turn:
             conversation.data.setdefault("_at", {})[flow.name] = state
         if step.event:
             self.events.append(step.event)
-        self.replies.extend(self.engine.render(state, conversation, self.now.date()))
+        self.replies.extend(self.engine.render(state, conversation, self.engine.local_date(self.now)))
         if step.then and not position.trigger(PROCEED):
             self.reprompt()
 
@@ -124,12 +145,16 @@ class Turn:
         else:
             self.enter(target, remember=remember)
 
-    def reprompt(self) -> None:
-        self.replies.extend(self.engine.render(self.conversation.state, self.conversation, self.now.date()))
+    def reprompt(self, *, short: bool = False) -> None:
+        """Ask the current step again: in full, or only its short prompt with its buttons."""
+        show = self.engine.prompt if short else self.engine.render
+        self.replies.extend(show(self.conversation.state, self.conversation, self.engine.local_date(self.now)))
 
     # -- answers -----------------------------------------------------------------------------------
     def answer(self, inbound: Inbound, *, forgive: bool) -> None:
+        """A typed or tapped answer: buttons first, then what the text means (intents), then the question's parser."""
         step = self.step()
+        offered = self.conversation.data.pop("_offered_human", False)  # only the very next answer replies to it
         if inbound.payload:
             keys = [choice.key for choice in step.choices]
             if inbound.payload in keys:
@@ -138,13 +163,42 @@ class Turn:
                 self.say(N_("That question was already answered. This is where we are now:"))
                 self.reprompt()
             return
+        text = inbound.text
+        if offered and pick(text, YES_NO, strict=True) is not None:
+            if pick(text, YES_NO, strict=True) == 0:
+                self.run_command("human")
+            else:
+                self.say(N_("All right, let's go on."))
+                self.reprompt(short=True)
+            return
+        self.detect_language(text, step)
         names = [[translate(self.conversation.locale, c.title), c.title, c.key.replace("_", " "), *c.synonyms]
                  for c in step.choices]
-        index = pick(inbound.text, names) if step.choices else None
+        ranges = [c.numbers for c in step.choices]
+        index = pick(text, names, ranges, strict=True) if step.choices else None
+        if index is not None:
+            self.choose(step.choices[index])
+            return
+        intent = understand(text)
+        keys = [choice.key for choice in step.choices]
+        if intent in keys:  # "requisitos" at the menu: the topic's own button says more than the FAQ line
+            self.choose(step.choices[keys.index(intent)])
+            return
+        if forgive and intent in ("greeting", "thanks"):  # "hola" days later: the welcome back is enough
+            self.reprompt()
+            return
+        if step.question and intent is not None and (
+                intent == "unsure" or (INTENTS[intent].kind == "faq" and not asks(text))):
+            intent = None  # at a free-text question, "vendo seguros" is an answer, not a question on safety
+        if intent is not None and self.follow(intent):
+            return
+        index = pick(text, names, ranges) if step.choices else None
         if index is not None:
             self.choose(step.choices[index])
         elif step.question:
-            parsed = step.question.parse(inbound.text, self.conversation.data)
+            answer, refusal = screen_answer(text, step.question.field)
+            parsed = step.question.parse(answer, self.conversation.data) if refusal is None else \
+                Parsed(error=refusal, error_values={"example": NAME_EXAMPLE, "where": self.where()})
             if parsed.ok:
                 self.accept(step.question.field, parsed, append=step.question.append)
                 self.move("answer")
@@ -152,14 +206,77 @@ class Turn:
                 self.miss(parsed.error, parsed.error_values, forgive=forgive)
         elif forgive:
             self.reprompt()
-        elif is_greeting(inbound.text):
-            self.say(N_("Hi! 👋"))
-            self.reprompt()
         elif step.upload:
             self.miss(N_("I am waiting for a photo or a PDF of this document."), {}, forgive=False)
         else:
             self.miss(N_("Sorry, I did not get that. Please tap a button or reply with its number."), {},
                       forgive=False)
+
+    def where(self) -> str:
+        return translate(self.conversation.locale, self.engine.where(self.conversation.state)
+                         or N_("the same question"))
+
+    def follow(self, name: str) -> bool:
+        """Do what an intent asks (answer a FAQ, run a command, switch language…); False when it does not apply."""
+        intent = INTENTS[name]
+        conversation = self.conversation
+        if intent.kind == "command":
+            self.run_command(name)
+        elif intent.kind == "faq":
+            values = faq_values(self.engine.context(conversation, self.engine.local_date(self.now)))
+            self.say(intent.answer, **values)
+            self.reprompt(short=True)
+        elif intent.kind == "language":
+            locale = "en" if name == "english" else "es_MX"
+            conversation.data["_locale_chosen"] = True
+            if conversation.locale != locale:
+                self.switch_language(locale)
+            self.reprompt(short=True)
+        elif intent.kind == "enroll":
+            flow = self.engine.steps[conversation.state][0].name
+            if flow == "enrollment":
+                self.say(N_("We are already on your enrollment. Let's go on:"))
+                self.reprompt(short=True)
+            else:
+                self.position(HOME).trigger("pick_enroll")
+        elif intent.kind == "greeting":
+            self.say(N_("Hi! 👋"))
+            self.reprompt(short=True)
+        elif intent.kind == "thanks":
+            self.say(N_("You are welcome! 😊"))
+            self.reprompt(short=True)
+        elif intent.kind == "unsure":  # a choice without an "unsure" option: help, and count it as a miss
+            self.miss(N_("No problem. Choose the closest answer: an advisor checks everything before filing. "
+                         "Or write *asesor* to talk to a person."), {}, forgive=False)
+        else:
+            return False
+        return True
+
+    def detect_language(self, text: str, step: Step) -> None:
+        """A message clearly written in the other language switches to it, unless a language was chosen.
+
+        At a free-text question only a recognised intent counts: "José de la Cruz" is a name, not Spanish.
+        """
+        data, locale = self.conversation.data, self.conversation.locale
+        if data.get("_locale_chosen") or (step.question and understand(text) is None):
+            return
+        if locale != "en" and looks_english(text):
+            self.switch_language("en")
+        elif locale == "en" and looks_spanish(text):
+            self.switch_language("es_MX")
+
+    def switch_language(self, locale: str) -> None:
+        self.conversation.locale = locale
+        self.events.append(DialogEvent.LANGUAGE_CHANGED)
+        self.say(N_("Sure, let's go on in English. Write *español* to switch back.") if locale == "en"
+                 else N_("Done, we will go on in Spanish."))
+
+    def offer_other_language(self) -> None:
+        """One short line on the welcome: the other language is one word away."""
+        line = translate(self.conversation.locale, OTHER_LANGUAGE[self.conversation.locale])
+        if self.replies:
+            first = self.replies[0]
+            self.replies[0] = Outbound(f"{first.text}\n\n{line}", first.buttons)
 
     def choose(self, choice: Choice) -> None:
         conversation = self.conversation
@@ -168,6 +285,7 @@ class Turn:
         self.effects.extend(choice.effects)
         if "_locale" in choice.sets:
             conversation.locale = str(choice.sets["_locale"])
+            conversation.data["_locale_chosen"] = True
             self.events.append(DialogEvent.LANGUAGE_CHANGED)
         if choice.sets.get("_erase"):
             conversation.data.clear()
@@ -192,11 +310,12 @@ class Turn:
             return
         self.conversation.misses += 1
         self.say(error or N_("Sorry, I did not get that."), **dict(values))
-        self.reprompt()
-        if self.conversation.misses >= MISSES_BEFORE_OFFERING_HUMAN:
+        self.reprompt(short=True)
+        if self.conversation.misses == MISSES_BEFORE_OFFERING_HUMAN:  # once: later misses are not nagged
             title = translate(self.conversation.locale, BY_NAME["human"].title)
             self.say(N_("It seems this question is tricky. Would you like a person to help you?"),
                      (Button(title, "cmd:human"),))
+            self.conversation.data["_offered_human"] = True
             self.events.append(DialogEvent.OFFERED_HUMAN)
 
     def say_handoff(self) -> None:
@@ -256,6 +375,7 @@ class Turn:
     def run_command(self, name: str) -> None:
         conversation = self.conversation
         conversation.misses = 0
+        conversation.data.pop("_offered_human", None)
         if name in ("menu", "bot"):
             self.enter(HOME)
         elif name == "back":

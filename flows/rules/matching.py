@@ -1,9 +1,19 @@
-"""Typed-answer matching: "2", "Sí!!", "👍" and "si" all pick the same button."""
+"""Typed-answer matching: "2", "Sí!!", "👍", "sip", "tengo 55" and "méxico, sí" all pick the right button.
+
+An answer is matched in two passes. `pick(strict=True)` takes only what cannot be anything else: a
+number (a position, or a value inside an option's range such as an age), the yes/no words alone ("sip",
+"claro", "nel"), an option's exact name, its words in any order, or its name with only courtesy words
+around it ("no, gracias"). The dialog asks the intent layer (FAQ, commands) between the passes, and only
+then the loose pass: a close spelling (rapidfuzz). "no sé" is never "no": it names an "unsure" option
+or nothing.
+"""
 
 from __future__ import annotations
 
-import difflib
+import re
 from collections.abc import Sequence
+
+from rapidfuzz import fuzz
 
 from bot.core.text import normalise
 
@@ -12,41 +22,106 @@ _NUMBER_WORDS = {
     "four": "4", "cinco": "5", "five": "5", "seis": "6", "six": "6", "siete": "7", "seven": "7",
     "ocho": "8", "eight": "8", "nueve": "9", "nine": "9",
 }
+# Whole answers that mean yes or no, with or without courtesy words around them.
+YES_WORDS = frozenset({"si", "sip", "sii", "siii", "sep", "simon", "claro", "ok", "okey", "okay", "oki", "va",
+                       "dale", "sale", "yes", "yeah", "yep", "yup", "sure", "correcto", "exacto", "afirmativo",
+                       "de acuerdo", "por supuesto", "esta bien", "si claro", "asi es", "andale", "orale"})
+NO_WORDS = frozenset({"no", "nop", "nope", "nel", "nah", "negativo", "para nada", "nel pastel", "tampoco",
+                      "ninguno", "nada"})
+# Words that may surround an option's name without changing it: "no, gracias", "el 2 por favor".
+COURTESY = frozenset({"gracias", "por", "favor", "porfa", "porfavor", "please", "thanks", "pls", "claro", "mmm",
+                      "pues", "bueno", "oye", "ok", "la", "el", "opcion", "option", "quiero", "ver", "a", "de",
+                      "mi", "me", "los", "las", "sobre", "lo", "the", "i", "want", "to", "see", "about", "soy", "yo",
+                      "estoy", "am", "im", "edad", "anos", "tengo", "years", "old", "una", "un", "mejor", "vivo", "en",
+                      "te", "mando", "envio", "paso"})
+# "I am not sure" in the ways people say it; an "unsure" option lists these as synonyms.
+UNSURE = ("no se", "no lo se", "no me acuerdo", "no recuerdo", "no estoy seguro", "no estoy segura", "ni idea",
+          "quien sabe", "tal vez", "no sabria decir", "nose", "not sure", "i dont know", "dont know",
+          "i do not know", "dont remember", "no tengo idea")
+# A close spelling counts from this rapidfuzz ratio, when no other option is nearly as close.
+SPELLING_SIMILARITY = 84
+SPELLING_MARGIN = 5
+_NUMBER = re.compile(r"\d+")
 
 
-def pick(text: str, options: Sequence[Sequence[str]]) -> int | None:
+def _canonical(said: str) -> str:
+    """ "sip", "claro que si", "ok gracias" -> "si"; "nel", "no gracias" -> "no"; anything else unchanged."""
+    words = said.split()
+    if said in YES_WORDS or (words and all(w in YES_WORDS or w in COURTESY or w == "que" for w in words)
+                             and any(w in YES_WORDS for w in words)):
+        return "si"
+    if said in NO_WORDS or (words and all(w in NO_WORDS or w in COURTESY for w in words)
+                            and any(w in NO_WORDS for w in words)):
+        return "no"
+    return said
+
+
+def _by_range(said: str, ranges: Sequence[tuple[float, float] | None]) -> int | None:
+    """ "tengo 55", "55 años", "de 18 a 59": the one option whose range holds every number said."""
+    numbers = [int(n) for n in _NUMBER.findall(said)]
+    if not numbers:
+        return None
+    fits = {i for i, bounds in enumerate(ranges) if bounds and all(bounds[0] <= n <= bounds[1] for n in numbers)}
+    return fits.pop() if len(fits) == 1 else None
+
+
+def _only(indexes: list[int]) -> int | None:
+    unique = sorted(set(indexes))
+    return unique[0] if len(unique) == 1 else None
+
+
+def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[float, float] | None] = (),
+         *, strict: bool = False) -> int | None:
     """Return the index of the option the text names, or None when it names none or several.
 
-    Each option is a list of names: its title(s), key and synonyms. A number picks by position; then
-    exact names; then a unique option whose name starts with the text; then a close spelling.
+    Each option is a list of names: its title(s), key and synonyms. `ranges` optionally gives each option
+    the numbers it stands for (ages). `strict` leaves out the close-spelling pass.
     """
-    said = normalise(text)
+    said = normalise(text.replace("'", "").replace("’", ""))
     if not said:
         return None
     said = _NUMBER_WORDS.get(said, said)
     if said.isdigit():
         index = int(said) - 1
-        return index if 0 <= index < len(options) else None
+        if 0 <= index < len(options):
+            return index
+        return _by_range(said, ranges) if ranges else None
+    if ranges and _NUMBER.search(said):
+        found = _by_range(said, ranges)
+        if found is not None:
+            return found
     names = [[normalise(name) for name in option if name] for option in options]
-    exact = [i for i, option in enumerate(names) if said in option]
-    if len(exact) == 1:
-        return exact[0]
-    if len(said) >= 3:
-        prefix = [
-            i for i, option in enumerate(names)
-            if any(name.startswith(said + " ") or f" {said}" in f" {name} " for name in option)
-        ]
-        if len(prefix) == 1:
-            return prefix[0]
-    # "si claro", "no gracias": an option named by the first words of the answer.
-    leading = [i for i, option in enumerate(names) if any(said.startswith(name + " ") for name in option)]
-    if len(leading) == 1:
-        return leading[0]
-    scored = sorted(
-        ((max((difflib.SequenceMatcher(None, said, name).ratio() for name in option), default=0), i)
-         for i, option in enumerate(names)),
-        reverse=True,
-    )
-    if scored and scored[0][0] >= 0.84 and (len(scored) == 1 or scored[1][0] < scored[0][0] - 0.05):
+    exact = _only([i for i, option in enumerate(names) if said in option])
+    if exact is not None:
+        return exact
+    canonical = _canonical(said)
+    if canonical != said:
+        found = _only([i for i, option in enumerate(names) if canonical in option])
+        if found is not None:
+            return found
+    words = said.split()
+    in_any_order = _only([i for i, option in enumerate(names)
+                          if any(sorted(name.split()) == sorted(words) for name in option)])
+    if in_any_order is not None:
+        return in_any_order
+    if len(said) >= 3:  # a whole word or words of one option's name: "incluye" for "que incluye"
+        part = _only([i for i, option in enumerate(names) if any(f" {said} " in f" {name} " for name in option)])
+        if part is not None:
+            return part
+    # The option's name among courtesy words: "no, gracias", "quiero ver los requisitos".
+    surrounded = []
+    for i, option in enumerate(names):
+        own = {word for name in option for word in name.split()}  # "sí, soy mexicano": two names of one option
+        for name in option:
+            rest = f" {said} ".replace(f" {name} ", " ", 1)
+            if rest != f" {said} " and all(word in COURTESY or word in own for word in rest.split()):
+                surrounded.append(i)
+    found = _only(surrounded)
+    if found is not None or strict:
+        return found
+    scored = sorted(((max((fuzz.ratio(said, name) for name in option), default=0.0), i)
+                     for i, option in enumerate(names)), reverse=True)
+    if scored and scored[0][0] >= SPELLING_SIMILARITY and (
+            len(scored) == 1 or scored[1][0] < scored[0][0] - SPELLING_MARGIN):
         return scored[0][1]
     return None

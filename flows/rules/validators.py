@@ -20,7 +20,15 @@ from stdnum.mx import rfc as stdnum_rfc
 
 from bot.core.text import normalise
 from flows.model import Parsed
-from flows.rules.identity import age_on, curp_birth_date, name_matches_curp, nss_example, rfc_matches_curp, today_from
+from flows.rules.border_zone import zone_of_postal_code
+from flows.rules.identity import (
+    age_on,
+    curp_birth_date,
+    name_matches_curp,
+    nss_birth_year_matches,
+    rfc_matches_curp,
+    today_from,
+)
 from locales import N_
 
 Data = Mapping[str, Any]
@@ -154,7 +162,7 @@ def parse_nss(text: str, data: Data) -> Parsed:
     """The optional 11-digit NSS; "no lo tengo" skips it, a failed Luhn check is flagged for staff."""
     said = normalise(text)
     if said == "n a" or (not any(ch.isdigit() for ch in said) and set(said.split()) & _NO_NSS):
-        return Parsed(value=None, updates={"nss_status": "none"})
+        return Parsed(value=None, updates={"nss_status": "none", "flag_nss_birth_year": False})
     nss = _SEPARATORS.sub("", text)
     if not nss.isascii() or not nss.isdigit():
         return _error(N_("An NSS has only numbers: 11 digits, for example *%(example)s*. If you don't have "
@@ -162,14 +170,13 @@ def parse_nss(text: str, data: Data) -> Parsed:
     if len(nss) != 11:
         return _error(N_("Your NSS has %(count)s digits, but it should have 11, for example *%(example)s*. "
                          "If you don't have it, just write *no*."), count=len(nss), example=NSS_EXAMPLE)
-    curp = str(data.get("curp") or "")
-    if len(curp) >= 6 and nss[4:6] != curp[4:6]:
-        return _error(N_("Digits 5 and 6 of your NSS are your birth year, so they should be *%(year)s* as in "
-                         "your CURP. Please check it, for example: *%(example)s*"),
-                      year=curp[4:6], example=nss_example(curp[4:6]))
+    # A birth year that differs from the CURP's is a doubt, not an error (DOMAIN.md "Identifiers"): the
+    # applicant confirms it in the next step and the case is flagged for staff.
+    year_differs = not nss_birth_year_matches(nss, str(data.get("curp") or ""))
+    flags = {"flag_nss_birth_year": year_differs}
     if luhn.is_valid(nss):
-        return Parsed(value=nss, updates={"nss_status": "ok"})
-    return Parsed(value=nss, updates={"nss_status": "luhn_failed", "flag_nss_check": True}, notes=(N_(
+        return Parsed(value=nss, updates={"nss_status": "ok", **flags})
+    return Parsed(value=nss, updates={"nss_status": "luhn_failed", "flag_nss_check": True, **flags}, notes=(N_(
         "I saved your NSS, but it doesn't pass the usual check. Please double-check it; our team will "
         "confirm it too."),))
 
@@ -222,7 +229,9 @@ def parse_postal_code(text: str, data: Data) -> Parsed:
     if not (code.isascii() and code.isdigit() and len(code) == 5) or code.startswith("00"):
         return _error(N_("A postal code has exactly 5 digits, for example: *%(example)s*"),
                       example=POSTAL_CODE_EXAMPLE)
-    return Parsed(value=code)
+    # The postal code settles the border zone when its state is wholly in or out of the ZLFN (issue 15).
+    zone = zone_of_postal_code(code)
+    return Parsed(value=code, updates={"border_zone": zone} if zone else {})
 
 
 def parse_address(text: str, data: Data) -> Parsed:
@@ -311,3 +320,54 @@ def parse_beneficiary(text: str, data: Data) -> Parsed:
         return _error(N_("Please include the person's full name (first name and surname), for example: "
                          "*María López, wife*"))
     return Parsed(value={"name": cleaned.value, "relationship": relationship})
+
+
+# -- refusing what is obviously not an answer -----------------------------------------------------------------
+# A question's parser only sees text the intent layer did not recognise; these checks stop the rest of the
+# non-answers ("no sé", "¿y eso para qué?", "cuánto cobran ustedes") from being stored as a name or a number.
+_NAME_LEAD = re.compile(r"^(?:(?:hola|buenas|buenos dias|hi|hello)[\s,.!]+)?(?:mi nombre completo es|mi nombre es|"
+                        r"me llamo|mi nombre|my full name is|my name is|i am|i'm|im|soy|nombre)[\s:,]+",
+                        re.IGNORECASE)
+_NOT_NAME_WORDS = frozenset({
+    "quiero", "tengo", "cuanto", "cuanta", "cobran", "cuesta", "ustedes", "usted", "que", "como", "porque", "para",
+    "pero", "no", "se", "si", "gracias", "hola", "donde", "cuando", "es", "son", "esta", "estoy", "mi",
+    "tu", "su", "nombre", "llamo", "the", "want", "how", "what", "is", "my", "your", "you", "ok", "nose", "sabe",
+    "ayuda", "favor", "por", "necesito", "puedo", "pagar", "curp", "rfc", "nss", "imss", "dinero", "ya", "dije",
+    "luego", "despues", "ahorita", "aqui", "eso", "esto", "algo", "nada", "name", "and", "hay", "cual",
+})
+_DIGIT_FIELDS = frozenset({"curp", "rfc", "nss", "phone", "postal_code", "monthly_income"})
+_SHAPES = {  # a token that is clearly the answer inside a sentence: "mi curp es GODE561231HDFNZD03"
+    "curp": re.compile(r"[A-Za-zÑñ]{4}\d{6}[A-Za-z]{6}[A-Za-z0-9]\d"),
+    "rfc": re.compile(r"[A-Za-zÑñ&]{4}\d{6}[A-Za-z0-9]{3}"),
+    "nss": re.compile(r"\d{11}"),
+    "postal_code": re.compile(r"\d{5}"),
+    "email": re.compile(r"\S+@\S+"),
+}
+
+
+def screen_answer(text: str, field: str) -> tuple[str, str | None]:
+    """Before a question's parser: the part of `text` that answers, or an error msgid when it answers nothing.
+
+    "Mi nombre es José Luis Pérez" gives "José Luis Pérez"; "mi correo es ana@x.mx" gives the address; a
+    question, or a sentence where a name or a number goes, is refused (None is never stored).
+    """
+    stripped = text.strip()
+    shape = _SHAPES.get(field)
+    if shape is not None and len(stripped.split()) > 1:
+        found = [token.strip(".,;:!¡¿?()") for token in stripped.split()
+                 if shape.fullmatch(token.strip(".,;:!¡¿?()"))]
+        if len(found) == 1:
+            return found[0], None
+    has_digit = any(ch.isdigit() for ch in stripped)
+    if ("?" in stripped or "¿" in stripped) and (field not in _DIGIT_FIELDS or not has_digit):
+        return stripped, N_("I could not answer that question here. Write *ayuda* to see what I can do, or "
+                            "*asesor* to talk to a person.")
+    if field in ("full_name", "beneficiaries"):
+        name = _NAME_LEAD.sub("", stripped) if field == "full_name" else stripped
+        said = set(normalise(name).split())
+        if field == "full_name" and said & _NOT_NAME_WORDS:
+            return name, N_("I only need your name and surnames here, for example: *%(example)s*")
+        return name, None
+    if field in _DIGIT_FIELDS and not has_digit and len(normalise(stripped).split()) >= 3:
+        return stripped, N_("I only need %(where)s here, without other words.")
+    return stripped, None

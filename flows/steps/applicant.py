@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flows.model import Choice, Context, Data, Question, RecordConsent, Route, Step
-from flows.rules.estimate import estimate, render_estimate
+from flows.rules.border_zone import border_status, needs_question
+from flows.rules.estimate import border_unsure_note, estimate, render_estimate
 from flows.rules.legal import TERMS
+from flows.rules.matching import UNSURE
 from flows.rules.records import FREQUENCIES, RELATIONSHIPS
 from flows.rules.validators import (
     parse_address,
@@ -45,6 +47,15 @@ def has_phone_from_channel(data: Data) -> bool:
     return bool(data.get("channel_phone"))
 
 
+def nss_year_differs(data: Data) -> bool:
+    return bool(data.get("flag_nss_birth_year"))
+
+
+def nss_values(context: Context) -> Mapping[str, Any]:
+    data = context.data
+    return {"nss_year": str(data.get("nss") or "")[4:6], "curp_year": str(data.get("curp") or "")[4:6]}
+
+
 def email_values(context: Context) -> Mapping[str, Any]:
     return {"email": context.data.get("email", "")}
 
@@ -56,9 +67,12 @@ def phone_values(context: Context) -> Mapping[str, Any]:
 def estimate_values(context: Context) -> Mapping[str, Any]:
     data = context.data
     result = estimate(float(data.get("monthly_income") or 0), context.today,
-                      border=data.get("border_zone") == "yes",
+                      border=border_status(data) == "yes",
                       frequency=str(data.get("payment_frequency") or "monthly"))
-    return {"estimate": render_estimate(result, context.locale)}
+    text = render_estimate(result, context.locale)
+    if border_status(data) is None:  # "No sé" where the postal code cannot tell: not the same as "No"
+        text += "\n\n" + border_unsure_note(result, context.locale)
+    return {"estimate": text}
 
 
 def beneficiary_values(context: Context) -> Mapping[str, Any]:
@@ -75,23 +89,33 @@ def ask(name: str, text: str, field: str, parser: Any, goto: str | tuple[Route, 
     return Step(name, (text,), choices, Question(field, parser, goto), where=where)
 
 
+AFTER_NSS = (Route("confirm_nss", nss_year_differs), *then("ask_email"))
 AFTER_EMAIL = (Route("summary", editing), Route("confirm_phone", has_phone_from_channel), Route("ask_phone"))
 STEPS = (
     ask("ask_full_name", N_("What is your full name, as it appears on your CURP? (given names and surnames)"),
         "full_name", parse_full_name, then("ask_curp"), N_("your name")),
-    ask("ask_curp", N_("Please type your CURP (18 characters, e.g. GODE561231HDFRRN09). If your name has Ñ, "
+    ask("ask_curp", N_("Please type your CURP (18 characters, e.g. GODE561231HDFMZD08). If your name has Ñ, "
                        "the CURP uses X."), "curp", parse_curp, then("ask_rfc"), N_("your CURP")),
     ask("ask_rfc", N_("Now your RFC with homoclave (13 characters, e.g. GODE561231GR8)."), "rfc", parse_rfc,
         then("ask_nss"), N_("your RFC")),
     ask("ask_nss", N_("What is your NSS (IMSS social security number, 11 digits)? If you do not have one, "
-                      "tap the button."), "nss", parse_nss, then("ask_email"), N_("your NSS"),
-        (Choice("none", N_("I do not have one"), then("ask_email"), ("no lo tengo", "no tengo"),
-                {"nss": None, "nss_status": "none"}),)),
+                      "tap the button."), "nss", parse_nss, AFTER_NSS,
+        N_("your NSS"), (Choice("none", N_("I do not have one"), then("ask_email"), ("no lo tengo", "no tengo"),
+                                {"nss": None, "nss_status": "none", "flag_nss_birth_year": False}),)),
+    # A plausibility doubt, not an error (DOMAIN.md "Identifiers"): the applicant may keep the NSS as it is
+    # written on their IMSS document; the case is then flagged for staff (flag_nss_birth_year).
+    Step("confirm_nss", (N_(
+        "Digits 5 and 6 of an NSS are usually the birth year, but yours say *%(nss_year)s* and your CURP says "
+        "*%(curp_year)s*. If that is how your NSS is written on your IMSS documents, keep it and our team will "
+        "confirm it. Is it right?"),), (
+        Choice("keep", N_("Yes, it is right"), then("ask_email"), ("si", "correcto", "es correcto", "yes", "ok")),
+        Choice("change", N_("No, correct it"), "ask_nss", ("no", "corregir", "cambiar")),
+    ), where=N_("your NSS"), values=nss_values),
     ask("ask_email", N_("What is your personal email? IMSS will send a confirmation there."), "email",
         parse_email, "confirm_email", N_("your email")),
     Step("confirm_email", (N_("Is this email right? %(email)s"),), (
         Choice("yes", N_("Yes, it is right"), AFTER_EMAIL, ("si", "correcto", "yes", "ok")),
-        Choice("no", N_("No, change it"), "ask_email", ("no", "cambiar", "corregir")),
+        Choice("no", N_("No, change it"), "ask_email", ("no", "cambiar", "corregir", "esta mal", "incorrecto")),
     ), where=N_("your email"), values=email_values),
     Step("confirm_phone", (N_("Can we reach you at %(phone)s?"),), (
         Choice("yes", N_("Yes"), then("ask_postal_code"), ("si", "yes", "ok", "correcto"),
@@ -100,14 +124,16 @@ STEPS = (
     ), where=N_("your phone"), values=phone_values),
     ask("ask_phone", N_("What is your phone number (10 digits)?"), "phone", parse_phone,
         then("ask_postal_code"), N_("your phone")),
+    # The postal code decides the border zone when it can (flows/rules/border_zone.py); else we ask.
     ask("ask_postal_code", N_("What is your postal code (5 digits)?"), "postal_code", parse_postal_code,
-        then("ask_border"), N_("your postal code")),
+        (Route("ask_border", needs_question), *then("ask_address")), N_("your postal code")),
     Step("ask_border", (N_(
         "Do you live in a northern border municipality (Zona Libre de la Frontera Norte, e.g. Tijuana, Mexicali, "
         "Ciudad Juárez, Nuevo Laredo, Reynosa, Matamoros)? Its minimum wage is higher."),), (
         Choice("no", N_("No"), then("ask_address"), ("no",), {"border_zone": "no"}),
-        Choice("yes", N_("Yes"), then("ask_address"), ("si", "yes"), {"border_zone": "yes"}),
-        Choice("unsure", N_("I do not know"), then("ask_address"), ("no se",), {"border_zone": "unsure"}),
+        Choice("yes", N_("Yes"), then("ask_address"), ("si", "yes", "tijuana", "mexicali", "ciudad juarez", "juarez",
+                                                       "nuevo laredo", "reynosa", "matamoros"), {"border_zone": "yes"}),
+        Choice("unsure", N_("I do not know"), then("ask_address"), UNSURE, {"border_zone": "unsure"}),
     ), where=N_("your address")),
     ask("ask_address", N_("Your address: street, number, neighbourhood (colonia) and municipality."),
         "address", parse_address, then("ask_occupation"), N_("your address")),
@@ -147,7 +173,7 @@ STEPS = (
     ), where=N_("your estimate"), values=estimate_values),
     Step("ask_beneficiaries", (N_(
         "Do you want to register beneficiaries now? They can be your spouse or partner, children, father and "
-        "mother."),), (
+        "mother, if they depend on you economically (IMSS checks the conditions)."),), (
         Choice("yes", N_("Yes, add one"), "ask_beneficiary", ("si", "yes", "agregar")),
         Choice("no", N_("Not now"), then("doc_intro"), ("no", "despues", "ahora no")),
     ), where=N_("your beneficiaries")),

@@ -16,6 +16,8 @@ from bot.core.events import DialogEvent
 from flows.model import Choice, Context, RecordConsent, Route, Step
 from flows.rules.eligibility_assessment import assess
 from flows.rules.legal import TERMS
+from flows.rules.matching import UNSURE
+from flows.steps.menu import PENSION_ONLY_WORDS
 from locales import N_, translate
 
 HEALTH_CONSENT_VERSION = TERMS.version
@@ -44,6 +46,8 @@ def yes_no(field: str, goto: str | tuple[Route, ...]) -> tuple[Choice, Choice]:
     return (Choice("yes", YES[0], goto, YES[1], {field: "yes"}), Choice("no", NO[0], goto, NO[1], {field: "no"}))
 
 
+# "Solo quiero pensión": the pension-only alternatives, as information (the menu's topic, DOMAIN.md "pitfalls").
+PENSION_ONLY = Choice("pension_only", N_("Only a pension? (Modalidad 40)"), "pension_only", PENSION_ONLY_WORDS)
 WHERE = N_("the eligibility questions")
 STEPS = (
     Step("elig_intro", (N_(
@@ -52,7 +56,7 @@ STEPS = (
     ),), then="q_own_income", where=WHERE, resumable=False),
     Step("q_own_income", (N_("Do you earn income from your own activity (business, trade, fees, sales…)?"),), (
         *yes_no("elig_own_income", "q_public_admin"),
-        Choice("unsure", N_("I am not sure"), "q_public_admin", ("no se", "no estoy seguro", "tal vez"),
+        Choice("unsure", N_("I am not sure"), "q_public_admin", UNSURE,
                {"elig_own_income": "unsure"}),
     ), where=WHERE),
     Step("q_public_admin", (N_(
@@ -83,14 +87,16 @@ STEPS = (
         Choice("after_1997", N_("From 1 July 1997 on"), "q_age", ("despues", "despues de 1997", "ley 97"),
                {"elig_first_registration": "after_1997"}),
         Choice("never", N_("Never registered"), "q_age", ("nunca",), {"elig_first_registration": "never"}),
-        Choice("unknown", N_("I do not know"), "q_age", ("no se", "no lo se", "ni idea"),
+        Choice("unknown", N_("I do not know"), "q_age", UNSURE,
                {"elig_first_registration": "unknown"}),
     ), where=WHERE),
     Step("q_age", (N_("How old are you?"),), (
-        Choice("under_18", N_("Under 18"), "q_pensioner", ("menor", "menos de 18"), {"elig_age": "under_18"}),
-        Choice("18_59", N_("18 to 59"), "q_pensioner", ("18 a 59",), {"elig_age": "18_59"}),
-        Choice("60_64", N_("60 to 64"), "q_pensioner", ("60 a 64",), {"elig_age": "60_64"}),
-        Choice("65_plus", N_("65 or more"), "q_pensioner", ("65 o mas", "mas de 65"), {"elig_age": "65_plus"}),
+        Choice("under_18", N_("Under 18"), "q_pensioner", ("menor", "menos de 18"), {"elig_age": "under_18"},
+               numbers=(0, 17)),
+        Choice("18_59", N_("18 to 59"), "q_pensioner", ("18 a 59",), {"elig_age": "18_59"}, numbers=(18, 59)),
+        Choice("60_64", N_("60 to 64"), "q_pensioner", ("60 a 64",), {"elig_age": "60_64"}, numbers=(60, 64)),
+        Choice("65_plus", N_("65 or more"), "q_pensioner", ("65 o mas", "mas de 65"), {"elig_age": "65_plus"},
+               numbers=(65, 120)),
     ), where=WHERE),
     Step("q_pensioner", (N_("Do you receive a pension (from IMSS or another institution)?"),),
          yes_no("elig_pensioner", "q_pregnancy"), where=WHERE),
@@ -99,13 +105,17 @@ STEPS = (
                {"elig_pregnancy": "none"}),
         Choice("pregnant", N_("I am pregnant"), "waiting_periods", ("embarazada", "embarazo"),
                {"elig_pregnancy": "pregnant"}),
-        Choice("surgery", N_("A planned surgery"), "waiting_periods", ("cirugia", "operacion"),
+        Choice("surgery", N_("A planned surgery"), "waiting_periods", (
+            "cirugia", "operacion", "cirugia programada", "operacion programada"),
                {"elig_pregnancy": "surgery"}),
     ), where=WHERE),
+    # RACERF arts. 81-87: how IMSS applies them to this scheme is not confirmed (DOMAIN.md), so "may apply"
+    # and a person reviews the case; pre-existing conditions (art. 82) and exclusions (art. 84) are named too.
     Step("waiting_periods", (N_(
-        "Good to know: IMSS applies waiting periods from your enrollment date. Childbirth: 10 months. Several "
+        "Good to know: waiting periods may apply from your enrollment date. Childbirth: 10 months. Several "
         "listed surgeries (e.g. hernias, varices, tonsils, gynaecological): 1 year. Orthopaedic surgery: 2 "
-        "years. Everything else is covered normally from the start of your coverage."
+        "years. Some pre-existing conditions and some treatments are not covered. An advisor will review your "
+        "case."
     ),), then="health_consent", where=WHERE, resumable=False),
     Step("health_consent", (N_(
         "The next question is about your health, which is sensitive data. Do you authorise us to use your "
@@ -118,8 +128,8 @@ STEPS = (
     ), where=WHERE),
     Step("q_preexisting", (N_(
         "Do you have a chronic or pre-existing condition (for example diabetes, cancer, kidney failure, heart "
-        "disease or HIV)? IMSS asks this in its own medical questionnaire, and not declaring a condition ends "
-        "coverage without refund."
+        "disease or HIV)? IMSS asks this in its own medical questionnaire, and not declaring a condition can "
+        "end coverage without refund."
     ),), (
         Choice("no", NO[0], TO_RESULT, NO[1], {"elig_preexisting": "no"}),
         Choice("yes", YES[0], TO_RESULT, YES[1], {"elig_preexisting": "yes"}),
@@ -131,6 +141,7 @@ STEPS = (
     ),), (
         Choice("continue", N_("Continue"), "ask_full_name", ("continuar", "seguir", "si", "ok")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        PENSION_ONLY,
     ), where=N_("your preliminary result"), values=result_values),
     Step("elig_review", (N_(
         "*Preliminary result: an advisor should review your case* 🔎\n%(reasons)s\n%(notes)s\n\nYou can go on "
@@ -139,14 +150,15 @@ STEPS = (
     ),), (
         Choice("continue", N_("Continue"), "ask_full_name", ("continuar", "seguir", "si", "ok")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        PENSION_ONLY,
     ), where=N_("your preliminary result"), values=result_values, event=DialogEvent.NEEDS_REVIEW),
     Step("elig_not_for_you", (N_(
-        "*Preliminary result: this scheme does not seem to fit you*\n%(reasons)s\n\nIf what you want is only a "
-        "pension, ask about Modalidad 40 (pension only, without medical care); for family medical care, the "
-        "Seguro de Salud para la Familia. This is informative, not an IMSS decision: an advisor can look at "
-        "your case."
+        "*Preliminary result: this scheme does not seem to fit you*\n%(reasons)s\n\nIMSS has other options, such "
+        "as Modalidad 40 (pension only, without medical care) or the Seguro de Salud para la Familia; an advisor "
+        "can tell you about them. This is informative, not an IMSS decision: an advisor can look at your case."
     ),), (
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        PENSION_ONLY,
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your preliminary result"), values=result_values, resumable=False),
 )

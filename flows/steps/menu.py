@@ -1,7 +1,8 @@
 """The front door: a welcome, the main menu, and short answers a newcomer browses with buttons.
 
 A person arrives ("hola"), is welcomed and sees the menu: start the enrollment, what the service
-includes and does not, the benefits of enrolling (one topic at a time), the requirements, how IMSS
+includes and does not, the benefits of enrolling (one topic at a time, and the pension-only alternatives
+such as Modalidad 40, as information), the requirements, how IMSS
 contributions work, their case status, payment reminders, or a person. Every topic ends with buttons
 back to the menu or on to the enrollment, so nobody has to type anything.
 """
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flows.model import Choice, Context, Flow, Route, Step
-from flows.rules.estimate import estimate
+from flows.rules.estimate import estimate, stale_warnings, validity_line
 from flows.rules.imss import constants_for
 from flows.rules.money import money
 from locales import N_
@@ -24,6 +25,9 @@ ENROLL = Choice("enroll", N_("Start my enrollment"),
 MENU = Choice("menu", N_("Main menu"), "@menu", ("menu", "inicio"))
 HUMAN = Choice("human", N_("Talk to a person"), "@human", ("asesor", "persona", "agente"))
 MORE_BENEFITS = Choice("more", N_("Other benefits"), "benefits", ("otro", "otros", "mas", "beneficios"))
+# "Solo quiero pensión": typed words that lead to the pension-only topic (also offered on the eligibility result).
+PENSION_ONLY_WORDS = ("modalidad 40", "mod 40", "modalidad cuarenta", "solo pension", "solo quiero pension",
+                      "solo la pension", "pension sin servicio medico", "only a pension", "pension only")
 
 
 def cost_values(context: Context) -> Mapping[str, Any]:
@@ -38,7 +42,10 @@ def cost_values(context: Context) -> Mapping[str, Any]:
         "example": money(estimate(constants.minimum_wage_daily * constants.days_per_month,
                                   context.today).monthly_total, locale),
         "day": constants.payment_day,
-        "year": constants.valid_from.year,
+        "year": constants.entries["minimum_wage_daily"].valid_from.year,
+        # Each value's own start date, and a warning for any value with no entry for today (issue 15).
+        "validity": "\n".join([validity_line(constants, locale), *stale_warnings(
+            constants, ("uma_daily", "minimum_wage_daily", "minimum_wage_border_daily", "rates"), locale)]),
     }
 
 
@@ -82,8 +89,8 @@ STEPS = (
     ),), (ENROLL, Choice("benefits", N_("Benefits of enrolling"), "benefits", ("beneficios",)), MENU),
         where=N_("what the service includes")),
     Step("benefits", (N_(
-        "Enrolling gives you almost the same protection as a salaried worker. Which benefit do you "
-        "want to know about?"
+        "Enrolling covers you with IMSS's five insurances: illness and maternity, work risks, invalidity and "
+        "life, retirement and old age, and daycare and social benefits. Which benefit do you want to know about?"
     ),), (
         Choice("medical", N_("Medical care"), "benefit_medical", ("medica", "salud", "doctor")),
         Choice("maternity", N_("Maternity"), "benefit_maternity", ("maternidad", "embarazo")),
@@ -92,49 +99,63 @@ STEPS = (
         Choice("retirement", N_("Retirement and AFORE"), "benefit_retirement", ("retiro", "pension", "afore")),
         Choice("daycare", N_("Daycare and social services"), "benefit_daycare", ("guarderias", "guarderia")),
         Choice("infonavit", N_("Housing (INFONAVIT)"), "benefit_infonavit", ("infonavit", "vivienda")),
+        Choice("pension_only", N_("Only a pension? (Modalidad 40)"), "pension_only", PENSION_ONLY_WORDS),
         MENU,
     ), where=N_("the benefits of enrolling")),
+    # The family's conditions are LSS art. 84; sick pay arts. 96-97 (DOMAIN.md "Benefits and weeks").
     _benefit("benefit_medical", N_(
-        "*Medical care* for you and your registered family (spouse or partner, children, father and "
-        "mother): consultations, hospital, surgery, medicines and sick pay. Some treatments and surgeries "
-        "have waiting periods set by IMSS; general care works for everything else from the start of "
-        "your coverage."
+        "*Medical care* for you and your family: consultations, hospital, surgery and medicines. Family means "
+        "your spouse or partner, children under 16 (up to 25 while studying) and your father and mother if "
+        "they live with you, all only if they depend on you economically. Sick pay is for you only and needs "
+        "4 weeks of contributions before the illness. Waiting periods may apply, and some pre-existing "
+        "conditions and treatments are not covered."
     )),
     _benefit("benefit_maternity", N_(
-        "*Maternity*: care during pregnancy and childbirth and support for breastfeeding. Childbirth "
-        "has a 10-month waiting period from enrollment, and the maternity cash benefit needs 30 weeks "
-        "of contributions in the last 12 months."
+        "*Maternity*: care during pregnancy and childbirth. A 10-month waiting period for childbirth may "
+        "apply from your enrollment, so the delivery of a current pregnancy would fall inside it. Maternity "
+        "pay is for the insured woman and needs 30 weeks of contributions in the last 12 months."
     )),
     _benefit("benefit_accidents", N_(
-        "*Work accidents and illnesses* caused by your activity: medical and hospital care, medicines, "
-        "rehabilitation, prostheses, pay while you cannot work and pensions for your family if the "
-        "worst happens."
+        "*Work accidents and illnesses*: the scheme includes the work-risk insurance (riesgos de trabajo) "
+        "for accidents and illnesses caused by your activity. IMSS sets its benefits; an advisor can tell "
+        "you more."
     )),
     _benefit("benefit_invalidity", N_(
         "*Invalidity and life*: if an illness or accident keeps you from working you may receive an "
-        "invalidity pension (it needs 250 weeks of contributions), and your family is protected with "
-        "widow(er) and orphan pensions."
+        "invalidity pension (it needs 250 weeks of contributions). Pensions for your widow(er) and children "
+        "need you to have at least 150 weeks of contributions recognised, or to be a pensioner."
     )),
     _benefit("benefit_retirement", N_(
         "*Retirement*: every payment adds weeks and savings to your AFORE account, which you choose. "
-        "With enough weeks you can retire from age 60 (cesantía) or 65 (vejez). You can estimate your "
-        "pension at calculaturetiro.org."
+        "With enough weeks (under Ley 97 the number rises every year until 2031) you can retire from age 60 "
+        "(cesantía) or 65 (vejez). "
+        "You can estimate your pension at calculaturetiro.org. Only want a pension? See *Modalidad 40* in "
+        "the benefits."
     )),
     _benefit("benefit_daycare", N_(
-        "*Daycare and social services*: IMSS daycare where it applies, sports and cultural programmes, "
-        "health promotion, courses and the institute's holiday centres."
+        "*Daycare and social benefits*: the scheme includes IMSS's daycare and social benefits insurance "
+        "(guarderías y prestaciones sociales); IMSS sets where and how they apply."
     )),
     _benefit("benefit_infonavit", N_(
-        "*Housing*: you may also make voluntary INFONAVIT contributions (5%) on your declared income, to "
-        "save for a home and apply for a mortgage to buy, build or improve it."
+        "*Housing*: you may also make voluntary INFONAVIT contributions (5%) on your declared income. "
+        "They are optional; INFONAVIT sets how you can use them for housing."
+    )),
+    # Modalidad 40 is only named as what it is (DOMAIN.md "pitfalls"): information, never advice.
+    _benefit("pension_only", N_(
+        "*Only a pension?* This scheme covers the five insurances, medical care included, and you pay for all "
+        "of them. Modalidad 40 is a different IMSS option: pension only, without medical care. In this scheme "
+        "you may also make voluntary INFONAVIT contributions (5%) on your declared income. We do not advise "
+        "which option suits you: an advisor can explain the difference, and IMSS decides."
     )),
     Step("requirements", (N_(
         "*What to have at hand*\n"
         "• Your CURP\n• Your RFC\n• Your NSS (social security number), if you have one\n"
         "• A personal email\n• Your address with postal code\n• Your occupation and monthly income\n"
+        "• Your AFORE registration (or you register right after enrolling)\n"
         "• Photos or PDFs of your official ID (both sides), your tax certificate (constancia de "
         "situación fiscal) and a proof of address less than 3 months old\n\n"
-        "Both Ley 73 and Ley 97 members can enroll. Foreigners need legal stay in Mexico and a CURP."
+        "IMSS also applies a medical questionnaire to you and to each beneficiary. Both Ley 73 and Ley 97 "
+        "members can enroll. Foreigners need legal stay in Mexico and a CURP."
     ),), (ENROLL, MENU), where=N_("the requirements")),
     Step("costs", (
         N_(
@@ -151,6 +172,7 @@ STEPS = (
             "(without work-risk insurance or INFONAVIT). It is only an estimate: the official amount is "
             "the one on your línea de captura. IMSS contributions are not part of our fee."
         ),
+        N_("%(validity)s"),  # which values were used, each from its own date, and any warning (issue 15)
     ), (ENROLL, HUMAN, MENU), where=N_("how much IMSS costs"), values=cost_values),
     Step("choose_language", (N_("Choose your language:"),), (
         Choice("es", "Español", "@back", ("espanol", "spanish", "es"), {"_locale": "es_MX"}),

@@ -1,0 +1,248 @@
+"""What a message means before what it answers: global commands and frequent questions, typed any way.
+
+Every typed message goes through `understand` before a question's own parser sees it, so "¿cuánto cobran
+ustedes?" is answered instead of being stored as a name. An intent is a list of short key phrases; a
+message names an intent when every word of one of its phrases is in the message, in any order, spelled
+closely enough (rapidfuzz ratio on a Spanish-phonetic folding, so "kiero inscrivirme" is "quiero
+inscribirme"). The longest phrase wins, so "hablar con un asesor" beats "asesor". The thresholds are
+tuned on the conversation corpus in tests/corpus/utterances.csv. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from bot.core.text import normalise
+from flows.model import Context
+from flows.rules.legal import PRIVACY
+from locales import N_
+
+# A word of a phrase counts as present when a word of the message is at least this close (0-100).
+WORD_SIMILARITY = 82
+# Words this short must be spelled exactly: "mi" is not "me".
+SHORT_WORD = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A meaning: `kind` says what the turn does with it, `answer` is a FAQ's short reply (a msgid)."""
+
+    name: str
+    kind: str  # "faq" | "command" | "enroll" | "language" | "greeting" | "thanks" | "unsure"
+    phrases: tuple[str, ...]
+    answer: str = ""
+
+
+def faq_values(context: Context) -> Mapping[str, Any]:
+    """The placeholders FAQ answers quote: public links and the usual review time."""
+    return {"site": context.base_url or "", "privacy_url": f"{context.base_url}/legal/privacy?v={PRIVACY.version}",
+            "days": context.review_days}
+
+
+INTENTS: tuple[Intent, ...] = (
+    Intent("price", "faq", (
+        "cuanto cobran", "cuanto cobra", "cuanto cuesta", "cuanto me cuesta", "cuanto sale", "cuanto es",
+        "precio", "precios", "costo del servicio", "cuanto pago", "cuanto tengo que pagar", "tarifa", "honorarios",
+        "cuanto cobras", "que cuesta",
+        "cuanto me va a costar", "me va a costar", "cuanto costaria", "how much", "price", "fee", "cost",
+        "what do you charge",
+    ), N_("Our fee is confirmed with you by a person from our team before anything starts; I cannot quote it "
+          "here. IMSS contributions are separate: you pay them directly to IMSS, and they depend on the "
+          "income you declare (see *How much IMSS costs* in the menu).")),
+    Intent("not_included", "faq", (
+        "incluye las cuotas", "incluye el pago", "cuotas incluidas", "incluye imss", "pagar el imss aparte",
+        "pago del imss aparte", "ustedes pagan el imss", "ustedes pagan las cuotas", "fees included",
+        "imss included", "do you pay imss", "que no incluye", "not included",
+    ), N_("IMSS contributions are never included: you pay them directly to IMSS with your línea de captura. "
+          "Later procedures and legal representation are not included either.")),
+    Intent("included", "faq", (
+        "que incluye", "que incluye el servicio", "que hacen", "que hacen ustedes", "en que consiste",
+        "que me dan", "que servicio", "what is included", "what do you do", "whats included", "included",
+    ), N_("We file your IMSS enrollment as a self-employed worker for you, remotely, with your data and "
+          "documents, and guide you through it. You receive by email your enrollment receipt and the payment "
+          "slip of your first contribution. IMSS contributions are not included: you pay them to IMSS.")),
+    Intent("privacy", "faq", (
+        "es seguro", "seguro dar", "mis datos seguros", "datos seguros", "privacidad", "aviso de privacidad",
+        "que hacen con mis datos", "para que quieren mis datos", "para que mi curp", "confiable", "es confiable",
+        "estafa", "fraude", "son reales", "robar mis datos", "is it safe", "safe", "privacy", "my data safe",
+        "scam", "what do you do with my data", "proteccion de datos", "with my data", "use my data", "data safe",
+        "hacen con esa informacion", "hacen con mi informacion", "hacen con mis datos", "para que quieren saber",
+        "para que lo quieren", "para que la quieren", "para que los quieren",
+    ), N_("Yes. We use your data only to file your IMSS enrollment, which needs your CURP, RFC and ID. It "
+          "travels encrypted, your documents are stored encrypted and only our team sees them. Write *mis "
+          "datos* to see it or *borrar mis datos* to delete it. Privacy notice: %(privacy_url)s")),
+    Intent("duration", "faq", (
+        "cuanto tarda", "cuanto tardan", "cuanto tiempo", "cuantos dias", "tarda mucho", "en cuanto tiempo",
+        "cuando estaria", "cuando queda", "que tan rapido", "tiempo de respuesta", "how long", "how many days",
+        "takes long",
+    ), N_("Answering here takes a few minutes. Then an advisor reviews your data and documents and files "
+          "your enrollment with IMSS; that usually takes %(days)s business days. Write *estado* any time to "
+          "see how it is going.")),
+    Intent("refund", "faq", (
+        "reembolso", "reembolsan", "devuelven mi dinero", "devuelven el dinero", "devolucion", "regresan mi dinero",
+        "regresan el dinero", "si no me aceptan", "si me rechazan", "refund", "money back", "get my money",
+    ), N_("There are no refunds, total or partial, once the procedure has started, whatever IMSS decides: "
+          "the work of filing is already done. Only IMSS approves an enrollment.")),
+    Intent("payment", "faq", (
+        "aceptan tarjeta", "pagar con tarjeta", "tarjeta", "formas de pago", "forma de pago", "como pago",
+        "como les pago", "metodos de pago", "transferencia", "efectivo", "oxxo", "deposito", "puedo pagar",
+        "payment methods", "pay by card", "credit card", "how do i pay", "how can i pay",
+    ), N_("A person from our team confirms our fee and the ways to pay it with you before the procedure "
+          "starts. IMSS contributions are paid directly to IMSS with the línea de captura we send you, at a "
+          "bank or through online banking.")),
+    Intent("website", "faq", (
+        "pagina web", "pagina de internet", "sitio web", "tienen pagina", "su pagina", "website", "web page",
+        "tienen oficina", "oficinas", "donde estan", "donde los encuentro", "whatsapp", "telegram", "facebook",
+        "redes sociales", "where are you", "office",
+    ), N_("We work remotely: you can write to us here, on WhatsApp, on Telegram or on our web chat at "
+          "%(site)s. It is the same assistant and the same team everywhere.")),
+    Intent("requirements", "faq", (
+        "que necesito", "que documentos", "que papeles", "requisitos", "que ocupo", "what do i need",
+        "requirements", "documents needed",
+    ), N_("You need your CURP, your RFC, your NSS if you have one, an email, your address, your income, and "
+          "photos or PDFs of your ID (both sides), your constancia de situación fiscal and a recent proof of "
+          "address.")),
+    Intent("benefits", "faq", (
+        "beneficios", "que gano", "que me da el imss", "prestaciones", "benefits", "what do i get",
+    ), N_("Enrolling gives you IMSS medical care for you and your family, maternity, work-accident cover, "
+          "invalidity and life insurance, retirement savings in your AFORE, daycare and social services. "
+          "See *Benefits of enrolling* in the menu.")),
+    Intent("human", "command", (
+        "hablar con alguien", "hablar con una persona", "hablar con un humano", "hablar con un asesor",
+        "quiero un asesor", "quiero un humano", "pasame a un asesor", "pasame con alguien", "persona real",
+        "atencion personal", "llamenme", "me pueden llamar", "me puede llamar", "marquenme", "un asesor",
+        "talk to someone", "talk to a human", "talk to a person", "real person", "speak to someone",
+        "call me", "agent please",
+    )),
+    Intent("help", "command", ("ayuda", "ayudame", "necesito ayuda", "help", "help me", "que puedo hacer",
+                               "comandos", "auxilio")),
+    Intent("status", "command", (
+        "como va mi tramite", "en que va mi tramite", "estado de mi tramite", "como va mi solicitud", "mi folio",
+        "status of my case", "case status", "my application",
+    )),
+    Intent("menu", "command", ("volver al menu", "regresar al menu", "ver el menu", "menu principal",
+                               "back to menu", "show menu", "opciones")),
+    Intent("delete_data", "command", ("borren mis datos", "eliminen mis datos", "borrar datos",
+                                      "delete my information")),
+    Intent("enroll", "enroll", (
+        "inscribirme", "quiero inscribirme", "me quiero inscribir", "inscribir", "inscribo", "inscripcion",
+        "darme de alta", "afiliarme", "registrarme", "enroll", "sign up", "register", "enrollment", "enrol",
+    )),
+    Intent("english", "language", ("english", "ingles", "en ingles", "in english", "speak english",
+                                   "habla ingles", "hablas ingles")),
+    Intent("spanish", "language", ("espanol", "spanish", "en espanol", "in spanish", "speak spanish",
+                                   "castellano")),
+    Intent("greeting", "greeting", ("hola", "holi", "hello", "hi", "hey", "buenas", "buenos dias",
+                                    "buenas tardes", "buenas noches", "que tal", "good morning",
+                                    "good afternoon", "saludos")),
+    Intent("thanks", "thanks", ("gracias", "muchas gracias", "grax", "thanks", "thank you", "mil gracias")),
+    Intent("unsure", "unsure", ("no se", "no lo se", "no me acuerdo", "no recuerdo", "no estoy seguro",
+                                "no estoy segura", "ni idea", "quien sabe", "not sure", "dont know",
+                                "dont remember", "nose")),
+)
+BY_NAME = {intent.name: intent for intent in INTENTS}
+
+# Spanish sounds spelled several ways: "kiero"/"quiero", "zapato"/"sapato", "vaca"/"baca", "hola"/"ola".
+_FOLDS = (("qu", "k"), ("ce", "se"), ("ci", "si"), ("z", "s"), ("v", "b"), ("ll", "y"), ("c", "k"),
+          ("h", ""), ("rr", "r"))
+
+
+@cache
+def fold(word: str) -> str:
+    """A word as it sounds in Spanish, so phonetic misspellings compare equal."""
+    for spelled, sound in _FOLDS:
+        word = word.replace(spelled, sound)
+    return word or "h"
+
+
+def words(text: str) -> list[str]:
+    """The folded words of a message, apostrophes dropped ("don't" -> "dont")."""
+    return [fold(word) for word in normalise(text.replace("'", "").replace("’", "")).split()]
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    intent: str
+    words: tuple[str, ...]
+
+
+_PHRASES = tuple(_Phrase(intent.name, tuple(words(phrase))) for intent in INTENTS for phrase in intent.phrases)
+
+
+def _present(word: str, said: list[str]) -> float:
+    """How closely `word` appears among the message's words (0-100)."""
+    if word in said:
+        return 100.0
+    if len(word) <= SHORT_WORD:
+        return 0.0
+    best = process.extractOne(word, said, scorer=fuzz.ratio, score_cutoff=WORD_SIMILARITY)
+    return float(best[1]) if best else 0.0
+
+
+def understand(text: str) -> str | None:
+    """The intent a message expresses, by name, or None. Digits-only messages and long texts are not intents."""
+    said = words(text)
+    if not said or len(said) > 16 or all(word.isdigit() for word in said):
+        return None
+    best: tuple[int, float, str] | None = None
+    seen: dict[str, float] = {}  # phrases share many words ("cuanto", "que"): score each once
+    for phrase in _PHRASES:
+        if len(phrase.words) > len(said):
+            continue
+        scores = []
+        for word in phrase.words:
+            score = seen[word] if word in seen else seen.setdefault(word, _present(word, said))
+            if not score:
+                break
+            scores.append(score)
+        if len(scores) < len(phrase.words):
+            continue
+        rank = (len(phrase.words), sum(scores) / len(scores), phrase.intent)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return best[2] if best else None
+
+
+_ENGLISH = frozenset({"i", "you", "the", "to", "my", "is", "are", "do", "does", "what", "how", "much", "want",
+                      "can", "please", "speak", "english", "hello", "it", "of", "for", "with", "this", "that",
+                      "have", "need", "your", "and", "im", "dont", "would", "like", "where", "when", "who",
+                      "am", "be", "get", "will", "an", "about", "thanks", "thank", "there", "know"})
+_SPANISH = frozenset({"de", "la", "que", "el", "en", "y", "es", "mi", "por", "quiero", "como", "para", "con",
+                      "tengo", "los", "las", "un", "una", "se", "su", "al", "lo", "cuanto", "hola", "si",
+                      "usted", "ustedes", "gracias", "soy", "estoy", "esta", "pero", "mas", "del", "le"})
+_WORD = re.compile(r"[a-z]+")
+
+
+def looks_english(text: str) -> bool:
+    """A message clearly written in English: two or more English-only words and no Spanish ones."""
+    said = set(_WORD.findall(normalise(text.replace("'", "").replace("’", ""))))
+    return len(said & _ENGLISH) >= 2 and not said & _SPANISH
+
+
+def looks_spanish(text: str) -> bool:
+    """A message clearly written in Spanish: two or more Spanish-only words and no English ones."""
+    said = set(_WORD.findall(normalise(text)))
+    return len(said & _SPANISH) >= 2 and not said & _ENGLISH
+
+
+_QUESTION_LEADS = frozenset({"cuanto", "cuanta", "cuantos", "cuantas", "como", "que", "donde", "cuando", "cual", "es",
+                             "son", "hay", "tienen", "tiene", "aceptan", "puedo", "se", "me", "para", "por", "porque",
+                             "y", "oye", "pero", "ustedes", "how", "what", "is", "do", "does", "can", "where", "when",
+                             "why", "are", "will", "q", "k", "neta", "a"})
+
+
+def asks(text: str) -> bool:
+    """Whether a message reads as a question: a question mark, or a question's first word ("cuánto", "es"…).
+
+    At a free-text question a FAQ needs this, so "vendo seguros" is an occupation, not a question on safety.
+    """
+    if "?" in text or "¿" in text:
+        return True
+    said = normalise(text).split()
+    return bool(said) and said[0] in _QUESTION_LEADS
