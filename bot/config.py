@@ -102,6 +102,7 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
     port: int = 8000
+    host: str = "127.0.0.1"  # where `ptibot serve` listens; links point here when PUBLIC_BASE_URL is unset
     secret_key: str = ""
     data_encryption_keys: tuple[str, ...] = ()
     public_base_url: str | None = None
@@ -114,6 +115,7 @@ class Settings:
     twilio_api_base_url: str = "https://api.twilio.com"
     smtp_url: str | None = None
     mail_from: str | None = None
+    business_name: str = "Gestoría PTI"  # BUSINESS_NAME: how messages and emails name the business
     business_timezone: str = "America/Mexico_City"
     default_locale: str = "es_MX"
     resume_after_minutes: int = 30
@@ -141,6 +143,13 @@ class Settings:
     staff_session_max_hours: int = 12
     trusted_proxies: int = 0
     metrics_token: str | None = None
+    # SPEI transfers confirmed by staff: the business's account, shown to the applicant with a unique reference.
+    spei_clabe: str = "002180700000000001"  # development placeholder: set SPEI_CLABE in production
+    spei_beneficiary: str = "Gestoría PTI (desarrollo)"
+    # Card and OXXO payments through Stripe Checkout when the key is set (the webhook secret is then mandatory).
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base_url: str = "https://api.stripe.com"
 
     @property
     def is_production(self) -> bool:
@@ -149,11 +158,17 @@ class Settings:
     @property
     def base_url(self) -> str:
         """Where links in messages point: the public origin, or this machine in development."""
-        return self.public_base_url or f"http://127.0.0.1:{self.port}"
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return self.public_base_url or f"http://{host}:{self.port}"
 
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return bool(self.stripe_secret_key and self.stripe_webhook_secret)
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -190,6 +205,8 @@ class Settings:
             missing.extend(name for name in twilio if not get(name))
         if get("SMTP_URL") and not get("MAIL_FROM"):
             missing.append("MAIL_FROM")
+        if get("STRIPE_SECRET_KEY") and not get("STRIPE_WEBHOOK_SECRET"):
+            missing.append("STRIPE_WEBHOOK_SECRET")
         problems = _production_problems(get) if production else []
         if missing or problems:
             named = [f"missing required settings: {', '.join(missing)}"] if missing else []
@@ -284,6 +301,7 @@ class Settings:
             secret_key=secret_key,
             data_encryption_keys=keys,
             public_base_url=(get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            business_name=get("BUSINESS_NAME") or "Gestoría PTI",
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
             telegram_api_base_url=(get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org").rstrip("/"),
@@ -296,6 +314,11 @@ class Settings:
             business_timezone=get("BUSINESS_TIMEZONE") or "America/Mexico_City",
             default_locale=locale,
             case_review_days=review_days,
+            spei_clabe=get("SPEI_CLABE") or "002180700000000001",
+            spei_beneficiary=get("SPEI_BENEFICIARY") or "Gestoría PTI (desarrollo)",
+            stripe_secret_key=get("STRIPE_SECRET_KEY"),
+            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
+            stripe_api_base_url=(get("STRIPE_API_BASE_URL") or "https://api.stripe.com").rstrip("/"),
             staff_session_idle_minutes=session_idle,
             staff_session_max_hours=session_max,
             whatsapp_templates={str(k): str(v) for k, v in templates.items()},

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.dialog.engine import Engine
 from bot.dialog.hours import BusinessHours
 from bot.service.intake import Intake
+from bot.service.stripe_checkout import StripeCheckout
 from bot.service.turns import TurnService
 from bot.worker.inbound import InboundWorker
 from bot.worker.loop import Periodic, Worker
@@ -90,6 +91,14 @@ def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
     return channels
 
 
+def build_checkout(settings: Settings) -> StripeCheckout | None:
+    """Stripe Checkout (card and OXXO) when STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are set; else SPEI only."""
+    if not settings.stripe_enabled or not settings.stripe_secret_key:
+        return None
+    return StripeCheckout(settings.stripe_secret_key, settings.stripe_api_base_url, settings.base_url,
+                          timeout=settings.provider_timeout)
+
+
 def build_schedule(settings: Settings) -> Schedule:
     quiet_start, quiet_end = (time.fromisoformat(part.strip()) for part in settings.quiet_hours.split("-"))
     first, second = settings.nudge_after_hours
@@ -107,9 +116,12 @@ def build_services(settings: Settings) -> Services:
     documents = DocumentStore(settings.data_dir / "documents", cipher)
     channels = build_channels(settings, documents)
     from bot.service.links import export_url
+    from bot.service.payments import SpeiAccount
 
     turns = TurnService(database, cipher, engine, settings.default_locale, documents=documents,
-                        export_link=lambda contact_id: export_url(settings.secret_key, settings.base_url, contact_id))
+                        export_link=lambda contact_id: export_url(settings.secret_key, settings.base_url, contact_id),
+                        spei=SpeiAccount(settings.spei_clabe, settings.spei_beneficiary),
+                        checkout=build_checkout(settings))
     dispatcher = Dispatcher(database, cipher, channels.senders, throttles=channels.throttles,
                             stale_claim=timedelta(seconds=settings.outbox_claim_timeout))
     media = MediaWorker(database, cipher, turns, documents, channels.fetchers)

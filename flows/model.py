@@ -69,7 +69,24 @@ class Unsubscribe:
     """Effect: stop the payment reminders."""
 
 
-Effect = RecordConsent | FileCase | AssignDocument | Subscribe | Unsubscribe
+@dataclass(frozen=True, slots=True)
+class AcceptContract:
+    """Effect: the applicant accepted to buy `plan` (a key of flows/data/prices.toml) under the terms `version`;
+    storage records the contract at today's price and opens its payment."""
+
+    kind: str  # "service" | "membership"
+    plan: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartPayment:
+    """Effect: open (or reuse) the payment of the accepted contract by `method` ("stripe" | "spei")."""
+
+    method: str
+
+
+Effect = RecordConsent | FileCase | AssignDocument | Subscribe | Unsubscribe | AcceptContract | StartPayment
 
 
 Parser = Callable[[str, Data], Parsed]

@@ -30,9 +30,11 @@ from twilio.request_validator import RequestValidator
 
 from bot.config import Settings, normalise_database_url
 from bot.core.clock import utcnow
+from bot.web.context import services_of
 from bot.wiring import Services
 from bot.worker.outbox import Dispatcher
 from storage.models import Case, Contact, Conversation
+from storage.payments import PaymentRepository
 from storage.staff import StaffRepository
 from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
 
@@ -46,8 +48,10 @@ RFC = "GODE561231GR8"
 NSS = "12345612340"
 # Answers to the eligibility questions up to the health consent that make the applicant "probably qualifies":
 # own income, not public administration, not salaried, Mexican, in Mexico, first registered after 1997,
-# 18 to 59, no pension, neither pregnant nor a planned surgery.
-ELIGIBLE = ["si", "no", "no", "1", "1", "2", "2", "no", "1"]
+# 18 to 59, no pension. The health questions (a pre-existing condition, then a pregnancy or a planned surgery)
+# come only after the health consent: "2" skips them all, or HEALTHY authorises and answers no to both.
+ELIGIBLE = ["si", "no", "no", "1", "1", "2", "2", "no"]
+HEALTHY = ["autorizo", "no", "no"]
 
 # -- secrets and addresses of the test configuration ----------------------------------------------------------
 TEST_KEY = Fernet.generate_key().decode()
@@ -121,6 +125,14 @@ class Phone:
                     return self.send(payload=button["payload"])
         raise AssertionError(f"no button {title!r} in {self.buttons()}")
 
+    def poll(self) -> list[dict[str, Any]]:
+        """Fetch what was queued for this phone since its last reply (a payment confirmed, a staff reply…)."""
+        after = max((int(message["id"]) for message in self.last), default=0)
+        response = self.client.get(f"/webchat/api/messages?after={after}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        self.last = response.get_json()["messages"]
+        return self.last
+
     def text(self) -> str:
         return "\n".join(message["text"] for message in self.last)
 
@@ -130,6 +142,14 @@ class Phone:
 
 def enrolled_applicant(phone: Phone) -> None:
     """The sample applicant goes from "hola" to a filed case with every document, through the web chat."""
+    applicant_at_summary(phone)
+    phone.send("1")
+    pay_by_transfer(phone)
+    assert re.search(r"PTI-2026-\d{6}", phone.text())
+
+
+def applicant_at_summary(phone: Phone) -> None:
+    """The sample applicant goes from "hola" to the summary of their data with every document."""
     phone.send("hola")
     phone.send("1")
     phone.send("acepto")
@@ -144,8 +164,24 @@ def enrolled_applicant(phone: Phone) -> None:
     phone.upload(pdf_document(), "constancia.pdf")
     phone.upload(document_photo(seed=4), "recibo.jpg")
     phone.send("omitir")
-    phone.send("1")
-    assert re.search(r"PTI-2026-\d{6}", phone.text())
+
+
+def pay_by_transfer(phone: Phone) -> None:
+    """At the contract: accept it, send a SPEI transfer receipt, and have staff confirm it; the case is then filed
+    and its folio is in `phone.last`."""
+    phone.send("acepto")
+    assert "CLABE" in phone.text(), phone.text()
+    phone.upload(document_photo(seed=17), "transferencia.jpg")
+    confirm_pending_payment(services_of(phone.client.application))
+    phone.poll()
+
+
+def confirm_pending_payment(services: Services, actor: str = "ana@gestoria.mx") -> None:
+    """Staff confirm the oldest pending payment, as the inbox does (bot.service.payments)."""
+    with services.database.session_scope() as session:
+        pending = PaymentRepository(session).pending(limit=1)
+        assert pending, "no pending payment"
+        assert services.turns.payments.apply_paid(session, pending[0].id, actor, utcnow())
 
 
 # -- Telegram and WhatsApp ------------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from bot.core.messages import Inbound, Outbound
 from bot.core.metrics import DUPLICATES, INBOUND, TURN_SECONDS
 from bot.core.state import DialogState
 from bot.dialog.engine import DialogResult, Engine
-from flows.model import AssignDocument, FileCase, RecordConsent, Subscribe, Unsubscribe
+from bot.service.payments import RECEIPT_SLOT, Payments, SpeiAccount
+from bot.service.stripe_checkout import StripeCheckout
+from flows.model import AcceptContract, AssignDocument, FileCase, RecordConsent, StartPayment, Subscribe, Unsubscribe
 from flows.rules.document_slots import missing_required
 from flows.rules.eligibility_assessment import assess
 from flows.rules.legal import TERMS
@@ -72,8 +74,12 @@ class TurnService:
     def __init__(self, database: Database, cipher: Cipher, engine: Engine, default_locale: str,
                  clock: Callable[[], datetime] = utcnow,
                  on_queued: Callable[[], None] | None = None, documents: DocumentStore | None = None,
-                 export_link: Callable[[int], str] | None = None) -> None:
+                 export_link: Callable[[int], str] | None = None, spei: SpeiAccount | None = None,
+                 checkout: StripeCheckout | None = None) -> None:
         self.documents = documents
+        # SPEI_CLABE / SPEI_BENEFICIARY come from the settings through bot.wiring.
+        self.payments = Payments(database, cipher, engine, spei or SpeiAccount("002180700000000001", "Gestoría PTI"),
+                                 self._file_case, checkout=checkout, on_queued=self._wake)
         self.export_link = export_link
         self.database = database
         self.cipher = cipher
@@ -190,6 +196,14 @@ class TurnService:
                 DocumentRepository(session).assign(effect.document_id, conversation_id, effect.slot)
                 if effect.slot == "payment_proof":
                     self._record_payment_proof(session, conversation_id, effect.document_id, now)
+                elif effect.slot == RECEIPT_SLOT:
+                    self.payments.record_receipt(session, turn.conversation, conversation_id, effect.document_id,
+                                                 now)
+            elif isinstance(effect, AcceptContract):
+                replies.extend(self.payments.accept(session, turn.conversation, effect, contact_id, conversation_id,
+                                                    inbound_id, now))
+            elif isinstance(effect, StartPayment):
+                replies.extend(self.payments.start(session, turn.conversation, effect, conversation_id, now))
             elif isinstance(effect, Subscribe):
                 frequency = str(turn.conversation.data.get("reminder_frequency") or "monthly")
                 MembershipRepository(session).subscribe(contact_id, conversation_id, frequency,
@@ -249,6 +263,8 @@ class TurnService:
             ("rfc_check_digit", data.get("rfc_check_digit_ok") is False),
             ("eligibility_review", result.outcome != "likely"),
             ("documents_pending", bool(missing_required(data))),
+            ("nss_missing", data.get("nss_status") == "none"),  # optional: staff look it up (issue 14)
+            ("health_question", data.get("_health_question")),  # asked a health question in the chat
         ) if raised]
         return CaseRepository(session, self.cipher).create(contact_id, conversation_id, snapshot, result.outcome,
                                                            result.reasons, flags, now)

@@ -36,13 +36,24 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Spanish and emoji as they are
     app.extensions[EXTENSION] = services
 
-    from bot.web import data_export, legal_pages, limits, media_links, metrics, security_headers, webchat, webhooks
+    from bot.web import (
+        data_export,
+        legal_pages,
+        limits,
+        media_links,
+        metrics,
+        security_headers,
+        stripe_webhook,
+        webchat,
+        webhooks,
+    )
     from bot.web.inbox import bp as inbox
 
     security_headers.init_app(app, settings)
     limits.init_app(app)  # before the blueprints: it bounds the numbers their URLs take
     app.register_blueprint(webchat.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(stripe_webhook.bp)
     app.register_blueprint(legal_pages.bp)
     app.register_blueprint(media_links.bp)
     app.register_blueprint(data_export.bp)

@@ -1,7 +1,8 @@
 """The summary, corrections, filing, and the case status.
 
 The applicant sees everything collected in one message, numbered; any item can be corrected by itself
-and the conversation comes straight back to the summary. Confirming files the case: it gets a folio like
+and the conversation comes straight back to the summary. Confirming leads to the contract and its payment
+(flows/steps/contract.py); once the payment is confirmed the case is filed: it gets a folio like
 PTI-2026-000123 and status "received", and the applicant learns what happens next. "estado" shows the
 status and what is still missing from them.
 """
@@ -11,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flows.model import Choice, Context, FileCase, Route, Step
+from flows.model import Choice, Context, Data, Route, Step
 from flows.rules.case_status import STATUSES
 from flows.rules.document_slots import LABELS, SLOTS, has_case, missing_required
 from flows.rules.records import ITEMS, display
+from flows.steps.contract import AWAITING_PAYMENT
 from flows.steps.documents import FIRST_MISSING
 from locales import N_, translate
+
+
+def awaits_documents(data: Data) -> bool:
+    """A filed case still waiting on documents from the applicant (missing, or asked for again by staff)."""
+    return has_case(data) and bool(missing_required(data) or data.get("requested_documents"))
 
 
 def summary_values(context: Context) -> Mapping[str, Any]:
@@ -55,8 +62,8 @@ EDIT_CHOICES = tuple(
 STEPS = (
     Step("summary", (N_(
         "*Please check your data:*\n%(summary)s\n\n%(pending)s\nIs everything right?"),), (
-        Choice("confirm", N_("Everything is right, send it"), "filing", ("si", "correcto", "enviar", "confirmar"),
-               {"editing": False}, (FileCase(),)),
+        Choice("confirm", N_("Everything is right, send it"), "contract_offer",
+               ("si", "correcto", "enviar", "confirmar"), {"editing": False}),
         Choice("edit", N_("Correct something"), "edit_menu", ("corregir", "cambiar", "no", "editar")),
     ), where=N_("the summary of your data"), values=summary_values),
     Step("edit_menu", (N_("What do you want to correct?"),), EDIT_CHOICES, where=N_("the summary of your data")),
@@ -72,10 +79,16 @@ STEPS = (
         Choice("reminders", N_("Payment reminders"), "reminders_info", ("recordatorios", "membresia")),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your case"), values=case_values, resumable=False),
-    Step("case_status", (), then=(Route("status_of_case", has_case), Route("status_without_case")),
+    Step("case_status", (), then=(Route("status_of_case", awaits_documents), Route("status_complete", has_case),
+                                  AWAITING_PAYMENT, Route("status_without_case")),
          where=N_("your case status"), resumable=False),
     Step("status_of_case", (N_("Your case *%(folio)s* is: %(status)s.\n%(pending)s"),), (
         Choice("documents", N_("Send pending documents"), FIRST_MISSING, ("documentos", "enviar")),
+        Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        Choice("menu", N_("Main menu"), "@menu", ("menu",)),
+    ), where=N_("your case status"), values=case_values, resumable=False),
+    # Nothing pending from the applicant: no "Send pending documents" button (issue 14).
+    Step("status_complete", (N_("Your case *%(folio)s* is: %(status)s.\n%(pending)s"),), (
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your case status"), values=case_values, resumable=False),

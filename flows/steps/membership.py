@@ -14,9 +14,14 @@ from typing import Any
 from flows.model import Choice, Context, Data, RecordConsent, Route, Step, Subscribe, Unsubscribe, Upload
 from flows.rules.legal import TERMS
 from flows.rules.records import FREQUENCIES
+from flows.steps.contract import awaiting_payment, paying_by_card
 from locales import N_, translate
 
 CONSENT_VERSION = TERMS.version
+
+
+def awaiting_transfer(data: Data) -> bool:
+    return awaiting_payment(data) and not paying_by_card(data)
 
 
 def subscribed(data: Data) -> bool:
@@ -60,7 +65,9 @@ STEPS = (
         Choice("cancel", N_("Cancel reminders"), "reminders_cancel", ("cancelar",)),
         MENU,
     ), where=WHERE, values=frequency_values, resumable=False),
-    Step("paid_router", (), then=(Route("paid_proof", subscribed), Route("reminders_offer")), where=WHERE,
+    # "ya pagué" while the service fee waits for a transfer is about that transfer, not about IMSS.
+    Step("paid_router", (), then=(Route("payment_spei", awaiting_transfer), Route("paid_proof", subscribed),
+                                  Route("reminders_offer")), where=WHERE,
          resumable=False),
     Step("paid_proof", (N_("Great! Send a photo or PDF of your payment receipt and an advisor will check it."),),
          (Choice("later", N_("Later"), "@menu", ("despues", "luego")),),

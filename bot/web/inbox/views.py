@@ -16,11 +16,13 @@ from flows.rules.case_status import NEXT_STATUSES, STATUSES
 from flows.rules.document_slots import LABELS
 from flows.rules.eligibility_assessment import assess
 from flows.rules.payments import nearest_period
+from flows.rules.prices import amount
 from flows.rules.records import FREQUENCIES, ITEMS, display
 from locales import N_, translate
 from storage.emails import email_state
 from storage.enrollment import CaseRepository, ConsentRepository
 from storage.inbox_queries import InboxQueries
+from storage.payments import PaymentRepository
 from storage.staff import AuditRepository, CannedRepository
 from storage.subscriptions import MembershipRepository
 
@@ -35,6 +37,8 @@ OUTCOMES = {"likely": N_("probably qualifies"), "review": N_("needs an advisor's
 VIEWS = {"all": N_("All"), "waiting": N_("Waiting"), "mine": N_("Mine"), "unassigned": N_("Unassigned")}
 PAYMENT_LABELS = {"line_sent": N_("línea de captura sent"), "proof_received": N_("receipt received"),
                   "paid": N_("paid")}
+SERVICE_PAYMENT_LABELS = {"pending": N_("pending"), "paid": N_("paid"), "failed": N_("failed"),
+                          "expired": N_("expired"), "refunded": N_("refunded")}
 REVIEW_LABELS = {"pending": N_("to review"), "approved": N_("approved"), "rejected": N_("rejected")}
 DOCUMENT_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}
 
@@ -88,6 +92,7 @@ def conversation(conversation_id: int) -> Any:
         subscription = membership.for_conversation(conversation_id)
         payments = membership.payments(subscription.id) if subscription else []
         reminders = membership.reminders(subscription.id) if subscription else []
+        service_payment = PaymentRepository(db).latest_for_conversation(conversation_id)
         AuditRepository(db).add(g.staff, "view_personal_data", f"conversation:{conversation_id}", utcnow())
         last_inbound = contact.last_inbound_at
     locale = staff_locale()
@@ -104,6 +109,8 @@ def conversation(conversation_id: int) -> Any:
         template_configured="staff_reply" in services.settings.whatsapp_templates, outcomes=OUTCOMES,
         review_labels=REVIEW_LABELS, mail=mail, subscription=subscription, payments=payments,
         reminders=reminders, payment_labels=PAYMENT_LABELS, frequencies=FREQUENCIES,
+        service_payment=service_payment, service_payment_labels=SERVICE_PAYMENT_LABELS, amount=amount,
+        receipt=next((d for d in documents if service_payment and d.id == service_payment.receipt_document_id), None),
         next_period=nearest_period(services.engine.local_date(utcnow())),
         name=str(data.get("full_name") or services.cipher.decrypt_text(contact.display_name) or ""),
         last_id=transcript[-1].id if transcript else 0)

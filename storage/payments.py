@@ -1,0 +1,168 @@
+"""Contracts and their payments: what an applicant accepted to buy, each attempt to pay it, and the provider
+events already applied (so that a retried or replayed webhook changes nothing). Plain records out; never commits.
+
+A payment's status moves only forward from "pending" (to paid, failed, expired), and "paid" only to
+"refunded": every change is one conditional UPDATE, so two deliveries of one confirmation apply it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Contract, Payment, PaymentEvent
+from storage.sql import insert_ignoring_duplicates
+
+FINAL_FROM = {"paid": ("pending", "failed"), "failed": ("pending",), "expired": ("pending",),
+              "refunded": ("paid",), "pending": ("pending",)}
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRecord:
+    id: int
+    contact_id: int | None
+    conversation_id: int | None
+    case_id: int | None
+    kind: str
+    plan: str
+    amount_centavos: int
+    text_version: str
+    accepted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    id: int
+    contract_id: int
+    method: str
+    amount_centavos: int
+    status: str
+    reference: str
+    provider_session_id: str | None
+    checkout_url: str | None
+    receipt_document_id: int | None
+    confirmed_by: str | None
+    note: str | None
+    created_at: datetime
+    paid_at: datetime | None
+
+
+class PaymentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- contracts -------------------------------------------------------------------------------------
+    def accept_contract(self, contact_id: int, conversation_id: int, kind: str, plan: str, amount_centavos: int,
+                        text_version: str, message_id: int | None, now: datetime) -> ContractRecord:
+        """Record what the applicant accepted, at the price of that moment (later price changes do not touch it)."""
+        contract = Contract(contact_id=contact_id, conversation_id=conversation_id, kind=kind, plan=plan,
+                            amount_centavos=amount_centavos, text_version=text_version, message_id=message_id,
+                            accepted_at=now)
+        self.session.add(contract)
+        self.session.flush()
+        return _contract(contract)
+
+    def open_contract(self, conversation_id: int, kind: str) -> ContractRecord | None:
+        """The conversation's latest contract of `kind` that has no case yet (still to be paid or filed)."""
+        contract = self.session.execute(
+            select(Contract).where(Contract.conversation_id == conversation_id, Contract.kind == kind,
+                                   Contract.case_id.is_(None)).order_by(Contract.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        return _contract(contract) if contract else None
+
+    def contract(self, contract_id: int) -> ContractRecord | None:
+        contract = self.session.get(Contract, contract_id)
+        return _contract(contract) if contract else None
+
+    def link_case(self, contract_id: int, case_id: int) -> None:
+        self.session.execute(update(Contract).where(Contract.id == contract_id).values(case_id=case_id))
+
+    # -- payments --------------------------------------------------------------------------------------
+    def start_payment(self, contract_id: int, method: str, now: datetime) -> PaymentRecord:
+        """A new pending payment of the whole contract amount; its reference comes from the row id (PTI-P000123)."""
+        contract = self.session.get(Contract, contract_id)
+        assert contract is not None, contract_id
+        payment = Payment(contract_id=contract_id, method=method, amount_centavos=contract.amount_centavos,
+                          status="pending", created_at=now, updated_at=now)
+        self.session.add(payment)
+        self.session.flush()
+        payment.reference = f"PTI-P{payment.id:06d}"
+        self.session.flush()
+        return _payment(payment)
+
+    def get(self, payment_id: int) -> PaymentRecord | None:
+        payment = self.session.get(Payment, payment_id)
+        return _payment(payment) if payment else None
+
+    def by_reference(self, reference: str) -> PaymentRecord | None:
+        payment = self.session.execute(select(Payment).where(Payment.reference == reference)).scalar_one_or_none()
+        return _payment(payment) if payment else None
+
+    def by_provider_session(self, session_id: str) -> PaymentRecord | None:
+        payment = self.session.execute(
+            select(Payment).where(Payment.provider_session_id == session_id)).scalar_one_or_none()
+        return _payment(payment) if payment else None
+
+    def latest_for_conversation(self, conversation_id: int) -> PaymentRecord | None:
+        """The newest payment of the conversation's contracts: what the inbox and "estado" show."""
+        payment = self.session.execute(
+            select(Payment).join(Contract, Contract.id == Payment.contract_id)
+            .where(Contract.conversation_id == conversation_id).order_by(Payment.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        return _payment(payment) if payment else None
+
+    def pending(self, limit: int = 100) -> list[PaymentRecord]:
+        rows = self.session.execute(select(Payment).where(Payment.status == "pending")
+                                    .order_by(Payment.id).limit(limit)).scalars()
+        return [_payment(row) for row in rows]
+
+    def set_checkout(self, payment_id: int, session_id: str, url: str, now: datetime) -> None:
+        self.session.execute(update(Payment).where(Payment.id == payment_id).values(
+            provider_session_id=session_id, checkout_url=url, updated_at=now))
+
+    def attach_receipt(self, payment_id: int, document_id: int, now: datetime) -> None:
+        """The applicant's transfer receipt, for staff to check; a rejected receipt's reason is cleared."""
+        self.session.execute(update(Payment).where(Payment.id == payment_id).values(
+            receipt_document_id=document_id, note=None, updated_at=now))
+
+    def reject_receipt(self, payment_id: int, reason: str, actor: str, now: datetime) -> bool:
+        """Staff could not match the receipt: it stays pending, waiting for another; False if not pending."""
+        result = self.session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == "pending")
+                                      .values(receipt_document_id=None, note=reason, confirmed_by=actor,
+                                              updated_at=now))
+        return bool(getattr(result, "rowcount", 0))
+
+    def transition(self, payment_id: int, status: str, now: datetime, *, actor: str | None = None,
+                   provider_payment_id: str | None = None, note: str | None = None) -> bool:
+        """Move a payment to `status` if its current status allows it; True only for the call that moved it."""
+        values: dict[str, object] = {"status": status, "updated_at": now}
+        if status == "paid":
+            values["paid_at"] = now
+        for key, value in (("confirmed_by", actor), ("provider_payment_id", provider_payment_id), ("note", note)):
+            if value is not None:
+                values[key] = value
+        result = self.session.execute(update(Payment).where(
+            Payment.id == payment_id, Payment.status.in_(FINAL_FROM[status])).values(**values))
+        return bool(getattr(result, "rowcount", 0))
+
+    # -- provider events -------------------------------------------------------------------------------
+    def record_event(self, provider: str, event_id: str, kind: str, payment_id: int | None, now: datetime) -> bool:
+        """Remember a provider event; False when it was seen before (then nothing must be applied again)."""
+        inserted = insert_ignoring_duplicates(self.session, PaymentEvent.__table__, {
+            "provider": provider, "event_id": event_id, "type": kind, "payment_id": payment_id,
+            "received_at": now}, ["provider", "event_id"])
+        return inserted is not None
+
+
+def _contract(row: Contract) -> ContractRecord:
+    return ContractRecord(row.id, row.contact_id, row.conversation_id, row.case_id, row.kind, row.plan,
+                          row.amount_centavos, row.text_version, row.accepted_at)
+
+
+def _payment(row: Payment) -> PaymentRecord:
+    return PaymentRecord(row.id, row.contract_id, row.method, row.amount_centavos, row.status, row.reference or "",
+                         row.provider_session_id, row.checkout_url, row.receipt_document_id, row.confirmed_by,
+                         row.note, row.created_at, row.paid_at)
