@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -82,7 +83,10 @@ def serve_command(host: str, port: int | None, no_worker: bool) -> None:
     from bot.web.inbox.auth import ensure_first_admin
     from bot.wiring import build_services
 
-    settings = _settings()
+    # Links in messages point where this server listens (when PUBLIC_BASE_URL is unset), not at port 8000.
+    settings = replace(_settings(), host=host)
+    settings = replace(settings, port=port or settings.port)
+    port = settings.port
     _migrate(settings)
     services = build_services(settings)
     app = create_app(settings, services)
@@ -90,7 +94,6 @@ def serve_command(host: str, port: int | None, no_worker: bool) -> None:
     if password:
         click.echo(f"Created the first inbox admin: admin@localhost with one-time password {password} "
                    "(you will be asked to change it at the first login)")
-    port = port or settings.port
     class QuietHandler(WSGIRequestHandler):
         """No `Server: Werkzeug/x Python/y` banner: versions only help someone looking for a known hole."""
 

@@ -18,6 +18,7 @@ from bot.core.state import DialogState
 from bot.dialog.engine import Engine
 from flows.registry import FLOWS
 from flows.rules.commands import BY_NAME
+from flows.rules.prices import quote_values
 from locales import translate
 from tests.helpers import ROOT, Phone
 
@@ -125,5 +126,6 @@ def test_every_faq_answer_fits_one_bubble() -> None:
         for locale in ("es_MX", "en"):
             if intent.answer:
                 text = translate(locale, intent.answer, site="https://ptibot.example.com.mx",
-                                 privacy_url="https://ptibot.example.com.mx/legal/privacy?v=2026-12-01", days=3)
+                                 privacy_url="https://ptibot.example.com.mx/legal/privacy?v=2026-12-01", days=3,
+                                 **quote_values(date(2026, 12, 1), locale))
                 assert len(text) <= 600, intent.name

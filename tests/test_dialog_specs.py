@@ -22,11 +22,12 @@ import pytest
 from bot.core.messages import Inbound
 from bot.core.state import DialogState
 from bot.dialog.engine import Engine
+from bot.dialog.hours import BusinessHours
 from bot.dialog.turn import DialogResult
-from flows.model import Effect, RecordConsent
+from flows.model import AssignDocument, Effect, RecordConsent, Unsubscribe
 from flows.registry import FLOWS
 from flows.rules.legal import PRIVACY, TERMS
-from tests.helpers import CURP, ELIGIBLE, FULL_NAME, NSS, RFC
+from tests.helpers import CURP, ELIGIBLE, FULL_NAME, HEALTHY, NSS, RFC
 
 NOW = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)  # the 2026 IMSS constants apply
 ENGINE = Engine(FLOWS)  # an engine holds no turn state: one serves every table
@@ -165,7 +166,7 @@ MENU_QUESTION = "¿En qué te puedo ayudar? Elige una opción:"
 MENU_BUTTONS = ("Iniciar mi inscripción", "Qué incluye el servicio", "Beneficios de inscribirte", "Requisitos",
                 "Cuánto cuesta el IMSS", "Estado de mi trámite", "Recordatorios de pago", "Hablar con un asesor")
 AT_THE_MENU = Bot(asks=MENU_QUESTION, buttons=MENU_BUTTONS, step="main_menu")
-NOT_UNDERSTOOD = "Perdón, no te entendí. Toca un botón o responde con su número."
+NOT_UNDERSTOOD = "Perdón, no te entendí. Toca uno de los botones o escribe tu respuesta."  # no numbers here
 OFFER_A_PERSON = "Parece que esta pregunta está complicada. ¿Quieres que te ayude un asesor?"
 HANDED_OVER = ("Listo. Un asesor de nuestro equipo te responderá por aquí. Mientras esperas, el asistente no va a "
                "contestar; escribe *menu* para volver con él.")
@@ -193,7 +194,7 @@ CONSENTED: list[Row] = [
 ]
 QUALIFIED: list[Row] = [
     *CONSENTED,
-    *[(answer, Bot()) for answer in (*ELIGIBLE, "autorizo", "no")],
+    *[(answer, Bot()) for answer in (*ELIGIBLE, *HEALTHY)],
     ("continuar", Bot(asks=NAME_QUESTION, step="ask_full_name")),
 ]
 AT_THE_CURP: list[Row] = [*QUALIFIED, (FULL_NAME, Bot(asks=CURP_QUESTION, step="ask_curp"))]
@@ -272,8 +273,10 @@ CHOICES_TYPED_ANY_WAY: list[Row] = [
     ("sí, en méxico", Bot(step="q_first_registration", data={"elig_abroad": "no"})),
     ("dos", Bot(step="q_age", data={"elig_first_registration": "after_1997"})),
     ("18 a 59", Bot(step="q_pensioner", data={"elig_age": "18_59"})),
-    ("No.", Bot(step="q_pregnancy", data={"elig_pensioner": "no"})),
-    ("ninguna 🙂", Bot(step="health_consent", data={"elig_pregnancy": "none"})),
+    ("No.", Bot(step="health_consent", data={"elig_pensioner": "no"})),
+    ("sí, autorizo", Bot(step="q_preexisting", data={"health_consent": True})),
+    ("nop", Bot(step="q_pregnancy", data={"elig_preexisting": "no"})),
+    ("ninguna 🙂", Bot(step="elig_likely", data={"elig_pregnancy": "none"})),
 ]
 
 A_WRONG_CHOICE_IS_CORRECTED_AND_THE_THIRD_MISS_OFFERS_A_PERSON: list[Row] = [
@@ -300,7 +303,8 @@ A_WRONG_TYPED_ANSWER_GETS_A_SPECIFIC_CORRECTION: list[Row] = [
     ("GODE561231", Bot("Tu CURP tiene 10 caracteres, pero debe tener 18.", asks=CURP_QUESTION, bubbles=2)),
     ("GOÑE561231HDFNZD03", Bot("En la CURP, la letra Ñ siempre se escribe como X.", asks=CURP_QUESTION)),
     ("GODE561231HDFNZD04", Bot(("El último dígito de tu CURP no coincide con el resto.", CURP_QUESTION, OFFER_A_PERSON),
-                               asks=OFFER_A_PERSON, buttons=("Hablar con un asesor",), events=("offered_human",))),
+                               asks=OFFER_A_PERSON, buttons=("No tengo mi CURP a la mano", "Hablar con un asesor"),
+                               events=("offered_human",))),
     (CURP.lower(), Bot(asks=RFC_QUESTION, step="ask_rfc", data={"curp": CURP})),
 ]
 
@@ -336,6 +340,10 @@ ELIGIBILITY_PROBABLY_QUALIFIES: list[Row] = [
                           "cuestionario médico, y no declarar una enfermedad puede terminar la cobertura sin "
                           "reembolso.",
                      step="q_preexisting", effects=(RecordConsent("health", TERMS.version, True),))),
+    # Asked of everyone, only after the health consent, and skippable (issue 14).
+    ("no", Bot(asks="Última: ¿tienes un embarazo en curso o alguna cirugía programada?",
+               buttons=("Ninguna de las dos", "Un embarazo", "Cirugía programada", "Prefiero no decirlo"),
+               step="q_pregnancy")),
     ("no", Bot(("*Resultado preliminar: es probable que sí puedas inscribirte* ✅", "Ley 97", INFORMATIVE),
                buttons=("Continuar", "Hablar con un asesor", "¿Solo pensión? (Modalidad 40)"), step="elig_likely",
                events=())),
@@ -352,9 +360,7 @@ ELIGIBILITY_NEEDS_AN_ADVISOR: list[Row] = [
     ("1", Bot(step="q_first_registration")),
     ("no sé", Bot(step="q_age")),
     ("60 a 64", Bot(step="q_pensioner")),
-    ("si", Bot(step="q_pregnancy")),
-    ("embarazada", Bot("pueden aplicar periodos de espera desde tu fecha de inscripción. Parto: 10 meses.",
-                       buttons=("Sí, lo autorizo", "Omitir esta pregunta"), step="health_consent")),
+    ("si", Bot(buttons=("Sí, lo autorizo", "Omitir estas preguntas"), step="health_consent")),
     ("omitir", Bot(("*Resultado preliminar: conviene que un asesor revise tu caso* 🔎",
                     "Tu estancia legal está en trámite", "Como recibes una pensión", INFORMATIVE),
                    buttons=("Continuar", "Hablar con un asesor", "¿Solo pensión? (Modalidad 40)"), step="elig_review",
@@ -363,7 +369,7 @@ ELIGIBILITY_NEEDS_AN_ADVISOR: list[Row] = [
 
 ELIGIBILITY_DOES_NOT_FIT: list[Row] = [
     *CONSENTED,
-    *[(answer, Bot()) for answer in ("no", "no", "no", "1", "1", "2", "2", "no", "1")],
+    *[(answer, Bot()) for answer in ("no", "no", "no", "1", "1", "2", "2", "no")],
     ("omitir", Bot(("*Resultado preliminar: parece que este esquema no es para ti*",
                     "Este esquema es para personas que tienen ingresos por una actividad propia.",
                     "Modalidad 40", "Seguro de Salud para la Familia", INFORMATIVE),
@@ -437,6 +443,22 @@ COMING_BACK_LATER: list[Row] = [
     (Later("perdón, ¿en qué íbamos?", timedelta(days=5)), Bot(WELCOME_BACK + "tu NSS.", asks=NSS_QUESTION, bubbles=2)),
 ]
 
+# Issue 14: "no tengo" at the CURP or RFC is a path (where to get it, a pause), not an error; the NSS goes on.
+A_MISSING_IDENTIFIER_IS_A_PATH: list[Row] = [
+    *AT_THE_CURP,
+    ("ahorita no tengo mi curp a la mano", Bot(("gob.mx/curp", "te espero"), step="curp_missing",
+                                               buttons=("Continuar", "Hablar con un asesor", "Menú principal"),
+                                               data={"pending_curp": True})),
+    ("hola", Bot(asks="Te espero: escribe aquí tu CURP, o escribe *continuar* cuando la tengas.")),
+    ("continuar", Bot(asks=CURP_QUESTION, step="ask_curp")),
+    (CURP, Bot(asks=RFC_QUESTION, step="ask_rfc", data={"curp": CURP, "pending_curp": None})),
+    ("no tengo rfc", Bot(("Constancia de Situación Fiscal", "sat.gob.mx", "Inscripción al RFC con CURP"),
+                         step="rfc_missing", data={"pending_rfc": True})),
+    (RFC, Bot(asks=NSS_QUESTION, step="ask_nss", data={"rfc": RFC, "pending_rfc": None})),  # typed while waiting
+    ("no me lo sé", Bot(("imss.gob.mx", EMAIL_QUESTION), asks=EMAIL_QUESTION, step="ask_email",
+                        data={"nss": None, "nss_status": "none"})),
+]
+
 A_PERSON_OWNS_THE_CHAT_UNTIL_MENU: list[Row] = [
     ("hola", AT_THE_MENU),
     ("4", Bot(step="requirements")),
@@ -445,6 +467,11 @@ A_PERSON_OWNS_THE_CHAT_UNTIL_MENU: list[Row] = [
     ("4", SILENT),
     (Tap("enroll"), SILENT),
     ("ayuda", SILENT),
+    # After a quiet spell the first message gets one line, then silence again (issue 14).
+    (Later("¿hola?", timedelta(minutes=11)), Bot(asks="Sigues en espera: una persona de nuestro equipo te responde "
+                                                      "por aquí en breve. Tus mensajes quedan guardados.",
+                                                 bubbles=1, owner="human")),
+    ("¿sigue ahí?", SILENT),
     ("Menú", Bot((BACK_WITH_THE_BOT, MENU_QUESTION), asks=MENU_QUESTION, owner="bot", step="main_menu",
                  events=("returned_to_bot",))),
 ]
@@ -476,7 +503,7 @@ OLD_BUTTONS_ARE_ANSWERED_GENTLY: list[Row] = [
     (Tap("cmd:format_disk"), Bot("Esa pregunta ya quedó contestada.", step="requirements")),  # no such command
 ]
 
-PRICE_ANSWER = "Una persona de nuestro equipo te confirma nuestros honorarios antes de empezar"
+PRICE_ANSWER = "Nuestros honorarios por tramitar tu inscripción al IMSS: Total $1,499.00 MXN (IVA incluido)."
 QUESTIONS_ARE_ANSWERED_NOT_STORED: list[Row] = [
     *QUALIFIED,
     # A question at the name question: its short answer, then only the question again; nothing stored.
@@ -514,7 +541,8 @@ ENGLISH_IS_OFFERED_AND_DETECTED: list[Row] = [
     ("hola", Bot("¿Prefieres inglés? Escribe *English*.", step="main_menu")),
     ("Hello, do you speak English?", Bot(("Sure, let's go on in English.", "How can I help you? Choose an option:"),
                                          step="main_menu", events=("language_changed",))),
-    ("how much do you charge?", Bot("Our fee is confirmed with you by a person", step="main_menu")),
+    ("how much do you charge?", Bot("Our fee for filing your IMSS enrollment: Total $1,499.00 MXN (IVA included).",
+                                         step="main_menu")),
     ("español", Bot(("Listo, seguimos en español.", MENU_QUESTION), step="main_menu")),
 ]
 
@@ -550,6 +578,7 @@ SPECIFICATIONS = {
     "the NSS is optional": THE_NSS_IS_OPTIONAL,
     "global commands in the middle of the enrollment": GLOBAL_COMMANDS_IN_THE_MIDDLE_OF_THE_ENROLLMENT,
     "coming back later": COMING_BACK_LATER,
+    "a missing identifier is a path": A_MISSING_IDENTIFIER_IS_A_PATH,
     "a person owns the chat until menu": A_PERSON_OWNS_THE_CHAT_UNTIL_MENU,
     "a person hands back to the same question": A_PERSON_HANDS_BACK_TO_THE_SAME_QUESTION,
     "language switches and back": LANGUAGE_SWITCHES_AND_BACK,
@@ -644,3 +673,115 @@ def test_every_global_command_in_every_kind_of_state(state: str, command: str) -
         assert after != before or not KINDS_OF_STATE[state]  # one step back, or still at the menu
     if command == "ayuda":
         assert before.split("\n")[-1] in after  # the current question is asked again
+
+
+# -- state bugs of issue 14, from a conversation standing where each happened ----------------------------------
+def standing(step: str, **data: Any) -> Dialog:
+    dialog = Dialog()
+    dialog.state = DialogState(flow=ENGINE.steps[step][0].name, state=step, locale="es_MX", updated_at=NOW,
+                               data=dict(data))
+    return dialog
+
+
+def test_cancelar_on_the_reminders_screen_stops_the_reminders() -> None:
+    dialog = standing("reminders_active", reminders_active=True, reminder_frequency="monthly")
+    dialog.send("cancelar")
+    dialog.check(1, Bot(asks="¿Quieres dejar de recibir tus recordatorios de pago?", step="reminders_cancel"))
+    dialog.send("cancelar")
+    dialog.check(2, Bot("ya no te enviaremos recordatorios de pago", data={"reminders_active": False},
+                        effects=(Unsubscribe(), RecordConsent("reminders", TERMS.version, False))))
+
+
+def test_beneficiaries_corrected_from_the_summary_are_replaced_or_removed() -> None:
+    people = [{"name": "María López", "relationship": "spouse"}]
+    dialog = standing("edit_menu", editing=True, beneficiaries=people)
+    dialog.send(Tap("edit_beneficiaries"))
+    dialog.check(1, Bot("María López", buttons=("Agregar otro", "Empezar la lista de nuevo", "Quitarlos a todos",
+                                                "Dejarlos así"), step="edit_beneficiaries"))
+    dialog.send(Tap("replace"))
+    dialog.send("Juan Pérez, hijo")
+    dialog.check(3, Bot(step="more_beneficiaries", data={"beneficiaries": [
+        {"name": "Juan Pérez", "relationship": "child"}]}))
+    dialog.send("no")
+    dialog.check(4, Bot(step="summary"))
+    dialog.send(Tap("edit"))
+    dialog.send(Tap("edit_beneficiaries"))
+    dialog.send(Tap("remove"))
+    dialog.check(7, Bot(step="summary", data={"beneficiaries": []}))
+
+
+def test_a_pregnancy_is_asked_only_after_the_health_consent_and_can_be_skipped() -> None:
+    dialog = standing("q_pensioner")
+    dialog.send("no")
+    dialog.check(1, Bot(step="health_consent"))
+    dialog.send(Tap("authorise"))
+    dialog.send("no")
+    dialog.check(3, Bot(step="q_pregnancy"))
+    dialog.send("embarazada")
+    dialog.check(4, Bot("Parto: 10 meses", buttons=("Continuar",), step="waiting_periods",
+                        data={"elig_pregnancy": "pregnant"}))
+    dialog.send("continuar")
+    dialog.check(5, Bot("30 semanas", step="elig_review"))
+    skipped = standing("q_pregnancy", health_consent=True, elig_preexisting="no")
+    skipped.send("prefiero no decir")
+    skipped.check(1, Bot(step="elig_likely", data={"elig_pregnancy": "skipped"}))
+
+
+def test_a_document_asked_for_again_takes_the_next_photo_wherever_the_chat_is() -> None:
+    case = {"folio": "PTI-2026-000001", "status": "documents_observed"}
+    held = {"id_front": 1, "id_back": 2, "tax_certificate": 3, "proof_of_address": 4}
+    dialog = standing("main_menu", case=case, documents=held)
+    result = ENGINE.run_event(dialog.state, "document_requested", {"slot": "proof_of_address",
+                                                                   "reason": "está borrosa"}, NOW)
+    assert result.conversation.state == "doc_proof_of_address"
+    dialog.send("estado")  # the applicant looks around first
+    dialog.check(1, Bot(step="status_of_case", buttons=("Enviar documentos", "Hablar con un asesor",
+                                                        "Menú principal")))
+    dialog.send(Tap("documents"))
+    dialog.check(2, Bot(step="doc_proof_of_address"))
+    dialog.send("menu")
+    photo = Inbound("spec", "ana", "f1", kind="event", payload="document_ready", meta=(("document_id", "9"),))
+    result = ENGINE.run(dialog.state, photo, NOW)
+    assert "Recibido" in result.replies[0].text
+    assert result.conversation.data["documents"]["proof_of_address"] == 9
+    assert result.effects == (AssignDocument(9, "proof_of_address"),)
+    dialog.send("estado")
+    dialog.check(4, Bot(step="status_complete", buttons=("Hablar con un asesor", "Menú principal")))
+
+
+def test_a_health_question_gets_it_depends_and_goes_to_the_staff_queue() -> None:
+    dialog = standing("ask_occupation")
+    result = dialog.send("¿cubre mi diabetes?")
+    dialog.check(1, Bot(("Depende de tu caso", "Un asesor revisará tu pregunta"), step="ask_occupation"))
+    assert "needs_review" in result.events and dialog.state.data["_health_question"] is True
+    assert "occupation" not in dialog.state.data
+
+
+def test_the_requirements_faq_names_the_afore_and_the_medical_questionnaire() -> None:
+    dialog = standing("ask_email")
+    dialog.send("¿qué documentos necesito?")
+    dialog.check(1, Bot(("AFORE", "cuestionario médico"), step="ask_email"))
+
+
+def test_out_of_hours_the_handoff_quotes_the_hours_in_spanish() -> None:
+    hours = BusinessHours.parse("mon-fri 09:00-18:00; sat 10:00-14:00", "America/Mexico_City")
+    engine = Engine(FLOWS, hours=hours)
+    sunday = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)  # Sunday noon in Mexico City
+    state = DialogState(flow="menu", state="main_menu", locale="es_MX", updated_at=sunday)
+    result = engine.run(state, Inbound("spec", "ana", "m1", text="asesor"), sunday)
+    text = result.replies[0].text
+    assert "lunes a viernes de 09:00 a 18:00; sábado de 10:00 a 14:00" in text
+    assert "mon-fri" not in text and "lunes 09:00" in text
+    later = engine.run(result.conversation, Inbound("spec", "ana", "m2", text="¿hola?"), sunday + timedelta(minutes=30))
+    assert [reply.text for reply in later.replies] == [
+        "Sigues en espera: una persona de nuestro equipo te responde por aquí a partir del lunes 09:00. Tus mensajes "
+        "quedan guardados."]
+
+
+def test_a_photo_after_documents_observed_without_a_named_document_is_kept_for_staff() -> None:
+    held = {"id_front": 1, "id_back": 2, "tax_certificate": 3, "proof_of_address": 4}
+    dialog = standing("main_menu", case={"folio": "PTI-2026-000001", "status": "documents_observed"}, documents=held)
+    photo = Inbound("spec", "ana", "f1", kind="event", payload="document_ready", meta=(("document_id", "9"),))
+    result = ENGINE.run(dialog.state, photo, NOW)
+    assert result.replies[0].text == "Gracias, recibí tu archivo: nuestro equipo lo revisará con tu trámite."
+    assert "por ahora" not in result.replies[0].text.lower() and result.conversation.state == "main_menu"

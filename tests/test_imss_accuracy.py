@@ -56,6 +56,7 @@ def to_postal_code(phone: Phone) -> None:
         phone.send(answer)
     phone.press(es("I authorise it"))
     phone.press(es("No"))
+    phone.press(es("Neither"))
     phone.press(es("Continue"))
     for answer in ("Eduardo González Díaz", CURP, RFC):
         phone.send(answer)

@@ -32,6 +32,7 @@ from tests.helpers import (
     CURP,
     ELIGIBLE,
     FULL_NAME,
+    HEALTHY,
     RFC,
     Phone,
     conversation_id_of,
@@ -93,7 +94,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 def qualified() -> Chat:
-    return Chat().say(*TO_THE_QUESTIONS, *ELIGIBLE, "autorizo", "no")
+    return Chat().say(*TO_THE_QUESTIONS, *ELIGIBLE, *HEALTHY)
 
 
 def at_the_nss() -> Chat:
@@ -133,7 +134,7 @@ def test_a_kept_nss_doubt_reaches_the_staff_inbox(app: Flask, services: Services
     """Through the web chat: the applicant keeps an NSS whose birth year differs from the CURP's, files the
     case, and the inbox shows the staff why it needs review (DOMAIN.md "Identifiers": a staff flag)."""
     phone.send("hola")
-    for answer in ("1", "acepto", "acepto", *ELIGIBLE, "autorizo", "no", "continuar", FULL_NAME, CURP, RFC):
+    for answer in ("1", "acepto", "acepto", *ELIGIBLE, *HEALTHY, "continuar", FULL_NAME, CURP, RFC):
         phone.send(answer)
     phone.send(NSS_BORN_IN_99)
     assert "*99*" in phone.text()
@@ -151,7 +152,7 @@ def test_a_public_servant_is_reviewed_by_a_person_not_rejected() -> None:
     """LSS art. 13 fr. V concerns public servants excluded from or not covered by other social-security laws;
     a public servant with ISSSTE and separate self-employment income is not settled by the law we hold
     (DOMAIN.md "The scheme"). So: staff review, never "cannot use this scheme"."""
-    chat = Chat().say(*TO_THE_QUESTIONS, *PUBLIC_SERVANT, "autorizo", "no")
+    chat = Chat().say(*TO_THE_QUESTIONS, *PUBLIC_SERVANT, *HEALTHY)
     assert chat.step == "elig_review"
     assert "administración pública" in chat.text and "art. 13 fr. V" in chat.text
     assert "no pueden usar este esquema" not in chat.text and "propio régimen" not in chat.text
@@ -182,11 +183,11 @@ def test_pregnancy_hears_the_30_weeks_rule_and_that_the_delivery_falls_in_the_wa
     """DOMAIN.md "Benefits and weeks": maternity pay needs >=30 weeks in the last 12 months (LSS arts. 101-102).
     "Waiting periods": childbirth 10 months from registration (RACERF art. 83), a current pregnancy's delivery
     falls inside it; how arts. 81-87 apply to this scheme is NOT CONFIRMED, so "may apply" and staff review."""
-    chat = Chat().say(*TO_THE_QUESTIONS, *ELIGIBLE[:-1], "embarazada")
+    chat = Chat().say(*TO_THE_QUESTIONS, *ELIGIBLE, "autorizo", "no", "embarazada")
     assert "pueden aplicar periodos de espera" in chat.text
     assert "Todo lo demás se cubre normalmente" not in chat.text and "el IMSS aplica periodos" not in chat.text
     assert "enfermedades preexistentes" in chat.text and "Un asesor revisará tu caso" in chat.text
-    chat.say("autorizo", "no")
+    chat.say("continuar")
     assert chat.step == "elig_review"
     assert "30 semanas cotizadas en los últimos 12 meses" in chat.text
     assert "el parto de un embarazo actual quedaría dentro de ese periodo" in chat.text
@@ -195,7 +196,7 @@ def test_pregnancy_hears_the_30_weeks_rule_and_that_the_delivery_falls_in_the_wa
 
 def test_a_planned_surgery_goes_to_a_person() -> None:
     """RACERF art. 83 waiting periods "may apply" (NOT CONFIRMED for this scheme): health questions to staff."""
-    chat = Chat().say(*TO_THE_QUESTIONS, *ELIGIBLE[:-1], "cirugía", "autorizo", "no")
+    chat = Chat().say(*TO_THE_QUESTIONS, *ELIGIBLE, "autorizo", "no", "cirugía", "continuar")
     assert chat.step == "elig_review" and "Algunas cirugías pueden tener periodos de espera" in chat.text
     assert len(chat.text) <= 600
 
@@ -297,7 +298,8 @@ def test_the_simplified_privacy_notice_names_sensitive_data_and_how_to_object() 
 def test_the_enrollment_email_says_services_start_on_the_first_of_the_next_month() -> None:
     """RACERF art. 77: the email that closes the case (receipt and first payment slip) says when services start."""
     message = build_enrollment_email(to="ana@example.mx", mail_from="tramites@gestoria.mx", locale="es_MX",
-                                     name="Ana", folio="PTI-2026-000001", payment_day=20, attachments=[])
+                                     name="Ana", folio="PTI-2026-000001", deadline="20 de diciembre de 2026",
+                                     business="Gestoría PTI", attachments=[])
     plain = message.get_body(("plain",))
     assert plain is not None
     assert "Tus servicios del IMSS empiezan el día 1 del mes siguiente a tu inscripción." in plain.get_content()

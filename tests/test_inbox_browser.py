@@ -190,6 +190,10 @@ def test_take_reply_and_hand_back_seen_by_the_applicant(page: Page, staff_page: 
 
     staff_page.locator("#take").click()
     expect(staff_page.locator("#take")).to_have_count(0)
+    # The applicant is told a person took the chat, and who (issue 14).
+    taken = es("%(name)s from our team is now with you and will reply here.", name="Ana")
+    expect(chat.bot.last).to_have_text(taken, timeout=POLLED_MS)
+    quiet_bot_bubbles += 1
     expect(staff_page.locator("h1")).to_contain_text(es("With a person"))
     expect(staff_page.locator("#hand-back")).to_have_text(es("Hand back to the bot"))
 

@@ -19,7 +19,7 @@ from bot.wiring import Services
 from flows.rules.legal import PRIVACY, TERMS
 from locales import translate
 from storage.models import Case, CaseEvent, Consent, Document
-from tests.helpers import CURP, ELIGIBLE, NSS, RFC, Phone
+from tests.helpers import CURP, ELIGIBLE, NSS, RFC, Phone, pay_by_transfer
 from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
 
 
@@ -43,6 +43,7 @@ def accept_and_qualify(phone: Phone, locale: str = "es_MX") -> None:
         phone.send(answer)
     phone.press(t(locale, "I authorise it"))
     phone.press(t(locale, "No"))
+    phone.press(t(locale, "Neither"))
     assert "✅" in phone.text()
     phone.press(t(locale, "Continue"))
 
@@ -85,24 +86,25 @@ def test_declining_ends_politely_stores_nothing_personal(phone: Phone, services:
 
 
 ELIGIBILITY_CASES = [
-    ("likely", ELIGIBLE + ["authorise", "no"], "✅", []),
-    ("salaried note", ["si", "no", "si", "1", "1", "1", "2", "no", "1", "skip"], "✅",
+    ("likely", ELIGIBLE + ["authorise", "no", "no"], "✅", []),
+    ("salaried note", ["si", "no", "si", "1", "1", "1", "2", "no", "skip"], "✅",
      ["Having a salaried job too is fine: you pay this insurance separately.",
       "You are probably in Ley 73 (first registered before 1 July 1997). Both Ley 73 and Ley 97 members can "
       "enroll."]),
-    ("no own income", ["no", "no", "no", "1", "1", "4", "2", "no", "1", "skip"], "Modalidad 40",
+    ("no own income", ["no", "no", "no", "1", "1", "4", "2", "no", "skip"], "Modalidad 40",
      ["This scheme is for people who earn income from their own activity."]),
     # LSS art. 13 fr. V does not settle a public servant with separate self-employment income: staff review.
-    ("public administration", ["si", "si", "no", "1", "1", "3", "2", "no", "1", "skip"], "🔎",
+    ("public administration", ["si", "si", "no", "1", "1", "3", "2", "no", "skip"], "🔎",
      ["You work in the public administration: whether this scheme applies depends on your social-security "
       "regime (Ley del Seguro Social art. 13 fr. V), so an advisor will review your case."]),
-    ("pensioner", ["si", "no", "no", "1", "1", "1", "3", "si", "1", "skip"], "🔎",
+    ("pensioner", ["si", "no", "no", "1", "1", "1", "3", "si", "skip"], "🔎",
      ["For your age an advisor will confirm the current rules.",
       "Because you receive a pension, an advisor will confirm the current rules."]),
-    ("foreigner in process abroad", ["si", "no", "no", "2", "2", "2", "2", "2", "no", "1", "skip"], "🔎",
+    ("foreigner in process abroad", ["si", "no", "no", "2", "2", "2", "2", "2", "no", "skip"], "🔎",
      ["Your legal stay is in process: an advisor will check when you can enroll.",
       "Living abroad you can enroll if you have legal stay where you live."]),
-    ("pregnant with condition", ["si", "no", "no", "1", "1", "2", "2", "no", "2", "authorise", "si"], "🔎",
+    ("pregnant with condition", ["si", "no", "no", "1", "1", "2", "2", "no", "authorise", "si", "2", "continuar"],
+     "🔎",
      ["A 10-month waiting period for childbirth may apply from your enrollment, so the delivery of a current "
       "pregnancy would fall inside it; an advisor will confirm it.",
       "Maternity pay needs 30 weeks of contributions in the last 12 months."]),
@@ -134,10 +136,10 @@ def test_waiting_periods_are_explained_for_a_planned_surgery(phone: Phone) -> No
     start(phone)
     phone.press(t("es_MX", "I accept"))
     phone.press(t("es_MX", "I accept"))
-    for answer in ["si", "no", "no", "1", "1", "2", "2", "no", "3"]:
+    for answer in ["si", "no", "no", "1", "1", "2", "2", "no", "autorizo", "no", "3"]:  # after the health consent
         phone.send(answer)
     text = phone.text()
-    assert "10" in text and "2" in text and t("es_MX", "I authorise it") in phone.buttons()
+    assert "10" in text and "2" in text and t("es_MX", "Continue") in phone.buttons()
 
 
 VALIDATION_TABLE = [
@@ -240,6 +242,8 @@ def test_whole_journey_to_a_folio_with_documents(phone: Phone, services: Service
     assert "María López" in summary and t("es_MX", "Still missing from you: %(documents)s.",
                                            documents="x").split(":")[0] in summary
     phone.press(t("es_MX", "Everything is right, send it"))
+    assert "Total $1,499.00 MXN (IVA incluido)" in phone.text() and not re.search(r"PTI-2026-\d{6}", phone.text())
+    pay_by_transfer(phone)
     folio = re.search(r"PTI-2026-\d{6}", phone.text())
     assert folio, phone.text()
 
@@ -257,17 +261,18 @@ def test_whole_journey_to_a_folio_with_documents(phone: Phone, services: Service
         assert "documents_pending" in case.flags
         assert [e.status for e in session.execute(select(CaseEvent)).scalars()] == ["received"]
         documents = {d.slot: d for d in session.execute(select(Document)).scalars()}
-        assert set(documents) == {"id_front", "id_back", "tax_certificate"}
+        assert set(documents) == {"id_front", "id_back", "tax_certificate", "payment_receipt"}
         assert all(d.case_id == case.id for d in documents.values())
         certificate_row = documents["tax_certificate"]
         assert certificate_row.content_type == "application/pdf" and certificate_row.pages == 2
     kinds = consents(services)
-    assert [k for k, _, accepted in kinds if accepted] == ["terms", "privacy", "health", "financial"]
+    assert [k for k, _, accepted in kinds if accepted] == ["terms", "privacy", "health", "financial",
+                                                           "service_contract"]
     with services.database.session_scope() as session:
         assert all(c.message_id for c in session.execute(select(Consent)).scalars())
 
     stored = [p for p in Path(settings.data_dir, "documents").rglob("*") if p.is_file()]
-    assert len(stored) == 3  # rejected files are not kept
+    assert len(stored) == 4  # rejected files are not kept (the fourth is the transfer receipt)
     raw = b"".join(p.read_bytes() for p in stored)
     for original in (front, back, certificate):
         assert original[:64] not in raw and original[-64:] not in raw
@@ -299,6 +304,8 @@ def test_journey_in_english(phone: Phone, services: Services) -> None:
         phone.send("later")
     phone.send("skip")
     phone.press("Everything is right, send it")
+    assert "Total $1,499.00 MXN (IVA included)" in phone.text()
+    pay_by_transfer(phone)
     assert re.search(r"PTI-2026-\d{6}", phone.text())
 
 

@@ -47,7 +47,7 @@ def test_a_full_journey_at_debug_logs_no_personal_value(log_stream: io.StringIO,
     logging.getLogger("bot.test").debug("journey for %s with %s", "GODE561231HDFNZD03", "ana@example.mx")
     enrolled_applicant(phone)
     ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
-    for text in ("hola", "1", "acepto", "acepto", "si", "no", "no", "1", "1", "2", "2", "no", "1", "2",
+    for text in ("hola", "1", "acepto", "acepto", "si", "no", "no", "1", "1", "2", "2", "no", "2",
                  "continuar", "Eduardo González Díaz", "GODE561231HDFNZD03", "GODE561231GR8", "12345612340",
                  "ana@example.mx"):
         ana.say(text)

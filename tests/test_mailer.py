@@ -89,7 +89,8 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 def enrollment(locale: str = "es_MX", to: str = "ana.lopez@example.mx") -> EmailMessage:
     return build_enrollment_email(to=to, mail_from="PTI Bot <bot@pti.example>", locale=locale,
-                                  name="Ana <López> & Co", folio="PTI-2026-0042", payment_day=17,
+                                  name="Ana <López> & Co", folio="PTI-2026-0042",
+                                  deadline="17 de enero de 2027", business="Gestoría PTI",
                                   attachments=[("comprobante-imss.pdf", RECEIPT), ("linea-de-captura.pdf", SLIP)])
 
 
@@ -127,7 +128,9 @@ def test_enrollment_email_is_delivered_over_plain_smtp(locale: str, smtp_server:
     assert plain is not None and rich is not None
     plain_text, html_text = plain.get_content(), rich.get_content()
     assert i18n.translate(locale, mailer.GREETING, name="Ana <López> & Co") in plain_text
-    assert i18n.translate(locale, mailer.PAY, payment_day=17) in plain_text
+    assert i18n.translate(locale, mailer.PAY, deadline="17 de enero de 2027") in plain_text
+    assert i18n.translate(locale, mailer.SIGNATURE, business="Gestoría PTI") in plain_text
+    assert "<strong>17 de enero de 2027</strong>" in html_text
     assert "Ana &lt;López&gt; &amp; Co" in html_text and "<López>" not in html_text
     assert "<strong>PTI-2026-0042</strong>" in html_text
     assert f'lang="{"es-MX" if locale == "es_MX" else "en"}"' in html_text

@@ -338,7 +338,11 @@ def test_staff_send_the_linea_de_captura_and_confirm_the_payment(services: Servi
     staff.post(f"/inbox/c/{conversation_id}/payments/paid", data={"csrf_token": token, "period": "2027-01"})
     history = phone.client.get("/webchat/api/messages?after=0").get_json()["messages"]
     assert history[-2]["attachments"][0]["filename"] == "linea-de-captura-2027-01.pdf"
-    assert history[-1]["text"] == es("We confirmed your IMSS payment for %(period)s. Thank you!", period="2027-01")
+    # The period as the applicant says it (issue 14): "enero de 2027", not "2027-01"; the deadline with its month.
+    assert history[-2]["text"] == es("Here is your línea de captura for %(period)s. Pay it by %(deadline)s at the "
+                                     "bank or by SPEI.", period="enero de 2027", deadline="20 de enero de 2027")
+    assert history[-1]["text"] == es("We confirmed your IMSS payment for %(period)s. Thank you!",
+                                     period="enero de 2027")
     with services.database.session_scope() as session:
         statuses = {p.period: p.status for p in session.execute(select(PeriodPayment)).scalars()}
     assert statuses["2027-01"] == "paid"

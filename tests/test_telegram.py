@@ -18,8 +18,8 @@ from bot.worker.outbox import Dispatcher
 from bot.worker.throttle import Throttle
 from locales import translate
 from storage.models import Case, Contact, Document, Message
-from tests.helpers import TELEGRAM_SECRET, TELEGRAM_TOKEN, TEST_KEY, telegram_text_update
-from tests.samples import id_card_photo, pdf_document, png_photo
+from tests.helpers import TELEGRAM_SECRET, TELEGRAM_TOKEN, TEST_KEY, confirm_pending_payment, telegram_text_update
+from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,10 +111,11 @@ def test_full_journey_with_buttons_photos_and_a_pdf(telegram_client: FlaskClient
     assert telegram_api.calls_to("editMessageReplyMarkup")  # …and its keyboard removed
     ana.press(es("I accept"))
     ana.press(es("I accept"))
-    for answer in ["si", "no", "no", "1", "1", "2", "2", "no", "1"]:
+    for answer in ["si", "no", "no", "1", "1", "2", "2", "no"]:
         ana.say(answer)
     ana.press(es("I authorise it"))
     ana.press(es("No"))
+    ana.press(es("Neither"))
     ana.press(es("Continue"))
     for answer in ("Eduardo González Díaz", "GODE561231HDFNZD03", "GODE561231GR8", "12345612340",
                    "ana@example.mx", "si", "5512345678", "06600", "Av. Juárez 123, Centro, CDMX",
@@ -128,13 +129,19 @@ def test_full_journey_with_buttons_photos_and_a_pdf(telegram_client: FlaskClient
     assert ana.send_file(pdf_document(), photo=False, name="constancia.pdf")[0] == es("Received, thank you! ✅")
     assert ana.send_file(id_card_photo(seed=4), photo=True)[0] == es("Received, thank you! ✅")
     ana.say("omitir")
-    final = ana.press(es("Everything is right, send it"))
+    offer = ana.press(es("Everything is right, send it"))
+    assert "Total $1,499.00 MXN (IVA incluido)" in "\n".join(offer) and not re.search(r"PTI-2026", "\n".join(offer))
+    assert "CLABE" in "\n".join(ana.press(es("I accept")))
+    assert ana.send_file(document_photo(seed=21), photo=True)[0] == es("Received, thank you! ✅")
+    before = len(ana.sent())
+    confirm_pending_payment(telegram_services)  # staff matched the transfer: only now is the case filed
+    final = ana.replies(before)
     assert re.search(r"PTI-2026-\d{6}", "\n".join(final))
     with telegram_services.database.session_scope() as session:
         case = session.execute(select(Case)).scalar_one()
         assert case.status == "received" and "documents_pending" not in case.flags
         slots = {d.slot for d in session.execute(select(Document)).scalars()}
-    assert slots == {"id_front", "id_back", "tax_certificate", "proof_of_address"}
+    assert slots == {"id_front", "id_back", "tax_certificate", "proof_of_address", "payment_receipt"}
 
 
 def test_old_keyboard_press_is_answered_gently(telegram_client: FlaskClient, telegram_services: Services,

@@ -13,10 +13,11 @@ from typing import Any
 
 from playwright.sync_api import Dialog, Page, Request, Route, expect
 
+from bot.wiring import Services
 from flows.steps.menu import FLOW as MENU_FLOW
 from locales import translate
 from tests.browser import API, Chat, exactly, shown
-from tests.helpers import CURP, ELIGIBLE, NSS, RFC
+from tests.helpers import CURP, ELIGIBLE, NSS, RFC, confirm_pending_payment
 from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
 
 pytest_plugins = ["tests.browser"]
@@ -107,7 +108,7 @@ def test_talk_to_a_person_quiets_the_bot_until_menu(page: Page, live_server: str
     assert t("Start my enrollment") in chat.buttons()
 
 
-def test_enrollment_by_upload_to_a_folio(page: Page, live_server: str) -> None:
+def test_enrollment_by_upload_to_a_folio(page: Page, live_server: str, services: Services) -> None:
     chat = Chat(page, live_server)
     chat.open()
     chat.press(t("Start my enrollment"))
@@ -117,6 +118,7 @@ def test_enrollment_by_upload_to_a_folio(page: Page, live_server: str) -> None:
         chat.say(answer)
     chat.press(t("I authorise it"))
     chat.press(t("No"))
+    chat.press(t("Neither"))
     expect(chat.bot.filter(has_text="✅")).not_to_have_count(0)
     chat.press(t("Continue"))
     expect(chat.bot.last).to_have_text(
@@ -150,9 +152,16 @@ def test_enrollment_by_upload_to_a_folio(page: Page, live_server: str) -> None:
     chat.press(t("Skip"))  # the optional CURP document
     expect(page.locator("#log .bubble.bot", has_text=CURP)).not_to_have_count(0)  # the summary
     chat.press(t("Everything is right, send it"))
-    expect(page.locator("#log .bubble.bot", has_text=re.compile(r"PTI-\d{4}-\d{6}"))).to_have_count(1)
+    expect(page.locator("#log .bubble.bot", has_text="Total $1,499.00 MXN (IVA incluido)")).to_have_count(1)
+    chat.press(t("I accept"))  # the contract
+    expect(page.locator("#log .bubble.bot", has_text="CLABE")).to_have_count(1)
+    chat.upload("transferencia.jpg", "image/jpeg", document_photo(seed=41))
+    expect(page.locator("#log .bubble.bot", has_text=re.compile(r"PTI-\d{4}-\d{6}"))).to_have_count(0)
+    confirm_pending_payment(services)  # staff matched the transfer: the page's poll brings the folio
+    expect(page.locator("#log .bubble.bot", has_text=re.compile(r"PTI-\d{4}-\d{6}"))).to_have_count(
+        1, timeout=20_000)
     expect(page.locator("#log .bubble.me")).to_contain_text(
-        ["📎 borrosa.jpg", "📎 ine-frente.jpg", "📎 ine-reverso.png", "📎 constancia.pdf"])
+        ["📎 borrosa.jpg", "📎 ine-frente.jpg", "📎 ine-reverso.png", "📎 constancia.pdf", "📎 transferencia.jpg"])
 
 
 def test_user_text_is_shown_as_text_never_as_html(page: Page, live_server: str) -> None:

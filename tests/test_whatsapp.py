@@ -16,8 +16,8 @@ from bot.worker.outbox import Dispatcher
 from flows.rules.case_status import STATUSES
 from locales import translate
 from storage.models import Case, Consent, Contact, Conversation, Document, Message
-from tests.helpers import PUBLIC_URL, STATUS_TEMPLATE, WhatsAppUser, drain_outbox, post_signed
-from tests.samples import id_card_photo, pdf_document, png_photo
+from tests.helpers import PUBLIC_URL, STATUS_TEMPLATE, WhatsAppUser, confirm_pending_payment, drain_outbox, post_signed
+from tests.samples import document_photo, id_card_photo, pdf_document, png_photo
 
 
 def es(msgid: str, **values: Any) -> str:
@@ -59,7 +59,11 @@ def test_options_are_numbered_and_numbers_titles_and_synonyms_work(whatsapp_clie
     ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
     menu = ana.say("hola")[-1]
     assert f"1. {es('Start my enrollment')}" in menu and "8. " in menu
-    assert es("Reply %(numbers)s", numbers="1, 2, 3, 4, 5, 6, 7 o 8") in menu
+    assert es("Reply with the number of your option.") in menu and "7 o 8" not in menu  # a long list
+    assert es("Reply %(numbers)s", numbers="1 o 2") in ana.say("1")[-1]  # a short one names its numbers
+    ana.say("menu")
+    # WhatsApp numbers its options, so a miss may say "responde con su número" here (not on the web chat).
+    assert ana.say("blablabla")[0] == es("Sorry, I did not get that. Please tap a button or reply with its number.")
     assert "CURP" in ana.say("4")[0]
     ana.say("menu")
     assert "CURP" in ana.say("Requisitos")[0]
@@ -74,7 +78,7 @@ def test_full_journey_with_numbers_words_and_two_photos_in_one_message(
     ana.say("1")
     ana.say("acepto")
     ana.say("1")
-    for answer in ["si", "no", "no", "1", "1", "2", "2", "no", "1", "1", "no", "continuar"]:
+    for answer in ["si", "no", "no", "1", "1", "2", "2", "no", "1", "no", "1", "continuar"]:
         ana.say(answer)
     for answer in ("Eduardo González Díaz", "GODE561231HDFNZD03", "GODE561231GR8", "12345612340",
                    "ana@example.mx", "si"):
@@ -88,13 +92,21 @@ def test_full_journey_with_numbers_words_and_two_photos_in_one_message(
     ana.send_media((pdf_document(), "application/pdf"))
     ana.send_media((id_card_photo(seed=9), "image/jpeg"))
     ana.say("omitir")
-    final = ana.say("1")
+    offer = ana.say("1")
+    assert "Total $1,499.00 MXN (IVA incluido)" in "\n".join(offer) and not re.search(r"PTI-2026", "\n".join(offer))
+    assert "CLABE" in "\n".join(ana.say("acepto"))
+    receipt = ana.send_media((document_photo(seed=23), "image/jpeg"))
+    assert receipt[0] == es("Received, thank you! ✅"), receipt
+    before = len(ana.received())
+    confirm_pending_payment(whatsapp_services)  # staff matched the transfer: only now is the case filed
+    drain_outbox(whatsapp_services)
+    final = [m.get("Body", "") for m in ana.received()[before:]]
     assert re.search(r"PTI-2026-\d{6}", "\n".join(final)), final
     with whatsapp_services.database.session_scope() as session:
         case = session.execute(select(Case)).scalar_one()
         data = whatsapp_services.cipher.decrypt_json(case.data)
         assert data["phone"] == "+525512345678" and data["curp"] == "GODE561231HDFNZD03"
-        assert len(session.execute(select(Document)).all()) == 4
+        assert len(session.execute(select(Document)).all()) == 5  # with the transfer receipt
 
 
 def test_location_and_media_without_auth_get_friendly_lines(whatsapp_client: FlaskClient,

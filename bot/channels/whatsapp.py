@@ -106,6 +106,9 @@ def parse_form(form: Mapping[str, str]) -> Inbound:
     return Inbound(text=body, **common)
 
 
+LIST_IN_WORDS = 4  # up to this many options the reply line names them ("Responde 1, 2, 3 o 4")
+
+
 def numbered(outbound: Outbound, locale: str, command_words: Mapping[str, str]) -> str:
     """Buttons as a numbered list, since free-form WhatsApp messages have none; commands by their word.
 
@@ -118,9 +121,12 @@ def numbered(outbound: Outbound, locale: str, command_words: Mapping[str, str]) 
     if options:
         lines.append("\n".join(f"{n}. {b.title}" for n, b in enumerate(options, 1)))
         numbers = [str(n) for n in range(1, len(options) + 1)]
-        word_or = translate(locale, N_("or"))
-        joined = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} {word_or} {numbers[-1]}"
-        lines.append(translate(locale, N_("Reply %(numbers)s"), numbers=joined))
+        if len(numbers) > LIST_IN_WORDS:  # not "Responde 1, 2, 3, … 13 o 14"
+            lines.append(translate(locale, N_("Reply with the number of your option.")))
+        else:
+            word_or = translate(locale, N_("or"))
+            joined = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} {word_or} {numbers[-1]}"
+            lines.append(translate(locale, N_("Reply %(numbers)s"), numbers=joined))
     for button in commands:
         word = command_words.get(button.payload.removeprefix("cmd:"))
         if word:

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from bot.core.events import DialogEvent, SystemEvent
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.state import DialogState
+from bot.core.text import normalise
 from bot.dialog.hours import BusinessHours
 from bot.dialog.machines import FlowMachine, build
 from bot.dialog.turn import DialogResult, Turn
@@ -105,6 +106,8 @@ class Engine:
             return
         paused = conversation.updated_at is not None and now - conversation.updated_at > self.resume_after
         command = find_command(inbound.text, inbound.payload) if inbound.kind == "message" else None
+        if command and not inbound.payload and self._names_a_choice(conversation.state, inbound.text):
+            command = None  # "cancelar" on the reminders screen is its "Cancel reminders" button, not "stop this"
         if inbound.kind == "opt_out":
             turn.say(N_("Done: we will not send you notices or reminders here anymore. You can still write to "
                         "us whenever you want; reply *ALTA* to receive them again."))
@@ -124,6 +127,8 @@ class Engine:
                 turn.say(N_("You are back with the assistant."))
                 turn.events.append(DialogEvent.RETURNED_TO_BOT)
                 turn.enter(HOME if command == "menu" else conversation.state)
+            elif inbound.kind == "message":
+                turn.acknowledge_waiting()
             return
         if paused and inbound.kind != "event":
             where = translate(conversation.locale, self.where(conversation.state) or N_("the same question"))
@@ -160,6 +165,13 @@ class Engine:
             return False
         return (data.get("terms_version") not in (None, TERMS.version)
                 or data.get("privacy_version") not in (None, PRIVACY.version))
+
+    def _names_a_choice(self, state: str, text: str) -> bool:
+        """Whether `text` is exactly one of the current step's own button words: the step's meaning wins."""
+        step = self.steps[state][1] if state in self.steps else None
+        said = normalise(text)
+        return step is not None and any(said in {normalise(word) for word in choice.synonyms}
+                                        for choice in step.choices if not str(choice.goto).startswith("@"))
 
     def where(self, state: str) -> str:
         return self.steps[state][1].where if state in self.steps else ""

@@ -12,10 +12,8 @@ decide the moves and call back `entered` and `leave`. Pure, like the engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from babel.dates import format_datetime
 
 from bot.core.events import DialogEvent, SystemEvent
 from bot.core.messages import Button, Inbound, Outbound
@@ -41,6 +39,8 @@ YES_NO = (("yes", "si"), ("no",))
 # The welcome offers the other language in one line, in the reader's current language.
 OTHER_LANGUAGE = {"es_MX": N_("Prefer English? Write *English*."), "en": N_("Prefer Spanish? Write *español*.")}
 HISTORY_LIMIT = 30
+QUIET_SPELL = timedelta(minutes=10)  # while waiting for a person: a message after this long gets one line
+MISSING_KEYS = ("missing", "none")  # the "I do not have it" button of an identifier's question
 HOME = "main_menu"
 DOCUMENT_STEPS = {slot: step for slot, step, _, _ in SLOTS}
 COMMAND_STEPS = {"status": "case_status", "language": "choose_language", "my_data": "my_data",
@@ -184,6 +184,11 @@ class Turn:
         if intent in keys:  # "requisitos" at the menu: the topic's own button says more than the FAQ line
             self.choose(step.choices[keys.index(intent)])
             return
+        if step.question and intent in ("missing", "unsure"):  # "no la tengo a la mano": how to get it, a pause
+            key = next((key for key in MISSING_KEYS if key in keys), None)
+            if key is not None:
+                self.choose(step.choices[keys.index(key)])
+                return
         if forgive and intent in ("greeting", "thanks"):  # "hola" days later: the welcome back is enough
             self.reprompt()
             return
@@ -208,8 +213,11 @@ class Turn:
             self.reprompt()
         elif step.upload:
             self.miss(N_("I am waiting for a photo or a PDF of this document."), {}, forgive=False)
-        else:
+        elif inbound.channel == "whatsapp":  # only WhatsApp numbers the options (bot/channels/whatsapp.py)
             self.miss(N_("Sorry, I did not get that. Please tap a button or reply with its number."), {},
+                      forgive=False)
+        else:
+            self.miss(N_("Sorry, I did not get that. Please tap one of the buttons or write your answer."), {},
                       forgive=False)
 
     def where(self) -> str:
@@ -225,6 +233,9 @@ class Turn:
         elif intent.kind == "faq":
             values = faq_values(self.engine.context(conversation, self.engine.local_date(self.now)))
             self.say(intent.answer, **values)
+            if name == "health":  # an advisor answers health questions: the chat goes to the staff queue
+                conversation.data["_health_question"] = True  # the case is flagged when filed (service.turns)
+                self.events.append(DialogEvent.NEEDS_REVIEW)
             self.reprompt(short=True)
         elif intent.kind == "language":
             locale = "en" if name == "english" else "es_MX"
@@ -295,6 +306,7 @@ class Turn:
     def accept(self, field_name: str, parsed: Parsed, *, append: bool) -> None:
         data = self.conversation.data
         self.conversation.misses = 0
+        data.pop(f"pending_{field_name}", None)  # the identifier the applicant went to get has arrived
         if append:
             data[field_name] = [*(data.get(field_name) or []), parsed.value]
         else:
@@ -318,19 +330,37 @@ class Turn:
             self.conversation.data["_offered_human"] = True
             self.events.append(DialogEvent.OFFERED_HUMAN)
 
+    def acknowledge_waiting(self) -> None:
+        """While a person owns the chat: one line after a quiet spell, so "¿hola?" is not met with silence.
+
+        `_spoke_at` is when the applicant last heard from us (the handoff, this line, a person's reply or take);
+        within `QUIET_SPELL` of it the bot stays silent, so a burst of messages gets one line at most.
+        """
+        data = self.conversation.data
+        spoke = data.get("_spoke_at")
+        if spoke and self.now - datetime.fromisoformat(str(spoke)) < QUIET_SPELL:
+            return
+        data["_spoke_at"] = self.now.isoformat()
+        hours = self.engine.hours
+        if hours is None or hours.is_open(self.now):
+            self.say(N_("Still waiting: a person from our team will reply here soon. Your messages are saved."))
+        else:
+            self.say(N_("Still waiting: a person from our team will reply here from %(when)s. Your messages are "
+                        "saved."), when=hours.describe_moment(hours.next_opening(self.now), self.conversation.locale))
+
     def say_handoff(self) -> None:
         """Tell the applicant when to expect a person: now, or when business hours start again."""
+        self.conversation.data["_spoke_at"] = self.now.isoformat()
         hours = self.engine.hours
         if hours is None or hours.is_open(self.now):
             self.say(N_("Done. A person from our team will reply here. While you wait, the assistant "
                         "will stay quiet; write *menu* to come back to it."))
             return
         locale = self.conversation.locale
-        opening = hours.next_opening(self.now)
-        when = format_datetime(opening, "EEEE HH:mm", tzinfo=hours.zone, locale="es_MX" if locale == "es_MX" else "en")
+        when = hours.describe_moment(hours.next_opening(self.now), locale)
         self.say(N_("Done. We are outside business hours right now (%(hours)s), so a person will reply from "
                     "%(when)s. Your messages are saved. While you wait, the assistant will stay quiet; write "
-                    "*menu* to come back to it."), hours=hours.text, when=when)
+                    "*menu* to come back to it."), hours=hours.describe(locale), when=when)
 
     # -- events from outside the conversation ------------------------------------------------------
     def handle_event(self, event: str, values: dict[str, str]) -> None:
@@ -339,16 +369,25 @@ class Turn:
             self.conversation.data["case"] = {"folio": values["folio"], "status": values.get("status", "received")}
             self.enter("case_filed")
         elif event == SystemEvent.DOCUMENT_READY:
-            if step is None or step.upload is None:
+            awaited = self.awaited_document()
+            if (step is None or step.upload is None) and awaited is None:
+                if (self.conversation.data.get("case") or {}).get("status") == "documents_observed":
+                    # Staff observed the documents without naming one: the file is kept for them to review.
+                    self.say(N_("Thanks, I received your file: our team will review it with your case."))
+                    self.reprompt(short=True)
+                    return
                 self.say(N_("Thanks, I received your file. Right now I need an answer to this question:"))
                 self.reprompt()
                 return
-            documents = self.conversation.data.setdefault("documents", {})
-            documents[step.upload.slot] = int(values["document_id"])
-            self.effects.append(AssignDocument(int(values["document_id"]), step.upload.slot))
-            self.conversation.misses = 0
+            slot = step.upload.slot if step is not None and step.upload is not None else str(awaited)
+            self.keep_document(slot, int(values["document_id"]))
             self.say(N_("Received, thank you! ✅"))
-            self.move("upload")
+            if step is not None and step.upload is not None:
+                self.move("upload")
+            elif (following := self.awaited_document()) is not None:  # a filed case still waits on another one
+                self.enter(DOCUMENT_STEPS[following])
+            else:
+                self.reprompt()
         elif event == SystemEvent.DOCUMENT_REJECTED:
             self.say(values.get("advice") or N_("I could not use that file. Please try again."))
             self.reprompt()
@@ -366,10 +405,32 @@ class Turn:
         elif event == SystemEvent.DOCUMENT_REQUESTED:
             slot = values["slot"]
             (self.conversation.data.get("documents") or {}).pop(slot, None)
+            requested = self.conversation.data.setdefault("requested_documents", [])
+            if slot not in requested:
+                requested.append(slot)
             label = translate(self.conversation.locale, DOCUMENT_LABELS.get(slot, slot))
             self.say(N_("Our team needs your %(document)s again: %(reason)s"), document=label,
                      reason=values.get("reason", ""))
             self.enter(DOCUMENT_STEPS[slot])
+
+    def keep_document(self, slot: str, document_id: int) -> None:
+        data = self.conversation.data
+        data.setdefault("documents", {})[slot] = document_id
+        if slot in (data.get("requested_documents") or []):
+            data["requested_documents"].remove(slot)
+        self.effects.append(AssignDocument(document_id, slot))
+        self.conversation.misses = 0
+
+    def awaited_document(self) -> str | None:
+        """The document a file sent outside its request stands for: one staff asked for again, else (once the
+        case is filed) the first required one still missing; None before filing, when questions come first."""
+        data = self.conversation.data
+        requested = [slot for slot in data.get("requested_documents") or [] if slot in DOCUMENT_STEPS]
+        if requested:
+            return requested[0]
+        held = data.get("documents") or {}
+        missing = [slot for slot, _, _, required in SLOTS if required and slot not in held]
+        return missing[0] if data.get("case") and missing else None
 
     # -- global commands ---------------------------------------------------------------------------
     def run_command(self, name: str) -> None:

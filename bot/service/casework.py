@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from bot.core.clock import utcnow
 from bot.core.errors import BotError
@@ -22,8 +23,8 @@ from bot.dialog.engine import Engine
 from bot.service.document_checks import check_document
 from bot.service.enrollment_email import build_enrollment_email
 from flows.rules.case_status import NEXT_STATUSES, STATUSES
-from flows.rules.imss import constants_for
-from flows.rules.payments import deadline
+from flows.rules.document_slots import LABELS as DOCUMENT_LABELS
+from flows.rules.payments import deadline, first_period, long_date, month_name
 from locales import N_, translate
 from storage.conversations import ConversationRepository
 from storage.crypto import Cipher
@@ -46,18 +47,31 @@ class CaseWorkError(BotError):
 
 class CaseWork:
     def __init__(self, database: Database, cipher: Cipher, engine: Engine, documents: DocumentStore, *,
-                 mail_from: str | None = None, on_queued: Callable[[], None] | None = None) -> None:
+                 mail_from: str | None = None, business_name: str = "Gestoría PTI",
+                 on_queued: Callable[[], None] | None = None) -> None:
         """`on_queued` wakes the worker, so what staff queued leaves now rather than at its next poll."""
         self.database, self.cipher, self.engine, self.documents = database, cipher, engine, documents
         self.mail_from = mail_from
+        self.business_name = business_name
         self.on_queued = on_queued
 
     # -- conversations -----------------------------------------------------------------------------
     def take(self, staff: StaffRecord, conversation_id: int) -> None:
+        """Take the conversation; the applicant hears that a person is with them, by first name (issue 14)."""
         with self._scope() as session:
-            self._lock(session, conversation_id)
-            ConversationRepository(session, self.cipher).assign(conversation_id, staff.id, "human")
+            state = self._lock(session, conversation_id)
+            conversations = ConversationRepository(session, self.cipher)
+            conversations.assign(conversation_id, staff.id, "human")
+            state.owner = "human"
+            self._spoke(conversations, conversation_id, state)
+            first_name = staff.name.split()[0] if staff.name.strip() else ""
+            locale = self._locale(session, conversation_id)
+            text = translate(locale, N_("%(name)s from our team is now with you and will reply here."),
+                             name=first_name) if first_name else \
+                translate(locale, N_("A person from our team is now with you and will reply here."))
+            self._queue(session, conversation_id, Outbound(text, kind="staff_reply"))
             self._audit(session, staff, "take", f"conversation:{conversation_id}")
+        self._wake()
 
     def reply(self, staff: StaffRecord, conversation_id: int, text: str) -> None:
         """Send a staff message; replying also takes the conversation, so the bot cannot talk over staff."""
@@ -67,7 +81,10 @@ class CaseWork:
         with self._scope() as session:
             state = self._lock(session, conversation_id)
             text = fill_variables(text, state.data)
-            ConversationRepository(session, self.cipher).assign(conversation_id, staff.id, "human")
+            conversations = ConversationRepository(session, self.cipher)
+            conversations.assign(conversation_id, staff.id, "human")
+            state.owner = "human"
+            self._spoke(conversations, conversation_id, state)
             self._queue(session, conversation_id, Outbound(text, kind="staff_reply"), author="staff")
             self._audit(session, staff, "reply", f"conversation:{conversation_id}")
         self._wake()
@@ -95,8 +112,11 @@ class CaseWork:
         self._wake()
 
     # -- cases -------------------------------------------------------------------------------------
-    def set_status(self, staff: StaffRecord, case_id: int, status: str, reason: str = "") -> None:
+    def set_status(self, staff: StaffRecord, case_id: int, status: str, reason: str = "", document: str = "") -> None:
+        """Move a case on; "documents observed" with a `document` slot asks the applicant for that one again."""
         reason = reason.strip()
+        if document and (status != "documents_observed" or document not in DOCUMENT_LABELS):
+            raise CaseWorkError(N_("A document can only be asked for again with the status documents observed."))
         with self._scope() as session:
             case = CaseRepository(session, self.cipher).get(case_id)
             if case is None:
@@ -107,7 +127,9 @@ class CaseWork:
                 raise CaseWorkError(N_("This status needs a reason."))
             CaseRepository(session, self.cipher).set_status(case_id, status, staff.email, utcnow(), reason or None)
             if case.conversation_id is not None:
-                self._announce(session, case.conversation_id, case.folio, status, reason)
+                self._announce(session, case.conversation_id, case.folio, status, "" if document else reason)
+                if document:
+                    self._request_document(session, case.conversation_id, document, reason)
             self._audit(session, staff, "case_status", f"case:{case_id}", status)
         self._wake()
 
@@ -122,13 +144,7 @@ class CaseWork:
                 raise CaseWorkError(N_("No such document."))
             documents.review(document_id, approve, reason or None)
             if not approve and document.slot:
-                state = self._lock(session, document.conversation_id)
-                turn = self.engine.run_event(state, SystemEvent.DOCUMENT_REQUESTED,
-                                             {"slot": document.slot, "reason": reason}, utcnow())
-                ConversationRepository(session, self.cipher).save(document.conversation_id, turn.conversation,
-                                                                  turn.events)
-                for reply in turn.replies:
-                    self._queue(session, document.conversation_id, replace(reply, kind="document_request"))
+                self._request_document(session, document.conversation_id, document.slot, reason)
                 documents.clear_slot(document_id)
             self._audit(session, staff, "document_review", f"document:{document_id}",
                         "approved" if approve else f"rejected: {reason}")
@@ -158,10 +174,9 @@ class CaseWork:
             locale = self._locale(session, case.conversation_id)
             text = translate(locale, N_(
                 "Your IMSS enrollment is done! 🎉 Here are your enrollment receipt and the payment slip (línea de "
-                "captura) of your first contribution. Pay it by day %(day)s at the bank or by SPEI, then register "
+                "captura) of your first contribution. Pay it by %(deadline)s at the bank or by SPEI, then register "
                 "at your clinic (UMF). Your IMSS services start on the 1st of the month after your enrollment. We "
-                "also send them to your email."),
-                day=constants_for(utcnow().date()).payment_day)
+                "also send them to your email."), deadline=self._first_deadline(locale))
             self._queue(session, case.conversation_id, Outbound(text, attachments=tuple(attachments),
                                                                 kind="status_update"))
             self._email_results(session, case, locale, [(a.filename or "documento.pdf", c) for a, c in zip(
@@ -178,8 +193,8 @@ class CaseWork:
             return
         message = build_enrollment_email(
             to=str(data["email"]), mail_from=self.mail_from or "ptibot@localhost", locale=locale,
-            name=str(data.get("full_name") or ""), folio=case.folio or "",
-            payment_day=constants_for(utcnow().date()).payment_day, attachments=files)
+            name=str(data.get("full_name") or ""), folio=case.folio or "", deadline=self._first_deadline(locale),
+            business=self.business_name, attachments=files)
         queue_email(session, self.cipher, case.id, message.as_bytes(), utcnow())
 
     # -- membership --------------------------------------------------------------------------------
@@ -198,8 +213,8 @@ class CaseWork:
             membership.set_payment(subscription.id, period, "line_sent", utcnow(), document_id)
             locale = self._locale(session, conversation_id)
             text = translate(locale, N_("Here is your línea de captura for %(period)s. Pay it by %(deadline)s at the "
-                                        "bank or by SPEI."), period=period,
-                             deadline=deadline(period).strftime("%d/%m/%Y"))
+                                        "bank or by SPEI."), period=month_name(deadline(period), locale),
+                             deadline=long_date(deadline(period), locale))
             attachment = Attachment("document", name, "application/pdf", f"linea-de-captura-{period}.pdf")
             self._queue(session, conversation_id, Outbound(text, attachments=(attachment,), kind="payment_reminder"))
             self._audit(session, staff, "payment_line", f"conversation:{conversation_id}", period)
@@ -215,12 +230,33 @@ class CaseWork:
             membership.set_payment(subscription.id, period, "paid", utcnow())
             locale = self._locale(session, conversation_id)
             self._queue(session, conversation_id, Outbound(translate(
-                locale, N_("We confirmed your IMSS payment for %(period)s. Thank you!"), period=period),
+                locale, N_("We confirmed your IMSS payment for %(period)s. Thank you!"),
+                period=month_name(deadline(period), locale)),
                 kind="status_update"))
             self._audit(session, staff, "payment_confirmed", f"conversation:{conversation_id}", period)
         self._wake()
 
     # -- helpers -----------------------------------------------------------------------------------
+    def _first_deadline(self, locale: str) -> str:
+        """When the first línea de captura is due, with its month: "20 de diciembre de 2026", not "day 20"."""
+        zone = self.engine.hours.zone if self.engine.hours else ZoneInfo("America/Mexico_City")
+        return long_date(deadline(first_period(utcnow(), zone)), locale)
+
+    @staticmethod
+    def _spoke(conversations: ConversationRepository, conversation_id: int, state: DialogState) -> None:
+        """A person just spoke to the applicant: the waiting line waits for the next quiet spell."""
+        state.data["_spoke_at"] = utcnow().isoformat()
+        conversations.save(conversation_id, state, ())
+
+    def _request_document(self, session: Session, conversation_id: int, slot: str, reason: str) -> None:
+        """The conversation goes to that document's request, so the next photo fills it."""
+        state = self._lock(session, conversation_id)
+        turn = self.engine.run_event(state, SystemEvent.DOCUMENT_REQUESTED, {"slot": slot, "reason": reason},
+                                     utcnow())
+        ConversationRepository(session, self.cipher).save(conversation_id, turn.conversation, turn.events)
+        for reply in turn.replies:
+            self._queue(session, conversation_id, replace(reply, kind="document_request"))
+
     @staticmethod
     def _subscription(membership: MembershipRepository, conversation_id: int) -> SubscriptionRecord:
         subscription = membership.for_conversation(conversation_id)
@@ -232,9 +268,13 @@ class CaseWork:
         return self.database.session_scope()
 
     def _lock(self, session: Session, conversation_id: int) -> DialogState:
+        """The conversation, locked, with its case as the case table has it now (not as the chat last saw it)."""
         state = ConversationRepository(session, self.cipher).lock_by_id(conversation_id)
         if state is None:
             raise CaseWorkError(N_("No such conversation."))
+        case = CaseRepository(session, self.cipher).latest_status(conversation_id)
+        if case is not None:
+            state.data["case"] = {"folio": case[0], "status": case[1]}
         return state
 
     def _locale(self, session: Session, conversation_id: int) -> str:

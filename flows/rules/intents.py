@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 from bot.core.text import normalise
 from flows.model import Context
 from flows.rules.legal import PRIVACY
+from flows.rules.prices import quote_values
 from locales import N_
 
 # A word of a phrase counts as present when a word of the message is at least this close (0-100).
@@ -34,7 +35,7 @@ class Intent:
     """A meaning: `kind` says what the turn does with it, `answer` is a FAQ's short reply (a msgid)."""
 
     name: str
-    kind: str  # "faq" | "command" | "enroll" | "language" | "greeting" | "thanks" | "unsure"
+    kind: str  # "faq" | "command" | "enroll" | "language" | "greeting" | "thanks" | "unsure" | "missing"
     phrases: tuple[str, ...]
     answer: str = ""
 
@@ -42,7 +43,7 @@ class Intent:
 def faq_values(context: Context) -> Mapping[str, Any]:
     """The placeholders FAQ answers quote: public links and the usual review time."""
     return {"site": context.base_url or "", "privacy_url": f"{context.base_url}/legal/privacy?v={PRIVACY.version}",
-            "days": context.review_days}
+            "days": context.review_days, **quote_values(context.today, context.locale)}
 
 
 INTENTS: tuple[Intent, ...] = (
@@ -52,9 +53,9 @@ INTENTS: tuple[Intent, ...] = (
         "cuanto cobras", "que cuesta",
         "cuanto me va a costar", "me va a costar", "cuanto costaria", "how much", "price", "fee", "cost",
         "what do you charge",
-    ), N_("Our fee is confirmed with you by a person from our team before anything starts; I cannot quote it "
-          "here. IMSS contributions are separate: you pay them directly to IMSS, and they depend on the "
-          "income you declare (see *How much IMSS costs* in the menu).")),
+    ), N_("Our fee for filing your IMSS enrollment: %(service_fee)s. IMSS contributions are separate: you "
+          "pay them directly to IMSS, and they depend on the income you declare (see *How much IMSS costs* in "
+          "the menu). Optional payment reminders: %(monthly_amount)s a month or %(yearly_amount)s a year.")),
     Intent("not_included", "faq", (
         "incluye las cuotas", "incluye el pago", "cuotas incluidas", "incluye imss", "pagar el imss aparte",
         "pago del imss aparte", "ustedes pagan el imss", "ustedes pagan las cuotas", "fees included",
@@ -93,9 +94,10 @@ INTENTS: tuple[Intent, ...] = (
         "aceptan tarjeta", "pagar con tarjeta", "tarjeta", "formas de pago", "forma de pago", "como pago",
         "como les pago", "metodos de pago", "transferencia", "efectivo", "oxxo", "deposito", "puedo pagar",
         "payment methods", "pay by card", "credit card", "how do i pay", "how can i pay",
-    ), N_("A person from our team confirms our fee and the ways to pay it with you before the procedure "
-          "starts. IMSS contributions are paid directly to IMSS with the línea de captura we send you, at a "
-          "bank or through online banking.")),
+    ), N_("You pay our fee (%(service_amount)s MXN, IVA included) after checking your summary and before we "
+          "file: by bank transfer (SPEI) with your reference or, when offered, by card or cash at OXXO. IMSS "
+          "contributions are paid directly to IMSS with the línea de captura we send you, at a bank or through "
+          "online banking.")),
     Intent("website", "faq", (
         "pagina web", "pagina de internet", "sitio web", "tienen pagina", "su pagina", "website", "web page",
         "tienen oficina", "oficinas", "donde estan", "donde los encuentro", "whatsapp", "telegram", "facebook",
@@ -105,9 +107,21 @@ INTENTS: tuple[Intent, ...] = (
     Intent("requirements", "faq", (
         "que necesito", "que documentos", "que papeles", "requisitos", "que ocupo", "what do i need",
         "requirements", "documents needed",
-    ), N_("You need your CURP, your RFC, your NSS if you have one, an email, your address, your income, and "
-          "photos or PDFs of your ID (both sides), your constancia de situación fiscal and a recent proof of "
-          "address.")),
+    ), N_("You need your CURP, your RFC, your NSS if you have one, an email, your address, your income, your "
+          "AFORE registration (or you register right after enrolling), and photos or PDFs of your ID (both "
+          "sides), your constancia de situación fiscal and a recent proof of address. IMSS also applies a "
+          "medical questionnaire to you and to each beneficiary.")),
+    # Health questions are not answered here (DOMAIN.md "Waiting periods": how IMSS applies RACERF 81-87 to this
+    # scheme is not confirmed): a short "it depends", and the conversation goes to the staff queue (bot/dialog/turn.py).
+    Intent("health", "faq", (
+        "cubre mi diabetes", "cubre la diabetes", "tengo diabetes", "soy diabetico", "soy diabetica", "diabetes",
+        "hipertension", "presion alta", "cancer", "vih", "enfermedad cronica", "enfermedad preexistente",
+        "preexistente", "preexistentes", "cubre mi enfermedad", "me cubre si estoy enfermo", "me atienden si",
+        "cubre el embarazo", "cubre mi embarazo", "cubre el parto", "cubre mi operacion", "cubre la cirugia",
+        "cubre mi tratamiento", "insuficiencia renal", "does it cover", "pre existing", "preexisting",
+        "covers diabetes", "my condition",
+    ), N_("It depends on your case: IMSS applies a medical questionnaire, and some conditions have waiting periods "
+          "or are not covered. An advisor will review your question and tell you; I have passed it on.")),
     Intent("benefits", "faq", (
         "beneficios", "que gano", "que me da el imss", "prestaciones", "benefits", "what do i get",
     ), N_("Enrolling gives you IMSS medical care for you and your family, maternity, work-accident cover, "
@@ -142,6 +156,15 @@ INTENTS: tuple[Intent, ...] = (
                                     "buenas tardes", "buenas noches", "que tal", "good morning",
                                     "good afternoon", "saludos")),
     Intent("thanks", "thanks", ("gracias", "muchas gracias", "grax", "thanks", "thank you", "mil gracias")),
+    # "No la tengo a la mano" at the CURP, RFC or NSS: how to get it, and a pause (flows/steps/applicant.py).
+    Intent("missing", "missing", (
+        "no tengo", "no la tengo", "no lo tengo", "no me la se", "no me lo se", "no me la se de memoria",
+        "a la mano", "no la encuentro", "no lo encuentro", "no tengo curp", "no tengo rfc", "no tengo nss",
+        "todavia no tengo", "aun no tengo", "no cuento con", "luego", "despues", "mas tarde", "ahorita no",
+        "luego te la paso", "luego lo paso", "como la saco", "como lo saco", "donde la saco", "donde lo saco",
+        "como obtengo", "como saco", "donde saco", "como sacar", "como la consigo", "dont have", "dont have it",
+        "i do not have", "later", "how do i get", "how to get",
+    )),
     Intent("unsure", "unsure", ("no se", "no lo se", "no me acuerdo", "no recuerdo", "no estoy seguro",
                                 "no estoy segura", "ni idea", "quien sabe", "not sure", "dont know",
                                 "dont remember", "nose")),

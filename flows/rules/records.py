@@ -24,7 +24,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (N_("Occupation"), "occupation", "ask_occupation"),
     (N_("Monthly income"), "monthly_income", "ask_income"),
     (N_("Payment frequency"), "payment_frequency", "ask_frequency"),
-    (N_("Beneficiaries"), "beneficiaries", "ask_beneficiary"),
+    (N_("Beneficiaries"), "beneficiaries", "beneficiaries_editor"),  # replace or remove, not only add
 )
 
 

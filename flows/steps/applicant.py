@@ -4,7 +4,9 @@ After the eligibility result the applicant types their full name, CURP, RFC, NSS
 (read back for confirmation), phone, postal code, whether they live in the northern border zone,
 address, occupation, monthly income (only after an express consent for financial data) and how often
 they will pay IMSS. They then see an itemised estimate and may register beneficiaries. When an answer is
-changed from the summary, the conversation goes straight back to the summary.
+changed from the summary, the conversation goes straight back to the summary; beneficiaries can then be
+kept, added to, replaced or removed. "No la tengo a la mano" at the CURP or the RFC tells where to get it
+and waits ("continuar", or the identifier typed later); at the NSS it says where to look it up and goes on.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ def then(step: str) -> tuple[Route, ...]:
 
 def has_phone_from_channel(data: Data) -> bool:
     return bool(data.get("channel_phone"))
+
+
+def has_beneficiaries(data: Data) -> bool:
+    return bool(data.get("beneficiaries"))
 
 
 def nss_year_differs(data: Data) -> bool:
@@ -90,18 +96,56 @@ def ask(name: str, text: str, field: str, parser: Any, goto: str | tuple[Route, 
 
 
 AFTER_NSS = (Route("confirm_nss", nss_year_differs), *then("ask_email"))
+# "No la tengo a la mano" (flows/rules/intents.py "missing", or the button): how to get it, then a pause. IMSS
+# needs the CURP and the RFC to file (DOMAIN.md "What the applicant provides"), so the applicant comes back with
+# them; the NSS is optional, so the journey goes on and the case is flagged for staff (nss_status "none").
+WAIT_WORDS = ("continuar", "ya la tengo", "ya lo tengo", "listo", "ya", "continue")
+
+
+def missing_choice(field: str, title: str) -> Choice:
+    return Choice("missing", title, f"{field}_missing", (), {f"pending_{field}": True})
+
+
+def waiting_for(field: str, text: str, prompt: str, parser: Any, goto: tuple[Route, ...], where: str) -> Step:
+    """The pause after "I do not have it": where to get it, and the identifier itself is accepted here too."""
+    return Step(f"{field}_missing", (text,), (
+        Choice("continue", N_("Continue"), f"ask_{field}", WAIT_WORDS),
+        Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        Choice("menu", N_("Main menu"), "@menu", ("menu",)),
+    ), Question(field, parser, goto), where=where, prompt=prompt)
+
+
+
 AFTER_EMAIL = (Route("summary", editing), Route("confirm_phone", has_phone_from_channel), Route("ask_phone"))
 STEPS = (
     ask("ask_full_name", N_("What is your full name, as it appears on your CURP? (given names and surnames)"),
         "full_name", parse_full_name, then("ask_curp"), N_("your name")),
     ask("ask_curp", N_("Please type your CURP (18 characters, e.g. GODE561231HDFMZD08). If your name has Ñ, "
-                       "the CURP uses X."), "curp", parse_curp, then("ask_rfc"), N_("your CURP")),
+                       "the CURP uses X."), "curp", parse_curp, then("ask_rfc"), N_("your CURP"),
+        (missing_choice("curp", N_("I do not have my CURP at hand")),)),
+    waiting_for("curp", N_(
+        "No problem. You can get your CURP for free at gob.mx/curp: search it with your name and birth date and "
+        "download it as a PDF. IMSS needs it to enroll you, so I'll wait: type it here, or write *continuar* "
+        "when you have it. What you already sent is saved."),
+        N_("I'll wait for you: type your CURP here, or write *continuar* when you have it."), parse_curp,
+        then("ask_rfc"), N_("your CURP")),
     ask("ask_rfc", N_("Now your RFC with homoclave (13 characters, e.g. GODE561231GR8)."), "rfc", parse_rfc,
+        then("ask_nss"), N_("your RFC"), (missing_choice("rfc", N_("I do not have my RFC at hand")),)),
+    waiting_for("rfc", N_(
+        "No problem. Your RFC with homoclave is on your Constancia de Situación Fiscal, which you can download at "
+        "sat.gob.mx with your RFC and password (contraseña) or e.firma. If you are not registered yet, sign up "
+        "at sat.gob.mx (Inscripción al RFC con CURP): you need your CURP, an email and your address. IMSS needs "
+        "your RFC, so I'll wait: type it here, or write *continuar* when you have it."),
+        N_("I'll wait for you: type your RFC here, or write *continuar* when you have it."), parse_rfc,
         then("ask_nss"), N_("your RFC")),
     ask("ask_nss", N_("What is your NSS (IMSS social security number, 11 digits)? If you do not have one, "
                       "tap the button."), "nss", parse_nss, AFTER_NSS,
-        N_("your NSS"), (Choice("none", N_("I do not have one"), then("ask_email"), ("no lo tengo", "no tengo"),
+        N_("your NSS"), (Choice("none", N_("I do not have one"), "nss_missing", ("no lo tengo", "no tengo"),
                                 {"nss": None, "nss_status": "none", "flag_nss_birth_year": False}),)),
+    Step("nss_missing", (N_(
+        "No problem, the NSS is optional: our team will look it up or IMSS assigns one when you enroll. If you "
+        "want to find it yourself, it is at imss.gob.mx (Asignación o localización de NSS) with your CURP."),),
+        then=then("ask_email"), where=N_("your NSS"), resumable=False),
     # A plausibility doubt, not an error (DOMAIN.md "Identifiers"): the applicant may keep the NSS as it is
     # written on their IMSS document; the case is then flagged for staff (flag_nss_birth_year).
     Step("confirm_nss", (N_(
@@ -180,6 +224,17 @@ STEPS = (
     Step("ask_beneficiary", (N_("Write their full name and relationship, e.g. María López, wife."),),
          question=Question("beneficiaries", parse_beneficiary, "more_beneficiaries", append=True),
          where=N_("your beneficiaries")),
+    # From the summary: the people registered can be kept, added to, replaced or removed (issue 14).
+    Step("beneficiaries_editor", (), then=(Route("edit_beneficiaries", has_beneficiaries), Route("ask_beneficiary")),
+         where=N_("your beneficiaries"), resumable=False),
+    Step("edit_beneficiaries", (N_("Registered:\n%(beneficiaries)s\nWhat do you want to do?"),), (
+        Choice("add", N_("Add one"), "ask_beneficiary", ("agregar", "anadir", "otro")),
+        Choice("replace", N_("Start the list again"), "ask_beneficiary", ("reemplazar", "cambiar", "de nuevo"),
+               {"beneficiaries": []}),
+        Choice("remove", N_("Remove them all"), "summary", ("quitar", "borrar", "eliminar", "ninguno"),
+               {"beneficiaries": []}),
+        Choice("keep", N_("Keep them"), "summary", ("dejar", "asi", "mantener", "listo")),
+    ), where=N_("your beneficiaries"), values=beneficiary_values),
     Step("more_beneficiaries", (N_("Registered:\n%(beneficiaries)s\nAdd another one?"),), (
         Choice("yes", N_("Yes, add one"), "ask_beneficiary", ("si", "yes", "otro")),
         Choice("no", N_("No, continue"), then("doc_intro"), ("no", "continuar", "listo")),

@@ -2,10 +2,12 @@
 
 Each is a photo or a PDF. A file that fails a check (blurry, too small, wrong type…) gets specific retake
 advice and the same request again. "Later" is fine: the case then waits on that document, and "estado"
-lists what is still missing.
+lists what is still missing. A document staff ask for again comes first when the applicant sends documents.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from flows.model import Choice, Route, Step, Upload
 from flows.rules.document_slots import SLOTS, has_case, missing, still_offered
@@ -20,7 +22,13 @@ def after(index: int) -> tuple[Route, ...]:
             Route("summary"))
 
 
-FIRST_MISSING = (*(Route(step, missing(slot)) for slot, step, _, required in SLOTS if required),
+def requested(slot: str) -> Any:
+    """Staff asked for this document again (a rejected file, "documents observed"): it comes first."""
+    return lambda data: slot in (data.get("requested_documents") or [])
+
+
+FIRST_MISSING = (*(Route(step, requested(slot)) for slot, step, _, _ in SLOTS),
+                 *(Route(step, missing(slot)) for slot, step, _, required in SLOTS if required),
                  Route("no_pending_documents"))
 
 

@@ -1,8 +1,9 @@
 """The preliminary eligibility questionnaire: one question at a time, informative, never an IMSS decision.
 
 The applicant answers with buttons: own income, public administration, a salaried job too, nationality
-and legal stay, living abroad, first IMSS registration (Ley 73 or 97), age, pension, pregnancy or a
-planned surgery, and (only with express consent, always skippable) pre-existing conditions. The result
+and legal stay, living abroad, first IMSS registration (Ley 73 or 97), age and pension; then, only with
+an express consent for health data and always skippable, pre-existing conditions and a pregnancy or a
+planned surgery. The result
 is "probably qualifies", "needs an advisor's review" or "this scheme does not fit", with the reasons and
 what fits instead.
 """
@@ -99,16 +100,7 @@ STEPS = (
                numbers=(65, 120)),
     ), where=WHERE),
     Step("q_pensioner", (N_("Do you receive a pension (from IMSS or another institution)?"),),
-         yes_no("elig_pensioner", "q_pregnancy"), where=WHERE),
-    Step("q_pregnancy", (N_("Are you pregnant or do you have a surgery planned?"),), (
-        Choice("none", N_("Neither"), "health_consent", ("no", "ninguno", "ninguna", "nada"),
-               {"elig_pregnancy": "none"}),
-        Choice("pregnant", N_("I am pregnant"), "waiting_periods", ("embarazada", "embarazo"),
-               {"elig_pregnancy": "pregnant"}),
-        Choice("surgery", N_("A planned surgery"), "waiting_periods", (
-            "cirugia", "operacion", "cirugia programada", "operacion programada"),
-               {"elig_pregnancy": "surgery"}),
-    ), where=WHERE),
+         yes_no("elig_pensioner", "health_consent"), where=WHERE),
     # RACERF arts. 81-87: how IMSS applies them to this scheme is not confirmed (DOMAIN.md), so "may apply"
     # and a person reviews the case; pre-existing conditions (art. 82) and exclusions (art. 84) are named too.
     Step("waiting_periods", (N_(
@@ -116,14 +108,17 @@ STEPS = (
         "listed surgeries (e.g. hernias, varices, tonsils, gynaecological): 1 year. Orthopaedic surgery: 2 "
         "years. Some pre-existing conditions and some treatments are not covered. An advisor will review your "
         "case."
-    ),), then="health_consent", where=WHERE, resumable=False),
+    ),), (Choice("continue", N_("Continue"), TO_RESULT, ("continuar", "seguir", "ok", "si", "entendido")),),
+        where=WHERE, resumable=False),
+    # Health data are sensitive (LFPDPPP art. 8): every health question, pregnancy included, comes after this
+    # express consent, and skipping it skips them all.
     Step("health_consent", (N_(
-        "The next question is about your health, which is sensitive data. Do you authorise us to use your "
-        "answer only to review your enrollment? You can skip it."
+        "The next two questions are about your health, which is sensitive data. Do you authorise us to use your "
+        "answers only to review your enrollment? You can skip them."
     ),), (
         Choice("authorise", N_("I authorise it"), "q_preexisting", ("si", "autorizo", "acepto", "yes"),
                {"health_consent": True}, (RecordConsent("health", HEALTH_CONSENT_VERSION, True),)),
-        Choice("skip", N_("Skip this question"), TO_RESULT, ("no", "saltar", "omitir", "skip"),
+        Choice("skip", N_("Skip these questions"), TO_RESULT, ("no", "saltar", "omitir", "skip"),
                {"health_consent": False}, (RecordConsent("health", HEALTH_CONSENT_VERSION, False),)),
     ), where=WHERE),
     Step("q_preexisting", (N_(
@@ -131,10 +126,23 @@ STEPS = (
         "disease or HIV)? IMSS asks this in its own medical questionnaire, and not declaring a condition can "
         "end coverage without refund."
     ),), (
-        Choice("no", NO[0], TO_RESULT, NO[1], {"elig_preexisting": "no"}),
-        Choice("yes", YES[0], TO_RESULT, YES[1], {"elig_preexisting": "yes"}),
-        Choice("skip", N_("I prefer not to say"), TO_RESULT, ("prefiero no decir", "omitir", "saltar"),
+        Choice("no", NO[0], "q_pregnancy", NO[1], {"elig_preexisting": "no"}),
+        Choice("yes", YES[0], "q_pregnancy", YES[1], {"elig_preexisting": "yes"}),
+        Choice("skip", N_("I prefer not to say"), "q_pregnancy", ("prefiero no decir", "omitir", "saltar"),
                {"elig_preexisting": "skipped"}),
+    ), where=WHERE),
+    # Asked of everyone, neutrally: the questionnaire comes before the CURP, so sex is not known yet, and a
+    # separate question on sex would be one more piece of personal data. "Neither" is one tap; it can be skipped.
+    Step("q_pregnancy", (N_("Last one: do you have a pregnancy in progress or a surgery planned?"),), (
+        Choice("none", N_("Neither"), TO_RESULT, ("no", "ninguno", "ninguna", "nada", "ni uno ni otro"),
+               {"elig_pregnancy": "none"}),
+        Choice("pregnant", N_("A pregnancy"), "waiting_periods", ("embarazada", "embarazo", "estoy embarazada"),
+               {"elig_pregnancy": "pregnant"}),
+        Choice("surgery", N_("A planned surgery"), "waiting_periods", (
+            "cirugia", "operacion", "cirugia programada", "operacion programada"),
+               {"elig_pregnancy": "surgery"}),
+        Choice("skip", N_("I prefer not to say"), TO_RESULT, ("prefiero no decir", "omitir", "saltar"),
+               {"elig_pregnancy": "skipped"}),
     ), where=WHERE),
     Step("elig_likely", (N_(
         "*Preliminary result: you probably qualify* ✅\n%(notes)s\n\nThis is informative, not an IMSS decision."
