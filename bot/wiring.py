@@ -21,6 +21,7 @@ from bot.worker.mail import MailJob
 from bot.worker.mailer import Mailer
 from bot.worker.media_downloads import MediaFetcher, MediaWorker
 from bot.worker.outbox import Dispatcher
+from bot.worker.payment_reminders import PaymentReminderJob
 from bot.worker.reminders import NudgeJob, ReminderJob, Schedule
 from bot.worker.retention import RetentionJob
 from bot.worker.throttle import Throttle
@@ -122,18 +123,23 @@ def build_services(settings: Settings) -> Services:
                         export_link=lambda contact_id: export_url(settings.secret_key, settings.base_url, contact_id),
                         spei=SpeiAccount(settings.spei_clabe, settings.spei_beneficiary),
                         checkout=build_checkout(settings))
+    from bot.service.payment_receipts import PaymentReceipts
+
+    turns.payments.receipts = PaymentReceipts(documents, cipher, ZoneInfo(settings.business_timezone),
+                                              settings.business_name, settings.mail_from)
     dispatcher = Dispatcher(database, cipher, channels.senders, throttles=channels.throttles,
                             stale_claim=timedelta(seconds=settings.outbox_claim_timeout))
     media = MediaWorker(database, cipher, turns, documents, channels.fetchers)
     schedule = build_schedule(settings)
     reminders = ReminderJob(database, cipher, schedule)
     nudges = NudgeJob(database, cipher, schedule)
+    unpaid = PaymentReminderJob(database, cipher, schedule)
     mailer = Mailer(settings.smtp_url, settings.mail_from or "ptibot@localhost", settings.data_dir / "mail")
     retention = RetentionJob(database, cipher, documents, document_days=settings.retention_document_days,
                              abandoned_days=settings.retention_abandoned_days)
     intake = Intake(database, cipher)
     worker = Worker(dispatcher, turns=InboundWorker(database, cipher, turns),
                     jobs=[media, Periodic(MailJob(database, cipher, mailer), 5), Periodic(reminders, 20),
-                          Periodic(nudges, 60), Periodic(retention, 300)])
-    turns.on_queued = intake.on_accepted = reminders.on_queued = nudges.on_queued = worker.wake
+                          Periodic(nudges, 60), Periodic(unpaid, 60), Periodic(retention, 300)])
+    turns.on_queued = intake.on_accepted = reminders.on_queued = nudges.on_queued = unpaid.on_queued = worker.wake
     return Services(settings, database, cipher, engine, turns, intake, documents, channels.senders, worker)

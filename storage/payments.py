@@ -7,13 +7,14 @@ A payment's status moves only forward from "pending" (to paid, failed, expired),
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Contract, Payment, PaymentEvent
+from storage.models import AuditEntry, Contact, Contract, Conversation, Payment, PaymentEvent
 from storage.sql import insert_ignoring_duplicates
 
 FINAL_FROM = {"paid": ("pending", "failed"), "failed": ("pending",), "expired": ("pending",),
@@ -50,6 +51,45 @@ class PaymentRecord:
     paid_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentListing:
+    """A payment as the inbox lists it: with its contract's kind and conversation, and when it last changed."""
+
+    payment: PaymentRecord
+    kind: str
+    conversation_id: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """Who refunded a payment, when and why (from the audit log, which the refund writes)."""
+
+    actor: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaidTotals:
+    """Paid amounts (refunded ones never count) per local day and per month, newest first."""
+
+    days: list[tuple[date, int, int]]  # (day, centavos, payments)
+    months: list[tuple[str, int, int]]  # ("2026-12", centavos, payments)
+
+
+@dataclass(frozen=True, slots=True)
+class UnpaidContract:
+    """A contract accepted and not paid, with what a reminder needs: the language and channel to write in."""
+
+    id: int
+    conversation_id: int
+    amount_centavos: int
+    accepted_at: datetime
+    locale: str
+    channel: str
+
+
 class PaymentRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -79,6 +119,22 @@ class PaymentRepository:
 
     def link_case(self, contract_id: int, case_id: int) -> None:
         self.session.execute(update(Contract).where(Contract.id == contract_id).values(case_id=case_id))
+
+    def unpaid_contracts(self, accepted_before: datetime, kind: str = "service") -> list[UnpaidContract]:
+        """Contracts accepted before `accepted_before` and still unpaid: no case, no paid or refunded payment and
+        no transfer receipt waiting for staff; of a bot-owned conversation whose contact can be written to."""
+        settled = select(Payment.id).where(Payment.contract_id == Contract.id, (
+            Payment.status.in_(("paid", "refunded"))
+            | ((Payment.status == "pending") & Payment.receipt_document_id.is_not(None)))).exists()
+        rows = self.session.execute(
+            select(Contract.id, Contract.conversation_id, Contract.amount_centavos, Contract.accepted_at,
+                   Conversation.locale, Contact.channel)
+            .join(Conversation, Conversation.id == Contract.conversation_id)
+            .join(Contact, Contact.id == Contract.contact_id)
+            .where(Contract.kind == kind, Contract.case_id.is_(None), Contract.accepted_at < accepted_before,
+                   Conversation.owner == "bot", Contact.opted_out.is_(False), Contact.reachable.is_(True), ~settled)
+            .order_by(Contract.id)).all()
+        return [UnpaidContract(*row) for row in rows]
 
     # -- payments --------------------------------------------------------------------------------------
     def start_payment(self, contract_id: int, method: str, now: datetime) -> PaymentRecord:
@@ -118,6 +174,54 @@ class PaymentRepository:
         rows = self.session.execute(select(Payment).where(Payment.status == "pending")
                                     .order_by(Payment.id).limit(limit)).scalars()
         return [_payment(row) for row in rows]
+
+    def listing(self, status: str = "", limit: int = 200) -> list[PaymentListing]:
+        """Pending payments first (oldest first: they wait longest for a receipt check), then the most recent
+        others; with `status`, only that status, newest first."""
+        statement = select(Payment, Contract.kind, Contract.conversation_id).join(
+            Contract, Contract.id == Payment.contract_id)
+        if status:
+            queries = [statement.where(Payment.status == status).order_by(Payment.id.desc()).limit(limit)]
+        else:
+            queries = [statement.where(Payment.status == "pending").order_by(Payment.id).limit(limit),
+                       statement.where(Payment.status != "pending").order_by(Payment.id.desc()).limit(limit)]
+        return [PaymentListing(_payment(row), kind, conversation_id, row.updated_at)
+                for query in queries for row, kind, conversation_id in self.session.execute(query).all()]
+
+    def paid_totals(self, since: datetime, zone: tzinfo) -> PaidTotals:
+        """Totals of what is paid now (status "paid": a refund takes a payment out) since `since`, by day and
+        month in the business's time zone (summed here, so SQLite and PostgreSQL agree on the day boundaries)."""
+        days: dict[date, tuple[int, int]] = {}
+        months: dict[str, tuple[int, int]] = {}
+        rows = self.session.execute(select(Payment.paid_at, Payment.amount_centavos).where(
+            Payment.status == "paid", Payment.paid_at.is_not(None), Payment.paid_at >= since)).all()
+        for paid_at, centavos in rows:
+            day = paid_at.astimezone(zone).date()
+            total, count = days.get(day, (0, 0))
+            days[day] = (total + centavos, count + 1)
+            month = f"{day.year:04d}-{day.month:02d}"
+            total, count = months.get(month, (0, 0))
+            months[month] = (total + centavos, count + 1)
+        return PaidTotals(sorted(((d, *v) for d, v in days.items()), reverse=True),
+                          sorted(((m, *v) for m, v in months.items()), reverse=True))
+
+    def refunds(self, payment_ids: Iterable[int]) -> dict[int, Refund]:
+        """The refund of each of these payments that was refunded by staff, from the audit log."""
+        targets = {f"payment:{payment_id}": payment_id for payment_id in payment_ids}
+        if not targets:
+            return {}
+        rows = self.session.execute(select(AuditEntry).where(
+            AuditEntry.action == "payment_refund", AuditEntry.target.in_(targets)).order_by(AuditEntry.id)).scalars()
+        return {targets[row.target]: Refund(row.actor, row.at, row.detail or "") for row in rows}
+
+    def status_by_case(self, case_ids: Iterable[int]) -> dict[int, str]:
+        """The status of each case's latest payment (cases filed before payments existed have none)."""
+        ids = list(case_ids)
+        if not ids:
+            return {}
+        rows = self.session.execute(select(Contract.case_id, Payment.status).join(
+            Payment, Payment.contract_id == Contract.id).where(Contract.case_id.in_(ids)).order_by(Payment.id)).all()
+        return {int(case_id): str(status) for case_id, status in rows}
 
     def set_checkout(self, payment_id: int, session_id: str, url: str, now: datetime) -> None:
         self.session.execute(update(Payment).where(Payment.id == payment_id).values(

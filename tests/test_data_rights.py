@@ -78,7 +78,7 @@ def test_access_shows_the_data_and_a_working_export(phone: Phone, services: Serv
     assert content["collected_data"]["curp"] == "GODE561231HDFNZD03"
     assert content["case"]["folio"].startswith("PTI-2026-")
     assert {c["kind"] for c in content["consents"]} >= {"terms", "privacy", "financial", "health"}
-    assert len(content["documents"]) == 5  # four documents and the transfer receipt
+    assert len(content["documents"]) == 6  # four documents, the transfer receipt and our payment receipt
     assert "GODE561231HDFNZD03" in phone.client.get(path + "?format=html").get_data(as_text=True)
     assert phone.client.get("/data-export/forged").status_code == 404
     from bot.service.links import export_url
@@ -170,7 +170,7 @@ def test_keys_rotate_then_the_old_key_can_go(database_url: str, tmp_path: Path) 
     result = subprocess.run([sys.executable, "-m", "bot", "keys", "rotate"], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "document_files: 5 re-encrypted" in result.stdout  # with the transfer receipt
+    assert "document_files: 6 re-encrypted" in result.stdout  # with the transfer receipt and our receipt
     only_new = build_services(make_settings(database_url, tmp_path / "data", data_encryption_keys=(new,)))
     with only_new.database.session_scope() as session:
         data = only_new.cipher.decrypt_json(session.execute(select(Conversation.data)).scalar_one())
@@ -201,7 +201,7 @@ def test_retention_deletes_old_documents_and_abandoned_data(phone: Phone, servic
                        clock=lambda: utcnow() + timedelta(days=31))
     job.run_once()
     with services.database.session_scope() as session:
-        assert session.execute(select(func.count()).select_from(Document)).scalar_one() == 5  # not yet
+        assert session.execute(select(func.count()).select_from(Document)).scalar_one() == 6  # not yet
         states = sorted(session.execute(select(Conversation.state)).scalars())
     assert "" in states  # the abandoned enrollment was purged…
     assert len(states) == 2 and any(s for s in states)  # …the filed one was not

@@ -326,8 +326,8 @@ def test_the_receipt_can_be_opened_from_the_web_chat(page: Page, staff_page: Pag
     chat = Chat(page, live_server)
     expect(chat.bot.last).to_contain_text("🎉")
     links = page.locator("#log a[href*='/media/']")
-    expect(links).to_have_count(2, timeout=1000)
-    expect(links).to_contain_text(["comprobante-inscripcion-imss.pdf", "linea-de-captura.pdf"])
+    expect(links).to_have_count(3, timeout=1000)  # our payment receipt, then the two results
+    expect(links).to_contain_text(["recibo-PTI-P", "comprobante-inscripcion-imss.pdf", "linea-de-captura.pdf"])
     for link in links.all():
         opened = page.request.get(str(link.evaluate("a => a.href")))
         assert opened.ok and opened.body().startswith(b"%PDF")

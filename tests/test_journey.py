@@ -261,7 +261,8 @@ def test_whole_journey_to_a_folio_with_documents(phone: Phone, services: Service
         assert "documents_pending" in case.flags
         assert [e.status for e in session.execute(select(CaseEvent)).scalars()] == ["received"]
         documents = {d.slot: d for d in session.execute(select(Document)).scalars()}
-        assert set(documents) == {"id_front", "id_back", "tax_certificate", "payment_receipt"}
+        assert set(documents) == {"id_front", "id_back", "tax_certificate", "payment_receipt",
+                                  "fee_receipt"}
         assert all(d.case_id == case.id for d in documents.values())
         certificate_row = documents["tax_certificate"]
         assert certificate_row.content_type == "application/pdf" and certificate_row.pages == 2
@@ -272,7 +273,7 @@ def test_whole_journey_to_a_folio_with_documents(phone: Phone, services: Service
         assert all(c.message_id for c in session.execute(select(Consent)).scalars())
 
     stored = [p for p in Path(settings.data_dir, "documents").rglob("*") if p.is_file()]
-    assert len(stored) == 4  # rejected files are not kept (the fourth is the transfer receipt)
+    assert len(stored) == 5  # rejected files are not kept (then the transfer receipt and our payment receipt)
     raw = b"".join(p.read_bytes() for p in stored)
     for original in (front, back, certificate):
         assert original[:64] not in raw and original[-64:] not in raw

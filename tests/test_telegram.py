@@ -141,7 +141,7 @@ def test_full_journey_with_buttons_photos_and_a_pdf(telegram_client: FlaskClient
         case = session.execute(select(Case)).scalar_one()
         assert case.status == "received" and "documents_pending" not in case.flags
         slots = {d.slot for d in session.execute(select(Document)).scalars()}
-    assert slots == {"id_front", "id_back", "tax_certificate", "proof_of_address", "payment_receipt"}
+    assert slots == {"id_front", "id_back", "tax_certificate", "proof_of_address", "payment_receipt", "fee_receipt"}
 
 
 def test_old_keyboard_press_is_answered_gently(telegram_client: FlaskClient, telegram_services: Services,

@@ -106,7 +106,7 @@ def test_full_journey_with_numbers_words_and_two_photos_in_one_message(
         case = session.execute(select(Case)).scalar_one()
         data = whatsapp_services.cipher.decrypt_json(case.data)
         assert data["phone"] == "+525512345678" and data["curp"] == "GODE561231HDFNZD03"
-        assert len(session.execute(select(Document)).all()) == 5  # with the transfer receipt
+        assert len(session.execute(select(Document)).all()) == 6  # with the transfer receipt and our receipt
 
 
 def test_location_and_media_without_auth_get_friendly_lines(whatsapp_client: FlaskClient,

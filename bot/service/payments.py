@@ -19,6 +19,7 @@ from bot.core.messages import Outbound
 from bot.core.state import DialogState
 from bot.dialog.engine import DialogResult, Engine
 from bot.dialog.turn import Turn
+from bot.service.payment_receipts import PaymentReceipts
 from bot.service.stripe_checkout import CheckoutError, StripeCheckout
 from flows.model import AcceptContract, StartPayment
 from flows.rules.prices import CONCEPTS, price_for
@@ -71,6 +72,7 @@ class Payments:
         self.file_case = file_case
         self.checkout = checkout  # None: SPEI only (no STRIPE_SECRET_KEY)
         self.on_queued = on_queued
+        self.receipts: PaymentReceipts | None = None  # the PDF receipt of a confirmed payment
 
     # -- inside a turn (the caller's transaction) ------------------------------------------------------
     def accept(self, session: Session, conversation: DialogState, effect: AcceptContract, contact_id: int,
@@ -184,17 +186,23 @@ class Payments:
         if state is None or contract is None or contract.contact_id is None:
             return True  # the applicant erased their data: the payment is recorded, there is nobody to file for
         state.data["payment"] = {**(state.data.get("payment") or self._view(payment)), "status": "paid"}
+        folio: str | None = None
         if contract.kind == "service" and contract.case_id is None:
             state.data.pop("payment", None)  # not part of the filed data
             case = self.file_case(session, state, contract.contact_id, conversation_id, now)
             state.data["payment"] = {**self._view(payment), "status": "paid"}
             payments.link_case(contract.id, case.id)
+            contract, folio = replace(contract, case_id=case.id), case.folio
             result = self.engine.run_event(state, SystemEvent.CASE_FILED,
                                            {"folio": case.folio, "status": case.status}, now)
             conversations.save(conversation_id, result.conversation, result.events)
             self._queue(session, conversation_id, result.replies, now)
         else:
             conversations.save(conversation_id, state, ())
+        if self.receipts is not None:  # BUSINESS_NAME and the document store come from bot.wiring
+            receipt = self.receipts.issue(session, conversation_id, state.locale, state.data,
+                                          replace(payment, paid_at=now), contract, folio, now)
+            self._queue(session, conversation_id, (receipt,), now)
         return True
 
     # -- Stripe events (the webhook's transaction) -----------------------------------------------------

@@ -54,7 +54,10 @@ TEXTS = {
 SQLITE_BATCH_PAUSE = 0.1  # seconds
 NUDGE_TEXT = N_("Hi! Your IMSS enrollment is half done. Whenever you want, write *hola* and we will continue "
                 "where you left off.")
-NO_NUDGE_STATES = ("consent_declined", "elig_not_for_you", "income_declined", "status_without_case")
+# At the payment, the unpaid-contract reminders (payment_reminders.py) speak instead of the enrollment nudges.
+NO_NUDGE_STATES = ("consent_declined", "elig_not_for_you", "income_declined", "status_without_case",
+                   "payment_spei", "payment_method", "payment_card", "payment_retry", "payment_later",
+                   "payment_receipt_received", "payment_receipt_rejected", "status_awaiting_payment")
 
 
 @dataclass(frozen=True, slots=True)

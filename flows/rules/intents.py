@@ -98,6 +98,12 @@ INTENTS: tuple[Intent, ...] = (
           "file: by bank transfer (SPEI) with your reference or, when offered, by card or cash at OXXO. IMSS "
           "contributions are paid directly to IMSS with the línea de captura we send you, at a bank or through "
           "online banking.")),
+    Intent("invoice", "faq", (
+        "factura", "facturar", "facturan", "quiero factura", "necesito factura", "cfdi", "me dan factura",
+        "invoice", "tax invoice",
+    ), N_("Yes, we give you an invoice (CFDI) of our fee; a person issues it and sends it to you. While your "
+          "payment is pending, write *estado* and choose *I need an invoice (CFDI)* to give me your data. After "
+          "paying, write *asesor*.")),
     Intent("website", "faq", (
         "pagina web", "pagina de internet", "sitio web", "tienen pagina", "su pagina", "website", "web page",
         "tienen oficina", "oficinas", "donde estan", "donde los encuentro", "whatsapp", "telegram", "facebook",

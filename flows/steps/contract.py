@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flows.model import AcceptContract, Choice, Context, Data, Route, StartPayment, Step, Upload
+from flows.model import AcceptContract, Choice, Context, Data, Parsed, Question, Route, StartPayment, Step, Upload
 from flows.rules.document_slots import has_case
 from flows.rules.legal import TERMS
 from flows.rules.prices import SERVICE, amount, quote_values
+from flows.rules.validators import parse_postal_code, parse_rfc
 from locales import N_
 
 
@@ -43,7 +44,35 @@ def payment_values(context: Context) -> Mapping[str, Any]:
             "note": payment.get("note") or "", "url": payment.get("url", "")}
 
 
+def invoice_values(context: Context) -> Mapping[str, Any]:
+    data = context.data
+    return {"rfc": data.get("invoice_rfc") or data.get("rfc") or "", "postal_code": data.get("invoice_postal_code", ""),
+            "regime": next((title for code, title in REGIMES if code == data.get("invoice_regime")), "")}
+
+
+def has_rfc(data: Data) -> bool:
+    return bool(data.get("rfc"))
+
+
+def parse_invoice_rfc(text: str, data: Data) -> Parsed:
+    """The RFC the CFDI is made out to: checked like the applicant's, without touching the applicant's flags."""
+    parsed = parse_rfc(text, data)
+    return Parsed(value=parsed.value, error=parsed.error, error_values=parsed.error_values)
+
+
+def parse_invoice_postal_code(text: str, data: Data) -> Parsed:
+    """The postal code of the tax address (it may differ from where the applicant lives: no border zone)."""
+    parsed = parse_postal_code(text, data)
+    return Parsed(value=parsed.value, error=parsed.error, error_values=parsed.error_values)
+
+
 WHERE = N_("the payment of the service")
+# The CFDI data staff need (issuing the CFDI is done by a person): the RFC, the tax regime, the postal code.
+INVOICE_WHERE = N_("your invoice data")
+REGIMES = (("612", N_("612 Business and professional activities")), ("626", N_("626 RESICO")),
+           ("605", N_("605 Wages and salaries")), ("616", N_("616 No tax obligations")))
+INVOICE = Choice("invoice", N_("I need an invoice (CFDI)"), (Route("invoice_rfc", has_rfc), Route("invoice_ask_rfc")),
+                 ("factura", "cfdi", "quiero factura", "invoice"), {"invoice_requested": True, "invoice_rfc": ""})
 PAY_LATER = Choice("later", N_("I will pay later"), "payment_later", ("despues", "luego", "mas tarde", "later"))
 METHODS = (
     Choice("card", N_("Card or OXXO cash"), "payment_starting", ("tarjeta", "oxxo", "efectivo", "card"), {},
@@ -77,6 +106,25 @@ STEPS = (
         "When you have paid, send me here a photo or PDF of the transfer receipt."),), (PAY_LATER,),
         upload=Upload("payment_receipt", "payment_receipt_received"), where=WHERE, values=payment_values,
         prompt=N_("Send me a photo or PDF of the transfer receipt (reference *%(reference)s*).")),
+    Step("invoice_rfc", (N_("Sure. A person sends you the invoice (CFDI) of our fee; I only take your data. Is it "
+                            "made out to your RFC *%(rfc)s*?"),), (
+        Choice("yes", N_("Yes"), "invoice_regime", ("si", "correcto", "ok")),
+        Choice("no", N_("No, to another RFC"), "invoice_ask_rfc", ("no", "otro")),
+    ), where=INVOICE_WHERE, values=invoice_values, resumable=False),
+    Step("invoice_ask_rfc", (N_("Which RFC is the invoice made out to (13 characters)?"),),
+         question=Question("invoice_rfc", parse_invoice_rfc, "invoice_regime"), where=INVOICE_WHERE,
+         resumable=False),
+    Step("invoice_regime", (N_("What is your tax regime? It is on your Constancia de Situación Fiscal."),),
+         tuple(Choice(f"regime_{code}", title, "invoice_postal_code", (code,), {"invoice_regime": code},
+                      numbers=(int(code), int(code))) for code, title in REGIMES), where=INVOICE_WHERE,
+         resumable=False),
+    Step("invoice_postal_code", (N_("And the postal code of your tax address (5 digits)?"),),
+         question=Question("invoice_postal_code", parse_invoice_postal_code, "invoice_done"), where=INVOICE_WHERE,
+         resumable=False),
+    Step("invoice_done", (N_("Thank you! I saved your invoice data: RFC %(rfc)s, regime %(regime)s, postal code "
+                             "%(postal_code)s. A person sends you the CFDI once your payment is confirmed."),),
+         then=(Route("status_awaiting_payment", awaiting_payment), Route("main_menu")), where=INVOICE_WHERE,
+         values=invoice_values, resumable=False),
     # With Stripe configured, the turn service enters this step after the contract is accepted.
     Step("payment_method", (N_("How do you want to pay *%(amount)s MXN*?"),), METHODS, where=WHERE,
          values=payment_values),
@@ -105,6 +153,7 @@ STEPS = (
         "We file it with IMSS as soon as the payment is confirmed."),), (
         Choice("pay", N_("Pay or send the receipt"), (Route("payment_card", paying_by_card), Route("payment_spei")),
                ("pagar", "recibo", "comprobante")),
+        INVOICE,
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your case status"), values=payment_values, resumable=False),

@@ -159,6 +159,8 @@ def cases() -> Any:
     status = request.args.get("status", "")
     with services.database.session_scope() as db:
         rows = InboxQueries(db, services.cipher).cases(status if status in STATUSES else "")
+        payment_states = PaymentRepository(db).status_by_case(case.id for case, _name in rows)
     return render_template("inbox/cases.html", rows=rows, statuses=STATUSES, status=status,
+                           payment_states=payment_states, payment_labels=SERVICE_PAYMENT_LABELS,
                            since=lambda moment: waited(moment) if moment else "",
                            week=timedelta(days=7))

@@ -1,0 +1,63 @@
+"""Gentle reminders of an accepted, unpaid contract: at most two (24 h and 72 h after it was accepted), never in
+the quiet hours, then rest.
+
+Each reminder is recorded in the nudges table under (conversation, "contract:<id>", kind) in the transaction that
+queues it, so two workers or a restart never send one twice; one missed through downtime is skipped, not caught up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.core.clock import utcnow
+from bot.core.messages import Outbound
+from bot.worker.reminders import Schedule
+from flows.rules.payments import in_quiet_hours
+from flows.rules.prices import amount
+from locales import N_, translate
+from storage.crypto import Cipher
+from storage.db import Database
+from storage.messages import MessageRepository
+from storage.payments import PaymentRepository
+from storage.subscriptions import MembershipRepository
+
+TEXTS = {
+    "pay1": N_("Hi! Your enrollment is ready to be filed with IMSS as soon as your payment of %(total)s MXN "
+               "arrives. Write *estado* to see how to pay. If you changed your mind, there is nothing to do."),
+    "pay2": N_("A last reminder: your payment of %(total)s MXN is still pending, so we have not filed your "
+               "enrollment. Write *estado* when you want to continue. We will not write about it again."),
+}
+
+
+class PaymentReminderJob:
+    """Reminds an unpaid contract twice at most, using the nudge schedule (NUDGE_AFTER_HOURS, by default 24 and
+    72 hours) counted from the moment the contract was accepted."""
+
+    def __init__(self, database: Database, cipher: Cipher, schedule: Schedule,
+                 clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None) -> None:
+        self.database, self.cipher, self.schedule, self.clock = database, cipher, schedule, clock
+        self.on_queued = on_queued
+
+    def run_once(self) -> int:
+        now = self.clock()
+        if in_quiet_hours(now, self.schedule.zone, self.schedule.quiet_start, self.schedule.quiet_end):
+            return 0
+        first, second = self.schedule.nudges
+        queued = 0
+        with self.database.session_scope() as session:
+            for contract in PaymentRepository(session).unpaid_contracts(now - first):
+                waited = now - contract.accepted_at
+                kind = "pay2" if waited >= second else "pay1"
+                if waited >= second + first:
+                    continue  # long gone: a reminder now would be noise
+                if not MembershipRepository(session).record_nudge(contract.conversation_id,
+                                                                  f"contract:{contract.id}", kind, now):
+                    continue
+                text = translate(contract.locale, TEXTS[kind], total=amount(contract.amount_centavos))
+                MessageRepository(session, self.cipher).queue(
+                    contract.conversation_id, contract.channel, Outbound(text, kind="nudge"), now, author="system")
+                queued += 1
+        if queued and self.on_queued:
+            self.on_queued()
+        return queued
