@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -27,6 +28,7 @@ from storage.migrate import upgrade
 # Before any import of them, so that their failing asserts explain themselves like the tests' own.
 pytest.register_assert_rewrite("tests.helpers", "tests.browser")
 
+from tests.fakes.smtp import Recorder  # noqa: E402
 from tests.helpers import (  # noqa: E402
     PUBLIC_URL,
     STATUS_TEMPLATE,
@@ -34,7 +36,10 @@ from tests.helpers import (  # noqa: E402
     TELEGRAM_TOKEN,
     WHATSAPP_FROM,
     Phone,
+    free_port,
+    login,
     make_settings,
+    make_staff,
     postgres_url,
 )
 
@@ -201,3 +206,21 @@ def whatsapp_services(whatsapp_settings: Settings) -> Iterator[Services]:
 @pytest.fixture
 def whatsapp_client(whatsapp_settings: Settings, whatsapp_services: Services) -> FlaskClient:
     return worker_attached_client(create_app(whatsapp_settings, whatsapp_services))
+
+
+# -- shared by the inbox, payment and mail tests --------------------------------------------------------
+@pytest.fixture
+def staff_client(app: Flask, services: Services) -> FlaskClient:
+    make_staff(services)
+    client = app.test_client()
+    assert login(client).status_code == 302
+    return client
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Recorder, int]]:
+    recorder, port = Recorder(), free_port("127.0.0.1")
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield recorder, port
+    controller.stop()

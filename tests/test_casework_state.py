@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -37,8 +35,6 @@ from tests.helpers import (
     enrolled_applicant,
     environment,
     file_with_imss,
-    login,
-    make_staff,
     post_form,
     serving,
 )
@@ -47,14 +43,6 @@ from tests.samples import document_photo, pdf_document
 
 def es(msgid: str, **values: Any) -> str:
     return translate("es_MX", msgid, **values)
-
-
-@pytest.fixture
-def staff_client(app: Flask, services: Services) -> FlaskClient:
-    make_staff(services)
-    client = app.test_client()
-    assert login(client).status_code == 302
-    return client
 
 
 def polled(phone: Phone, services: Services) -> list[dict[str, Any]]:

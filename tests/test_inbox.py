@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -41,14 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def es(msgid: str, **values: Any) -> str:
     return translate("es_MX", msgid, **values)
-
-
-@pytest.fixture
-def staff_client(app: Flask, services: Services) -> FlaskClient:
-    make_staff(services)
-    client = app.test_client()
-    assert login(client).status_code == 302
-    return client
 
 
 def deliver(services: Services) -> None:

@@ -28,15 +28,6 @@ from tests.samples import pdf_document
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    recorder, port = Recorder(), free_port("127.0.0.1")
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield recorder, port
-    controller.stop()
-
-
-@pytest.fixture
 def mail_services(database_url: str, tmp_path: Path, smtp: tuple[Recorder, int]) -> Iterator[Services]:
     settings = make_settings(database_url, tmp_path / "data", smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
                              mail_from="tramites@gestoria.mx")

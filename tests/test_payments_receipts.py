@@ -4,12 +4,10 @@ sent in the chat and, through a real SMTP server on loopback, by email; issued o
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -22,16 +20,7 @@ from locales import translate
 from storage.conversations import ConversationRepository
 from storage.models import Conversation, Document, Email, Payment
 from tests.fakes.smtp import Recorder
-from tests.helpers import RFC, Phone, applicant_at_summary, free_port, make_settings, pay_by_transfer
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    recorder, port = Recorder(), free_port("127.0.0.1")
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield recorder, port
-    controller.stop()
+from tests.helpers import RFC, Phone, applicant_at_summary, make_settings, pay_by_transfer
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from bot.wiring import Services
 from locales import translate
 from storage.models import AuditEntry, Case, Consent, Contract, Payment
-from tests.helpers import Phone, applicant_at_summary, login, make_settings, make_staff, post_form
+from tests.helpers import Phone, applicant_at_summary, make_settings, post_form
 from tests.samples import document_photo, pdf_document
 
 
@@ -27,14 +26,6 @@ def es(msgid: str, **values: Any) -> str:
 def settings(database_url: str, tmp_path: Any) -> Any:
     return make_settings(database_url, tmp_path / "data", spei_clabe="014180655000000017",
                          spei_beneficiary="Gestoría PTI SA de CV")
-
-
-@pytest.fixture
-def staff_client(app: Flask, services: Services) -> FlaskClient:
-    make_staff(services)
-    client = app.test_client()
-    assert login(client).status_code == 302
-    return client
 
 
 def cases(services: Services) -> int:
