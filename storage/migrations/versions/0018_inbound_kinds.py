@@ -1,0 +1,25 @@
+"""inbound kinds: audio, locations and contacts stored with their messages (placeholder)
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-01
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0018"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,25 @@
+"""inbox workbench: assignment, labels, read markers, data corrections (placeholder)
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-01
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0020"
+down_revision = "0019"
+branch_labels = None
+depends_on = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

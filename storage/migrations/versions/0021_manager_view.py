@@ -1,0 +1,25 @@
+"""manager view: manager role and agent-managed canned responses (placeholder)
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-01
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
