@@ -229,7 +229,7 @@ def parse_postal_code(text: str, data: Data) -> Parsed:
     if not (code.isascii() and code.isdigit() and len(code) == 5) or code.startswith("00"):
         return _error(N_("A postal code has exactly 5 digits, for example: *%(example)s*"),
                       example=POSTAL_CODE_EXAMPLE)
-    # The postal code settles the border zone when its state is wholly in or out of the ZLFN (issue 15).
+    # The postal code settles the border zone when its municipality is known (issue 15); else the bot asks.
     zone = zone_of_postal_code(code)
     return Parsed(value=code, updates={"border_zone": zone} if zone else {})
 
