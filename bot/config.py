@@ -37,6 +37,7 @@ def _dev_secret(data_dir: Path, name: str, make: str) -> str:
 
 
 MIN_SECRET_LENGTH = 32
+DEVELOPMENT_SPEI_CLABE = "002180700000000001"  # an example account: never shown to applicants in production
 MIN_SECRET_BITS = 96  # estimated; a random 32-character hex string scores about 115
 
 
@@ -74,6 +75,12 @@ def _production_problems(get: Callable[[str], str | None]) -> list[str]:
     base_url = get("PUBLIC_BASE_URL")
     if base_url and not re.fullmatch(r"https://[^/\s:@]+(:\d+)?/?", base_url):
         problems.append("PUBLIC_BASE_URL must be an https:// origin, like https://bot.example.mx")
+    # Without Stripe, SPEI is the only way to pay: applicants must never be shown the example account.
+    clabe = get("SPEI_CLABE") or DEVELOPMENT_SPEI_CLABE
+    if not get("STRIPE_SECRET_KEY") and (clabe == DEVELOPMENT_SPEI_CLABE or not re.fullmatch(r"\d{18}", clabe)):
+        problems.append("SPEI_CLABE must be the business's 18-digit CLABE (the development placeholder is set and "
+                        "Stripe is not configured: applicants could only transfer to an example account); set "
+                        "SPEI_CLABE and SPEI_BENEFICIARY, or STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
     return problems
 
 
@@ -129,6 +136,7 @@ class Settings:
     nudge_after_hours: tuple[int, int] = (24, 72)
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
     whatsapp_send_rate: float = 10.0
+    dispatch_concurrency: int = 32  # DISPATCH_CONCURRENCY: sends in flight at most per worker
     case_review_days: int = 3
     # Web chat limits (Flask-Limiter rate strings): per session, per client address, new sessions per
     # address, uploads per session, polling per address; and the bytes one anonymous session may store.
@@ -144,7 +152,7 @@ class Settings:
     trusted_proxies: int = 0
     metrics_token: str | None = None
     # SPEI transfers confirmed by staff: the business's account, shown to the applicant with a unique reference.
-    spei_clabe: str = "002180700000000001"  # development placeholder: set SPEI_CLABE in production
+    spei_clabe: str = DEVELOPMENT_SPEI_CLABE  # set SPEI_CLABE in production (refused there unless Stripe is on)
     spei_beneficiary: str = "Gestoría PTI (desarrollo)"
     # Card and OXXO payments through Stripe Checkout when the key is set (the webhook secret is then mandatory).
     stripe_secret_key: str | None = None
@@ -271,6 +279,12 @@ class Settings:
         except ValueError as error:
             raise ConfigurationError("PROVIDER_TIMEOUT must be a number of seconds between 0 and 120") from error
         try:
+            dispatch_concurrency = int(get("DISPATCH_CONCURRENCY") or 32)
+            if not 1 <= dispatch_concurrency <= 256:
+                raise ValueError(dispatch_concurrency)
+        except ValueError as error:
+            raise ConfigurationError("DISPATCH_CONCURRENCY must be a whole number from 1 to 256") from error
+        try:
             claim_timeout = int(get("OUTBOX_CLAIM_TIMEOUT") or 120)
             if claim_timeout <= 0:
                 raise ValueError(claim_timeout)
@@ -314,7 +328,7 @@ class Settings:
             business_timezone=get("BUSINESS_TIMEZONE") or "America/Mexico_City",
             default_locale=locale,
             case_review_days=review_days,
-            spei_clabe=get("SPEI_CLABE") or "002180700000000001",
+            spei_clabe=get("SPEI_CLABE") or DEVELOPMENT_SPEI_CLABE,
             spei_beneficiary=get("SPEI_BENEFICIARY") or "Gestoría PTI (desarrollo)",
             stripe_secret_key=get("STRIPE_SECRET_KEY"),
             stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
@@ -326,6 +340,7 @@ class Settings:
             business_hours=get("BUSINESS_HOURS") or "mon-fri 09:00-18:00; sat 10:00-14:00",
             reminder_hour=get("REMINDER_HOUR") or "10:00",
             outbox_claim_timeout=claim_timeout,
+            dispatch_concurrency=dispatch_concurrency,
             provider_timeout=provider_timeout,
             retention_document_days=retention[0],
             retention_abandoned_days=retention[1],

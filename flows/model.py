@@ -81,9 +81,10 @@ class AcceptContract:
 
 @dataclass(frozen=True, slots=True)
 class StartPayment:
-    """Effect: open (or reuse) the payment of the accepted contract by `method` ("stripe" | "spei")."""
+    """Effect: open (or reuse) the payment of the accepted contract of `kind` by `method` ("stripe" | "spei")."""
 
     method: str
+    kind: str = "service"  # "service" | "membership"
 
 
 Effect = RecordConsent | FileCase | AssignDocument | Subscribe | Unsubscribe | AcceptContract | StartPayment

@@ -14,6 +14,7 @@ from datetime import date, datetime, tzinfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from storage.crypto import Cipher
 from storage.models import AuditEntry, Contact, Contract, Conversation, Payment, PaymentEvent
 from storage.sql import insert_ignoring_duplicates
 
@@ -79,6 +80,15 @@ class PaidTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class InvoiceData:
+    """What the applicant gave for their invoice (CFDI), for staff to issue it: RFC, tax regime, postal code."""
+
+    rfc: str
+    regime: str
+    postal_code: str
+
+
+@dataclass(frozen=True, slots=True)
 class UnpaidContract:
     """A contract accepted and not paid, with what a reminder needs: the language and channel to write in."""
 
@@ -112,6 +122,17 @@ class PaymentRepository:
                                    Contract.case_id.is_(None)).order_by(Contract.id.desc()).limit(1)
         ).scalar_one_or_none()
         return _contract(contract) if contract else None
+
+    def unpaid_contract(self, conversation_id: int, kind: str) -> ContractRecord | None:
+        """The conversation's latest contract of `kind` while none of its payments is paid or refunded (a
+        membership's: each renewal is a contract of its own)."""
+        contract = self.session.execute(
+            select(Contract).where(Contract.conversation_id == conversation_id, Contract.kind == kind)
+            .order_by(Contract.id.desc()).limit(1)).scalar_one_or_none()
+        if contract is None or self.session.execute(select(Payment.id).where(
+                Payment.contract_id == contract.id, Payment.status.in_(("paid", "refunded"))).limit(1)).first():
+            return None
+        return _contract(contract)
 
     def contract(self, contract_id: int) -> ContractRecord | None:
         contract = self.session.get(Contract, contract_id)
@@ -162,12 +183,14 @@ class PaymentRepository:
             select(Payment).where(Payment.provider_session_id == session_id)).scalar_one_or_none()
         return _payment(payment) if payment else None
 
-    def latest_for_conversation(self, conversation_id: int) -> PaymentRecord | None:
-        """The newest payment of the conversation's contracts: what the inbox and "estado" show."""
-        payment = self.session.execute(
-            select(Payment).join(Contract, Contract.id == Payment.contract_id)
-            .where(Contract.conversation_id == conversation_id).order_by(Payment.id.desc()).limit(1)
-        ).scalar_one_or_none()
+    def latest_for_conversation(self, conversation_id: int, kind: str | None = None) -> PaymentRecord | None:
+        """The newest payment of the conversation's contracts (of `kind`, if given): what the inbox and "estado"
+        show."""
+        statement = select(Payment).join(Contract, Contract.id == Payment.contract_id).where(
+            Contract.conversation_id == conversation_id)
+        if kind is not None:
+            statement = statement.where(Contract.kind == kind)
+        payment = self.session.execute(statement.order_by(Payment.id.desc()).limit(1)).scalar_one_or_none()
         return _payment(payment) if payment else None
 
     def pending(self, limit: int = 100) -> list[PaymentRecord]:
@@ -251,6 +274,19 @@ class PaymentRepository:
         result = self.session.execute(update(Payment).where(
             Payment.id == payment_id, Payment.status.in_(FINAL_FROM[status])).values(**values))
         return bool(getattr(result, "rowcount", 0))
+
+    def invoice_data(self, conversation_ids: Iterable[int], cipher: Cipher) -> dict[int, InvoiceData]:
+        """The invoice data of those conversations whose applicant asked for a CFDI, by conversation."""
+        ids = sorted(set(conversation_ids))
+        found: dict[int, InvoiceData] = {}
+        for conversation_id, blob in self.session.execute(select(Conversation.id, Conversation.data).where(
+                Conversation.id.in_(ids))).all() if ids else ():
+            data = cipher.decrypt_json(blob, {})
+            if data.get("invoice_requested"):
+                found[conversation_id] = InvoiceData(str(data.get("invoice_rfc") or data.get("rfc") or ""),
+                                                     str(data.get("invoice_regime") or ""),
+                                                     str(data.get("invoice_postal_code") or ""))
+        return found
 
     # -- provider events -------------------------------------------------------------------------------
     def record_event(self, provider: str, event_id: str, kind: str, payment_id: int | None, now: datetime) -> bool:

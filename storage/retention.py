@@ -11,8 +11,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.crypto import Cipher
+from storage.document_readings import forget_readings
 from storage.files import DocumentStore
-from storage.models import Case, Conversation, Document, Message, QueuedInbound
+from storage.models import Case, Contract, Conversation, Document, Message, Payment, QueuedInbound, Subscription
 from storage.rights import FINAL_STATUSES
 from storage.subscriptions import MembershipRepository
 
@@ -21,6 +22,7 @@ def delete_finished_case_documents(session: Session, store: DocumentStore, finis
     """Delete the documents (files and rows) of cases that reached a final status before `finished_before`."""
     finished = select(Case.id).where(Case.status.in_(FINAL_STATUSES), Case.updated_at < finished_before)
     documents = list(session.execute(select(Document).where(Document.case_id.in_(finished))).scalars())
+    forget_readings(session, document_ids=[document.id for document in documents])
     for document in documents:
         store.delete(document.storage_name)
         session.delete(document)
@@ -34,11 +36,21 @@ def purge_abandoned_conversations(session: Session, cipher: Cipher, store: Docum
     Their documents, messages and collected data go; the conversation row stays, reset, so the applicant
     starts afresh if they ever come back. Their reminder subscription ends too: with the data gone a
     reminder would have no amount, and it was kept for an enrollment that no longer exists.
+
+    Not abandoned, however long the silence: a conversation waiting for a payment (an accepted contract whose
+    payment is pending: a transfer being checked, an OXXO voucher not yet paid), and a member's whose paid
+    membership is running (we owe them the reminders they paid for).
     """
     has_case = select(Case.id).where(Case.conversation_id == Conversation.id).exists()
+    awaiting_payment = select(Payment.id).join(Contract, Contract.id == Payment.contract_id).where(
+        Contract.conversation_id == Conversation.id, Payment.status == "pending").exists()
+    paid_member = select(Subscription.id).where(Subscription.conversation_id == Conversation.id,
+                                                Subscription.active.is_(True), Subscription.status == "active").exists()
     abandoned = list(session.execute(select(Conversation.id).where(
-        ~has_case, Conversation.state != "", Conversation.updated_at < idle_since)).scalars())
+        ~has_case, ~awaiting_payment, ~paid_member, Conversation.state != "",
+        Conversation.updated_at < idle_since)).scalars())
     for conversation_id in abandoned:
+        forget_readings(session, conversation_id=conversation_id)
         for document in session.execute(select(Document).where(
                 Document.conversation_id == conversation_id)).scalars():
             store.delete(document.storage_name)

@@ -41,6 +41,7 @@ def test_production_with_everything_starts(tmp_path: Path) -> None:
     settings = Settings.from_env({
         "PTIBOT_ENV": "production", "SECRET_KEY": STRONG_SECRET, "DATA_ENCRYPTION_KEYS": keys,
         "DATABASE_URL": "postgres://u:p@db/ptibot", "PUBLIC_BASE_URL": "https://bot.example.mx/",
+        "SPEI_CLABE": "014180655000000017",
     }, cwd=tmp_path)
     assert settings.database_url == "postgresql+psycopg://u:p@db/ptibot"
     assert settings.public_base_url == "https://bot.example.mx"
@@ -153,3 +154,30 @@ def test_cli_reports_configuration_errors_without_a_traceback(tmp_path: Path) ->
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    return {"PTIBOT_ENV": "production", "SECRET_KEY": STRONG_SECRET, "DATA_ENCRYPTION_KEYS": Fernet.generate_key()
+            .decode(), "DATABASE_URL": "postgres://u:p@db/ptibot", "PUBLIC_BASE_URL": "https://bot.example.mx",
+            **extra}
+
+
+@pytest.mark.parametrize("clabe", [None, "002180700000000001", "0141806550000000"])
+def test_production_refuses_the_example_clabe_without_stripe(tmp_path: Path, clabe: str | None) -> None:
+    env = production_env(**({"SPEI_CLABE": clabe} if clabe else {}))
+    with pytest.raises(ConfigurationError) as error:
+        Settings.from_env(env, cwd=tmp_path)
+    assert "SPEI_CLABE must be the business's 18-digit CLABE" in str(error.value)
+    assert "STRIPE_SECRET_KEY" in str(error.value)
+
+
+def test_production_with_stripe_or_a_real_clabe_starts(tmp_path: Path) -> None:
+    with_stripe = Settings.from_env(production_env(STRIPE_SECRET_KEY="sk_live_x", STRIPE_WEBHOOK_SECRET="whsec_x"),
+                                    cwd=tmp_path)
+    assert with_stripe.stripe_enabled
+    assert Settings.from_env(production_env(SPEI_CLABE="014180655000000017"), cwd=tmp_path).spei_clabe \
+        == "014180655000000017"
+    # Development keeps the example account, so a fresh clone runs as it is.
+    assert Settings.from_env({}, cwd=tmp_path).spei_clabe == "002180700000000001"

@@ -30,7 +30,7 @@ from storage.models import (
     RightsRequest,
     Subscription,
 )
-from tests.helpers import Phone, enrolled_applicant, login, make_settings, make_staff
+from tests.helpers import Phone, buy_membership, enrolled_applicant, login, make_settings, make_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSONAL = ("GODE561231HDFNZD03", "GODE561231GR8", "12345612340", "ana@example.mx", "5512345678",
@@ -123,10 +123,7 @@ def test_erasure_leaves_no_personal_value_and_keeps_anonymous_counts(phone: Phon
 
 
 def test_opposition_stops_reminders_and_notices(phone: Phone, services: Services) -> None:
-    phone.send("hola")
-    phone.send("7")
-    phone.press(es("I want reminders"))
-    phone.send("mensual")
+    buy_membership(phone)
     phone.send("me opongo")
     phone.press(es("Yes, stop them"))
     assert es("Done: we will only write to you about your procedure when you ask us.") in phone.text()

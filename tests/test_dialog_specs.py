@@ -686,7 +686,8 @@ def standing(step: str, **data: Any) -> Dialog:
 def test_cancelar_on_the_reminders_screen_stops_the_reminders() -> None:
     dialog = standing("reminders_active", reminders_active=True, reminder_frequency="monthly")
     dialog.send("cancelar")
-    dialog.check(1, Bot(asks="¿Quieres dejar de recibir tus recordatorios de pago?", step="reminders_cancel"))
+    dialog.check(1, Bot(asks="¿Quieres cancelar tu membresía? Termina de inmediato y dejamos de enviarte los "
+                                   "recordatorios de pago.", step="reminders_cancel"))
     dialog.send("cancelar")
     dialog.check(2, Bot("ya no te enviaremos recordatorios de pago", data={"reminders_active": False},
                         effects=(Unsubscribe(), RecordConsent("reminders", TERMS.version, False))))

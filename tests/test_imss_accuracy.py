@@ -25,7 +25,9 @@ from flows.rules.imss import constants_for, expiring
 from flows.rules.payments import coverage_month, first_period
 from locales import translate
 from storage.models import Conversation, Message, Reminder, Subscription
-from tests.helpers import CURP, ELIGIBLE, RFC, Phone, login, make_staff
+from storage.payments import PaymentRepository
+from tests.helpers import CURP, ELIGIBLE, RFC, Phone, login, make_staff, membership_accepted
+from tests.samples import document_photo
 
 MX = ZoneInfo("America/Mexico_City")
 SCHEDULE = Schedule(MX, time(10, 0), time(21, 0), time(8, 0))
@@ -196,11 +198,13 @@ def test_declared_income_is_shown_as_declared(services: Services, phone: Phone) 
 # -- reminders -----------------------------------------------------------------------------------------------
 
 def subscribe_at(services: Services, phone: Phone, moment: datetime) -> None:
+    """A yearly membership bought at `moment`: accepted in the chat, its transfer confirmed by staff then."""
     pin(services, [moment])
-    phone.send("hola")
-    phone.send("7")
-    phone.press(es("I want reminders"))
-    phone.send("mensual")
+    membership_accepted(phone, "anual", "mensual")
+    phone.upload(document_photo(seed=51), "transferencia.jpg")
+    with services.database.session_scope() as session:
+        [pending] = PaymentRepository(session).pending(limit=1)
+        assert services.turns.payments.apply_paid(session, pending.id, "ana@gestoria.mx", moment.astimezone(UTC))
 
 
 def run_until(services: Services, start: datetime, end: datetime) -> ReminderJob:
@@ -278,6 +282,8 @@ def test_retention_of_an_abandoned_enrollment_ends_its_reminders(services: Servi
     subscribe_at(services, phone, datetime.now(UTC))
     with services.database.session_scope() as session:
         session.execute(update(Conversation).values(flow="enrollment", state="ask_income"))
+        # A subscriber from before memberships were sold: a running paid membership keeps its conversation.
+        session.execute(update(Subscription).values(status="legacy", paid_until=None))
     RetentionJob(services.database, services.cipher, services.documents, abandoned_days=30,
                  clock=lambda: datetime.now(UTC) + timedelta(days=31)).run_once()
     with services.database.session_scope() as session:

@@ -21,7 +21,15 @@ from flows.rules.payments import deadline, due_times, first_period, in_quiet_hou
 from locales import translate
 from storage.conversations import contact_identity
 from storage.models import Consent, Contact, Conversation, Message, PeriodPayment, Reminder, Subscription
-from tests.helpers import Phone, WhatsAppUser, login, make_staff
+from tests.helpers import (
+    Phone,
+    WhatsAppUser,
+    buy_membership,
+    confirm_pending_payment,
+    drain_outbox,
+    login,
+    make_staff,
+)
 from tests.samples import document_photo
 
 MX = ZoneInfo("America/Mexico_City")
@@ -32,14 +40,14 @@ def es(msgid: str, **values: Any) -> str:
     return translate("es_MX", msgid, **values)
 
 
+RECEIPT_SEEDS = iter(range(60, 100))
+
+
 def subscribe(phone: Phone, frequency: str = "mensual") -> None:
-    phone.send("hola")
-    phone.send("7")
-    phone.press(es("I want reminders"))
-    phone.send(frequency)
-    assert phone.text().startswith(es(
-        "Done! Your reminders are on (%(frequency)s). When you pay, write *ya pagué* and send a photo of the "
-        "receipt, so we stop reminding you of that period.", frequency="x")[:10])
+    """A yearly membership bought by SPEI and confirmed (tests/test_membership.py tells the purchase itself)."""
+    buy_membership(phone, "anual", frequency, seed=next(RECEIPT_SEEDS))
+    assert any(es("Your membership is active until %(until)s.", until="")[:20] in message["text"]
+               for message in phone.last), phone.last
 
 
 def reminders(services: Services) -> list[tuple[str, str, str]]:
@@ -232,11 +240,13 @@ def test_batches_record_every_reminder_exactly_once(services: Services) -> None:
 def test_cancel_and_opt_out_stop_everything(services: Services, phone: Phone) -> None:
     subscribe(phone)
     phone.send("cancelar recordatorios")
-    phone.press(es("Yes, stop them"))
-    assert es("Done: no more payment reminders. You can turn them on again from the menu.") in phone.text()
+    phone.press(es("Yes, cancel it"))
+    assert es("Done: your membership is cancelled and there will be no more payment reminders. You can buy it "
+              "again from the menu.") in phone.text()
     with services.database.session_scope() as session:
         assert session.execute(select(Subscription.active)).scalar_one() is False
-        consents = [(c.kind, c.accepted) for c in session.execute(select(Consent)).scalars()]
+        consents = [(c.kind, c.accepted) for c in session.execute(select(Consent).where(
+            Consent.kind == "reminders")).scalars()]
     assert consents == [("reminders", True), ("reminders", False)]
     subscribe(phone, "bimestral")
     set_first_period(services, "2026-12")
@@ -255,10 +265,11 @@ def test_whatsapp_subscriber_outside_the_window_gets_the_template(whatsapp_clien
     sender: Any = whatsapp_services.senders["whatsapp"]
     sender.templates["payment_reminder"] = "HX" + "7" * 32
     ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215512345678")
-    ana.say("hola")
-    ana.say("7")
-    ana.say("1")
-    ana.say("mensual")
+    for words in ("hola", "7", "1", "anual", "mensual", "acepto"):
+        ana.say(words)
+    ana.send_media((document_photo(seed=77), "image/jpeg"))
+    confirm_pending_payment(whatsapp_services)
+    drain_outbox(whatsapp_services)  # the membership's confirmation and receipt go now
     set_first_period(whatsapp_services, "2026-12")
     twilio_api.clear()
     with whatsapp_services.database.session_scope() as session:

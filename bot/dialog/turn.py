@@ -45,7 +45,7 @@ HOME = "main_menu"
 DOCUMENT_STEPS = {slot: step for slot, step, _, _ in SLOTS}
 COMMAND_STEPS = {"status": "case_status", "language": "choose_language", "my_data": "my_data",
                  "delete_data": "confirm_delete", "paid": "paid_router", "cancel_reminders": "cancel_router",
-                 "oppose": "confirm_opposition"}
+                 "oppose": "confirm_opposition", "membership": "reminders_info"}
 
 
 def short_bubbles(reply: Outbound) -> list[Outbound]:

@@ -1,8 +1,10 @@
 """Contracts and payments applied to a conversation: opening a payment when the applicant accepts, the transfer
-receipt they send, and a confirmation (staff, or a provider) that files the case, each in one transaction.
+receipt they send, and a confirmation (staff, or a provider) that files the case or starts the membership, each
+in one transaction.
 
 A confirmation is applied at most once: the payment's status moves from "pending" to "paid" in one conditional
-UPDATE under the conversation's lock, and only the call that moved it files the case and tells the applicant.
+UPDATE under the conversation's lock, and only the call that moved it files the case (a service contract) or
+starts or renews the membership (a membership contract) and tells the applicant.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.core.clock import utcnow
 from bot.core.errors import BotError
@@ -22,6 +25,7 @@ from bot.dialog.turn import Turn
 from bot.service.payment_receipts import PaymentReceipts
 from bot.service.stripe_checkout import CheckoutError, StripeCheckout
 from flows.model import AcceptContract, StartPayment
+from flows.rules.payments import first_period, last_covered_day, local_date, membership_end
 from flows.rules.prices import CONCEPTS, price_for
 from locales import N_, translate
 from storage.conversations import ConversationRepository
@@ -29,14 +33,25 @@ from storage.crypto import Cipher
 from storage.db import Database, Session
 from storage.enrollment import CaseRecord, ConsentRepository
 from storage.messages import MessageRepository
-from storage.payments import PaymentRecord, PaymentRepository
+from storage.payments import ContractRecord, PaymentRecord, PaymentRepository
 from storage.staff import AuditRepository, StaffRecord
+from storage.subscriptions import MembershipRepository
 
 RECEIPT_SLOT = "payment_receipt"
+# The document slot of a transfer receipt, and the kind of contract it pays.
+RECEIPT_SLOTS = {RECEIPT_SLOT: "service", "membership_receipt": "membership"}
 PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 RETRY_EVENTS = {"checkout.session.async_payment_failed": "failed", "checkout.session.expired": "expired"}
 log = logging.getLogger(__name__)
-CONTRACT_CONSENT = "service_contract"
+CONTRACT_CONSENT = "service_contract"  # the membership's is "membership_contract"
+# Where each kind of contract keeps its payment in the conversation data, and the steps that show it.
+DATA_KEY = {"service": "payment", "membership": "membership_payment"}
+STEPS = {
+    "service": {"offer": "contract_offer", "method": "payment_method", "card": "payment_card",
+                "spei": "payment_spei", "retry": "payment_retry", "rejected": "payment_receipt_rejected"},
+    "membership": {"offer": "reminders_offer", "method": "membership_method", "card": "membership_card",
+                   "spei": "membership_spei", "retry": "membership_retry", "rejected": "membership_receipt_rejected"},
+}
 
 
 class PaymentError(BotError):
@@ -81,26 +96,29 @@ class Payments:
         is reused, so accepting twice never makes two), then show how to pay."""
         payments = PaymentRepository(session)
         price = price_for(effect.plan, self.engine.local_date(now))
-        contract = payments.open_contract(conversation_id, effect.kind)
+        contract = self._open_contract(payments, conversation_id, effect.kind)
         if contract is None or contract.plan != effect.plan:
             contract = payments.accept_contract(contact_id, conversation_id, effect.kind, effect.plan,
                                                 price.total_centavos, effect.version, inbound_id, now)
-        ConsentRepository(session).record(contact_id, CONTRACT_CONSENT, effect.version, True, inbound_id, now)
+        ConsentRepository(session).record(contact_id, f"{effect.kind}_contract", effect.version, True, inbound_id,
+                                          now)
         if self.checkout is not None:
-            conversation.data["payment"] = {"amount_centavos": contract.amount_centavos, "status": "choosing"}
-            return list(enter_step(self.engine, conversation, "payment_method", now).replies)
-        return self.start(session, conversation, StartPayment("spei"), conversation_id, now)
+            conversation.data[DATA_KEY[effect.kind]] = {"amount_centavos": contract.amount_centavos,
+                                                        "status": "choosing"}
+            return list(enter_step(self.engine, conversation, STEPS[effect.kind]["method"], now).replies)
+        return self.start(session, conversation, StartPayment("spei", effect.kind), conversation_id, now)
 
     def start(self, session: Session, conversation: DialogState, effect: StartPayment, conversation_id: int,
               now: datetime) -> list[Outbound]:
         """Open the accepted contract's payment by the chosen method (a pending one of that method is reused) and
         show how to pay: the Checkout link, or the transfer details."""
         payments = PaymentRepository(session)
-        contract = payments.open_contract(conversation_id, "service")
+        steps = STEPS[effect.kind]
+        contract = self._open_contract(payments, conversation_id, effect.kind)
         if contract is None:
-            return list(enter_step(self.engine, conversation, "contract_offer", now).replies)
+            return list(enter_step(self.engine, conversation, steps["offer"], now).replies)
         method = effect.method if self.checkout is not None else "spei"
-        payment = payments.latest_for_conversation(conversation_id)
+        payment = payments.latest_for_conversation(conversation_id, effect.kind)
         if payment is None or payment.contract_id != contract.id or payment.status != "pending" \
                 or payment.method != method:
             if payment is not None and payment.contract_id == contract.id and payment.status == "pending":
@@ -121,19 +139,20 @@ class Payments:
             else:
                 payments.set_checkout(payment.id, link.session_id, link.url, now)
                 payment = payments.get(payment.id) or payment
-        conversation.data["payment"] = self._view(payment)
-        step = "payment_card" if payment.method == "stripe" else "payment_spei"
+        conversation.data[DATA_KEY[effect.kind]] = self._view(payment)
+        step = steps["card"] if payment.method == "stripe" else steps["spei"]
         return replies + list(enter_step(self.engine, conversation, step, now).replies)
 
     def record_receipt(self, session: Session, conversation: DialogState, conversation_id: int, document_id: int,
-                       now: datetime) -> None:
-        """A transfer receipt the applicant sent: it waits on the pending payment for staff to check."""
+                       now: datetime, kind: str = "service") -> None:
+        """A transfer receipt the applicant sent: it waits on the pending payment of that kind of contract for
+        staff to check."""
         payments = PaymentRepository(session)
-        payment = payments.latest_for_conversation(conversation_id)
+        payment = payments.latest_for_conversation(conversation_id, kind)
         if payment is not None and payment.status == "pending":
             payments.attach_receipt(payment.id, document_id, now)
-            conversation.data["payment"] = {**(conversation.data.get("payment") or {}), "note": None,
-                                            "receipt": True}
+            key = DATA_KEY[kind]
+            conversation.data[key] = {**(conversation.data.get(key) or {}), "note": None, "receipt": True}
 
     # -- confirmations and rejections (own transaction) ------------------------------------------------
     def confirm(self, payment_id: int, staff: StaffRecord, conversation_id: int) -> bool:
@@ -164,10 +183,12 @@ class Payments:
             state = conversations.lock_by_id(conversation_id)
             if state is None or not payments.reject_receipt(payment_id, reason, staff.email, now):
                 raise PaymentError(N_("This payment is not waiting for a receipt."))
-            state.data["payment"] = {**(state.data.get("payment") or self._view(payment)), "note": reason,
-                                     "receipt": False}
-            (state.data.get("documents") or {}).pop(RECEIPT_SLOT, None)
-            result = enter_step(self.engine, state, "payment_receipt_rejected", now)
+            kind = self._kind(payments, payment)
+            key = DATA_KEY[kind]
+            state.data[key] = {**(state.data.get(key) or self._view(payment)), "note": reason, "receipt": False}
+            slot = next(slot for slot, slot_kind in RECEIPT_SLOTS.items() if slot_kind == kind)
+            (state.data.get("documents") or {}).pop(slot, None)
+            result = enter_step(self.engine, state, STEPS[kind]["rejected"], now)
             conversations.save(conversation_id, result.conversation, result.events)
             self._queue(session, conversation_id, result.replies, now)
             AuditRepository(session).add(staff, "payment_reject", f"payment:{payment_id}", now, reason)
@@ -175,7 +196,8 @@ class Payments:
 
     def apply_paid(self, session: Session, payment_id: int, actor: str, now: datetime,
                    provider_payment_id: str | None = None) -> bool:
-        """Mark the payment paid and, for the service, file the case and tell the applicant; exactly once."""
+        """Mark the payment paid and file the case (the service) or start the membership, and tell the applicant;
+        exactly once."""
         payments = PaymentRepository(session)
         payment, conversation_id = self._payment_and_conversation(payments, payment_id)
         conversations = ConversationRepository(session, self.cipher)
@@ -185,9 +207,12 @@ class Payments:
         contract = payments.contract(payment.contract_id)
         if state is None or contract is None or contract.contact_id is None:
             return True  # the applicant erased their data: the payment is recorded, there is nobody to file for
-        state.data["payment"] = {**(state.data.get("payment") or self._view(payment)), "status": "paid"}
+        key = DATA_KEY.get(contract.kind, "payment")
+        state.data[key] = {**(state.data.get(key) or self._view(payment)), "status": "paid"}
         folio: str | None = None
-        if contract.kind == "service" and contract.case_id is None:
+        if contract.kind == "membership":
+            self._start_membership(session, state, contract, payment, conversation_id, now)
+        elif contract.kind == "service" and contract.case_id is None:
             state.data.pop("payment", None)  # not part of the filed data
             case = self.file_case(session, state, contract.contact_id, conversation_id, now)
             state.data["payment"] = {**self._view(payment), "status": "paid"}
@@ -235,13 +260,49 @@ class Payments:
         state = conversations.lock_by_id(conversation_id)
         if not payments.transition(payment.id, status, now, actor="stripe") or state is None:
             return "ignored"
-        state.data["payment"] = {**self._view(payment), "status": "choosing"}
-        result = enter_step(self.engine, state, "payment_retry", now)
+        kind = self._kind(payments, payment)
+        state.data[DATA_KEY[kind]] = {**self._view(payment), "status": "choosing"}
+        result = enter_step(self.engine, state, STEPS[kind]["retry"], now)
         conversations.save(conversation_id, result.conversation, result.events)
         self._queue(session, conversation_id, result.replies, now)
         return status
 
+    # -- the membership ---------------------------------------------------------------------------------
+    def _start_membership(self, session: Session, state: DialogState, contract: ContractRecord,
+                          payment: PaymentRecord, conversation_id: int, now: datetime) -> None:
+        """A membership payment confirmed: the membership starts, or is renewed from the end of its period."""
+        assert contract.contact_id is not None
+        zone = self.zone
+        months = price_for(contract.plan, local_date(contract.accepted_at, zone)).months
+        frequency = str(state.data.get("reminder_frequency") or "monthly")
+        until = MembershipRepository(session).activate(
+            contract.contact_id, conversation_id, frequency, first_period(now, zone), contract.plan, contract.id,
+            now, lambda current: membership_end(current, now, months, zone))
+        state.data.update(reminders_active=True, reminder_frequency=frequency, membership={
+            "status": "active", "plan": contract.plan, "until": last_covered_day(until, zone).isoformat()})
+        state.data[DATA_KEY["membership"]] = {**self._view(payment), "status": "paid"}
+        result = enter_step(self.engine, state, "membership_activated", now)
+        ConversationRepository(session, self.cipher).save(conversation_id, result.conversation, result.events)
+        self._queue(session, conversation_id, result.replies, now)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """BUSINESS_TIMEZONE (the engine's business hours carry it): membership periods are the member's dates."""
+        return self.engine.hours.zone if self.engine.hours else ZoneInfo("America/Mexico_City")
+
     # -- helpers ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _open_contract(payments: PaymentRepository, conversation_id: int, kind: str) -> ContractRecord | None:
+        """The contract of `kind` a payment is for: the service's until it is filed, a membership's until paid."""
+        if kind == "membership":
+            return payments.unpaid_contract(conversation_id, kind)
+        return payments.open_contract(conversation_id, kind)
+
+    @staticmethod
+    def _kind(payments: PaymentRepository, payment: PaymentRecord) -> str:
+        contract = payments.contract(payment.contract_id)
+        return contract.kind if contract is not None and contract.kind in DATA_KEY else "service"
+
     def _view(self, payment: PaymentRecord) -> dict[str, object]:
         """What the dialog shows of a payment (kept in the conversation data)."""
         return {"id": payment.id, "reference": payment.reference, "amount_centavos": payment.amount_centavos,

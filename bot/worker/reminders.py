@@ -131,7 +131,7 @@ class ReminderJob:
         today = now.astimezone(self.schedule.zone).date()
         with self.database.session_scope() as session:
             membership = MembershipRepository(session)
-            fresh = [(sid, first, frequency) for sid, first, frequency in membership.schedules()
+            fresh = [(sid, first, frequency) for sid, first, frequency in membership.schedules(now)
                      if sid not in settled]
             if not fresh:
                 return []
@@ -153,7 +153,7 @@ class ReminderJob:
         period, kinds = slot
         zone = self.schedule.zone
         membership = MembershipRepository(session)
-        subscriptions = membership.active_among(ids)
+        subscriptions = membership.active_among(ids, now)  # a membership paid until before now reminds no more
         recorded = membership.recorded_reminders(ids, period, kinds)
         paid = membership.settled_payments(ids, period)
         due = due_times(period, zone, self.schedule.send_at)

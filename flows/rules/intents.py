@@ -146,6 +146,18 @@ INTENTS: tuple[Intent, ...] = (
         "como va mi tramite", "en que va mi tramite", "estado de mi tramite", "como va mi solicitud", "mi folio",
         "status of my case", "case status", "my application",
     )),
+    # The membership from anywhere (renewal notices say "escribe *membresía*"); "recordatorios" stays the menu's.
+    Intent("membership", "command", (
+        "membresia", "mi membresia", "renovar membresia", "renovar la membresia", "renovar mi membresia",
+        "membership", "my membership", "renew membership", "renew my membership",
+    )),
+    # Ending the membership, said any way (the command's exact words are "cancelar recordatorios").
+    Intent("cancel_reminders", "command", (
+        "cancelar membresia", "cancelar mi membresia", "cancelar la membresia", "cancela mi membresia",
+        "dar de baja la membresia", "darme de baja de la membresia", "baja de membresia", "ya no quiero la membresia",
+        "quitar la membresia", "terminar mi membresia", "cancel membership", "cancel my membership",
+        "end my membership", "stop my membership", "unsubscribe",
+    )),
     Intent("menu", "command", ("volver al menu", "regresar al menu", "ver el menu", "menu principal",
                                "back to menu", "show menu", "opciones")),
     Intent("delete_data", "command", ("borren mis datos", "eliminen mis datos", "borrar datos",

@@ -111,3 +111,35 @@ def useful_until(kind: str, period: str, zone: ZoneInfo) -> datetime:
 def in_quiet_hours(moment: datetime, zone: ZoneInfo, start: time, end: time) -> bool:
     local = moment.astimezone(zone).time()
     return local >= start or local < end if start > end else start <= local < end
+
+
+# -- the membership's own period (what the member paid us for, not IMSS's calendar) ----------------------------
+RENEWAL_NOTICES = {"renew5": 5, "renew1": 1}  # days before the paid period ends
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the month's end (31 January + 1 month = 28/29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = index // 12, index % 12 + 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(day.day, (following - timedelta(days=1)).day))
+
+
+def membership_end(paid_until: datetime | None, now: datetime, months: int, zone: ZoneInfo) -> datetime:
+    """When a membership paid now for `months` ends: renewing extends from the current end while it has not
+    passed, else from today; the end is local midnight in `zone`, so the last covered day is the day before."""
+    start = local_date(now, zone)
+    if paid_until is not None and paid_until > now:
+        start = max(start, local_date(paid_until, zone))
+    return datetime.combine(add_months(start, months), time(0, 0), zone)
+
+
+def last_covered_day(paid_until: datetime, zone: ZoneInfo) -> date:
+    """The last day a membership ending at `paid_until` covers, as the member reads it."""
+    return local_date(paid_until - timedelta(microseconds=1), zone)
+
+
+def renewal_due(paid_until: datetime, kind: str, zone: ZoneInfo, hour: time) -> datetime:
+    """When a renewal notice of a membership ending at `paid_until` is due: N days before the day it ends, at the
+    sending hour (ending 1 January: 27 December and 31 December, its last day)."""
+    return datetime.combine(local_date(paid_until, zone) - timedelta(days=RENEWAL_NOTICES[kind]), hour, zone)
