@@ -235,7 +235,7 @@ def test_edits_stickers_and_huge_files_get_a_friendly_line(telegram_client: Flas
     before = len(ana.sent())
     ana._update(ana._message(sticker={"file_id": "st", "file_unique_id": "st", "type": "regular", "width": 1,
                                       "height": 1, "is_animated": False, "is_video": False}))
-    assert ana.replies(before)[0] == es("I can only read text, photos and PDF files. Please send one of those.")
+    assert ana.replies(before)[0] == es("😊 Thanks!")  # a sticker gets a friendly line (issue 22)
     before = len(ana.sent())
     ana._update(ana._message(document={"file_id": "big", "file_unique_id": "b", "file_name": "x.pdf",
                                        "mime_type": "application/pdf", "file_size": 25 * 1024 * 1024}))

@@ -114,7 +114,7 @@ def test_location_and_media_without_auth_get_friendly_lines(whatsapp_client: Fla
     ana = WhatsAppUser(whatsapp_client, whatsapp_services, twilio_api, "+5215500000001")
     ana.say("hola")
     replies = ana.say("", latitude="19.43", longitude="-99.13")
-    assert replies[0].startswith(es("I can only read text, photos and PDF files. Please send one of those."))
+    assert replies[0] == es("Thanks for your location 📍. Right now I need this:")  # issue 22: not "only text"
     replies = ana.say("", media=[(twilio_api.url + "/2010-04-01/Accounts/x/Messages/MM1/Media/ME404", "image/jpeg")])
     assert replies and "IMSS" not in replies[0]
 

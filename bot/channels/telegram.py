@@ -27,7 +27,7 @@ from telegram.error import RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.core.errors import BadRequest, Forbidden, MediaTooLarge, SendError
-from bot.core.messages import Attachment, Inbound, Outbound, Recipient, SendResult
+from bot.core.messages import Attachment, Inbound, Location, Outbound, Recipient, SendResult, SharedContact
 from bot.core.text import split_text
 
 CHANNEL = "telegram"
@@ -80,6 +80,8 @@ def parse_update(data: Any) -> Inbound | None:
                        payload="unreachable" if blocked else "reachable")
     if update.edited_message and update.edited_message.from_user:
         edited = update.edited_message
+        if edited.location is not None:  # a live location moving: every few seconds, nothing to answer
+            return None
         return Inbound(CHANNEL, str(edited.chat.id), provider_id, kind="edited",
                        locale_hint=edited.from_user.language_code if edited.from_user else None)
     message = update.message
@@ -90,22 +92,61 @@ def parse_update(data: Any) -> Inbound | None:
         "channel": CHANNEL, "contact_ref": str(message.chat.id), "provider_id": provider_id,
         "locale_hint": user.language_code, "display_name": user.full_name,
     }
+    if message.media_group_id:  # an album arrives as one update per item; each fills the next document
+        common["meta"] = (("media_group", str(message.media_group_id)[:64]),)
     if message.text:
         return _text(message.text, common)
+    caption = message.caption or ""
     if message.photo:
         largest = max(message.photo, key=lambda size: size.width * size.height)
-        return Inbound(text=message.caption or "", attachments=(Attachment(
+        return Inbound(text=caption, attachments=(Attachment(
             "image", largest.file_id, "image/jpeg", None, largest.file_size),), **common)
+    if message.animation or message.sticker or message.dice:  # a GIF also carries a `document`: checked first
+        return Inbound(kind="sticker", text=caption, **common)
+    sound = message.voice or message.audio
+    if sound is not None:
+        file_name = message.audio.file_name if message.audio else None
+        return Inbound(kind="audio", text=caption, attachments=(Attachment(
+            "audio", sound.file_id, sound.mime_type or ("audio/ogg" if message.voice else "audio/mpeg"), file_name,
+            sound.file_size, _seconds(sound.duration)),), **common)
+    if message.video or message.video_note:
+        return Inbound(kind="video", text=caption, **common)
     if message.document:
         document = message.document
-        return Inbound(text=message.caption or "", attachments=(Attachment(
+        mime = (document.mime_type or "").lower()
+        if mime.startswith("audio/"):  # a recording sent as a file
+            return Inbound(kind="audio", text=caption, attachments=(Attachment(
+                "audio", document.file_id, mime, document.file_name, document.file_size),), **common)
+        if mime.startswith("video/"):
+            return Inbound(kind="video", text=caption, **common)
+        return Inbound(text=caption, attachments=(Attachment(
             "document", document.file_id, document.mime_type, document.file_name, document.file_size),),
             **common)
+    point = message.venue.location if message.venue else message.location
+    if point is not None:
+        venue = message.venue
+        return Inbound(kind="location", location=Location(
+            point.latitude, point.longitude, (venue.title or "")[:200] or None if venue else None,
+            (venue.address or "")[:300] or None if venue else None), **common)
+    if message.contact:
+        card = message.contact
+        name = " ".join(part for part in (card.first_name, card.last_name) if part)[:200]
+        return Inbound(kind="contact", contact=SharedContact(name, (card.phone_number or "")[:40] or None), **common)
     return Inbound(kind="unsupported", **common)
+
+
+def _seconds(duration: Any) -> int | None:
+    """PTB 22 gives durations as `timedelta` (or int seconds, depending on its settings)."""
+    seconds = duration.total_seconds() if hasattr(duration, "total_seconds") else duration
+    return int(seconds) if isinstance(seconds, (int, float)) and 0 <= seconds < 10**7 else None
 
 
 def _is_int(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_number(value: Any, limit: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and -limit <= value <= limit
 
 
 def _is_text(value: Any, optional: bool = True) -> bool:
@@ -155,6 +196,22 @@ def _check_shape(update: Update) -> None:
             file(message.document)
             if not (_is_text(message.document.mime_type) and _is_text(message.document.file_name)):
                 raise ValueError("document")
+        for sound in (message.voice, message.audio):
+            if sound is not None:
+                file(sound)
+                if not (_is_text(sound.mime_type) and _is_text(getattr(sound, "file_name", None))):
+                    raise ValueError("audio")
+        place = message.venue.location if message.venue is not None else message.location
+        if place is not None and not (_is_number(place.latitude, 90) and _is_number(place.longitude, 180)):
+            raise ValueError("location")
+        if message.venue is not None and not (_is_text(message.venue.title) and _is_text(message.venue.address)):
+            raise ValueError("venue")
+        if message.contact is not None and not (
+                _is_text(message.contact.phone_number) and _is_text(message.contact.first_name)
+                and _is_text(message.contact.last_name)):
+            raise ValueError("contact")
+        if not _is_text(message.media_group_id):
+            raise ValueError("media_group_id")
 
 
 def _text(text: str, common: dict[str, Any]) -> Inbound:

@@ -23,7 +23,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.core.errors import BadRequest, Forbidden, MediaTooLarge, SendError
-from bot.core.messages import Attachment, Inbound, Outbound, Recipient, SendResult
+from bot.core.messages import VCARD_TYPES, Attachment, Inbound, Location, Outbound, Recipient, SendResult
 from bot.core.text import normalise, split_text
 from locales import N_, translate
 
@@ -87,16 +87,30 @@ def parse_form(form: Mapping[str, str]) -> Inbound:
     common: dict[str, Any] = {"channel": CHANNEL, "contact_ref": sender.removeprefix("whatsapp:"),
                               "provider_id": sid[:64], "display_name": (form.get("ProfileName") or "")[:100] or None,
                               "phone": e164(sender), "meta": meta}
-    attachments = tuple(
-        Attachment("image" if form.get(f"MediaContentType{i}", "").startswith("image/") else "document",
-                   form[f"MediaUrl{i}"], form.get(f"MediaContentType{i}", "")[:100] or None)
-        for i in range(count) if 0 < len(form.get(f"MediaUrl{i}", "")) <= MAX_URL)
-    if attachments:
-        return Inbound(text=body, attachments=attachments, **common)
+    media = [(form[f"MediaUrl{i}"], form.get(f"MediaContentType{i}", "").lower()[:100])
+             for i in range(count) if 0 < len(form.get(f"MediaUrl{i}", "")) <= MAX_URL]
+    message_type = form.get("MessageType", "").lower()
+    files = tuple(Attachment(_file_kind(content_type), url, content_type or None) for url, content_type in media
+                  if _media_kind(content_type, message_type) == "file")
+    if files:  # photos, PDFs and contact cards: the turn runs once they are downloaded
+        return Inbound(text=body, attachments=files, **common)
+    kinds = {_media_kind(content_type, message_type) for _, content_type in media}
+    if "audio" in kinds:  # a voice note: answered now, its file kept once downloaded
+        return Inbound(kind="audio", text=body, attachments=tuple(
+            Attachment("audio", url, content_type or None) for url, content_type in media
+            if _media_kind(content_type, message_type) == "audio"), **common)
+    if kinds:  # a sticker or a video: answered, never stored
+        return Inbound(kind="video" if "video" in kinds else "sticker", text=body, **common)
     if form.get("ButtonPayload"):
         return Inbound(text=form.get("ButtonText", "")[:MAX_INBOUND_TEXT], payload=form["ButtonPayload"][:256],
                        **common)
-    if form.get("Latitude") or not body:
+    if form.get("Latitude") or form.get("Longitude") or message_type == "location":
+        place = _location(form)
+        return Inbound(kind="location", location=place, **common) if place else \
+            Inbound(kind="unsupported", **common)
+    if message_type == "reaction":  # an emoji on one of our messages: nothing to answer
+        return Inbound(kind="reaction", text=body, **common)
+    if not body:
         return Inbound(kind="unsupported", **common)
     said = normalise(body)
     if said in OPT_OUT:
@@ -104,6 +118,35 @@ def parse_form(form: Mapping[str, str]) -> Inbound:
     if said in OPT_IN:
         return Inbound(kind="opt_in", text=body, **common)
     return Inbound(text=body, **common)
+
+
+def _media_kind(content_type: str, message_type: str) -> str:
+    """"file" for what the document steps or the contact reader take; "audio", "video" or "sticker" otherwise."""
+    if content_type.startswith("audio/"):
+        return "audio"
+    if content_type.startswith("video/"):
+        return "video"
+    if content_type == "image/webp" or message_type == "sticker":  # WhatsApp stickers are WebP images
+        return "sticker"
+    return "file"
+
+
+def _file_kind(content_type: str) -> str:
+    if content_type in VCARD_TYPES:
+        return "contact"
+    return "image" if content_type.startswith("image/") else "document"
+
+
+def _location(form: Mapping[str, str]) -> Location | None:
+    """Twilio's `Latitude`/`Longitude` (with `Label` and `Address` for a named place), range-checked."""
+    try:
+        latitude, longitude = float(form.get("Latitude", "")), float(form.get("Longitude", ""))
+    except ValueError:
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # NaN fails both as well
+        return None
+    return Location(latitude, longitude, (form.get("Label") or "")[:200] or None,
+                    (form.get("Address") or "")[:300] or None)
 
 
 LIST_IN_WORDS = 4  # up to this many options the reply line names them ("Responde 1, 2, 3 o 4")

@@ -29,6 +29,7 @@ class SystemEvent(StrEnum):
     DOCUMENT_READY = "document_ready"
     DOCUMENT_REJECTED = "document_rejected"
     DOCUMENT_REQUESTED = "document_requested"  # staff asked for a document again
+    DOCUMENT_DOUBT = "document_doubt"  # a document read by the worker disagrees with the typed data (issue 21)
     RESUMED = "resumed"  # staff handed the conversation back
     TURN_FAILED = "turn_failed"
 

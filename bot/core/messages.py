@@ -19,11 +19,42 @@ class Button:
 class Attachment:
     """A file sent by the user or to the user, referenced by the channel's own id or URL."""
 
-    kind: str  # "image" | "document"
+    kind: str  # "image" | "document" | "audio" | "contact" (a vCard file, read once downloaded)
     ref: str
     content_type: str | None = None
     filename: str | None = None
     size: int | None = None
+    duration: int | None = None  # seconds, for audio, when the platform says
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place the user shared: coordinates, and the name and address the platform gave it, if any."""
+
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"latitude": self.latitude, "longitude": self.longitude, "name": self.name, "address": self.address}
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContact:
+    """A contact card the user shared: the person's name and first phone number."""
+
+    name: str
+    phone: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "phone": self.phone}
+
+
+# What people send besides text, buttons and files, each answered by what it means (bot.dialog.kinds):
+# a voice note or audio file, a sticker (GIFs and dice too), a video, a location, a contact card, a reaction.
+CONTENT_KINDS = frozenset({"audio", "sticker", "video", "location", "contact", "reaction"})
+VCARD_TYPES = frozenset({"text/vcard", "text/x-vcard", "text/directory"})  # a contact card sent as a file
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,19 +70,26 @@ class Inbound:
     locale_hint: str | None = None
     display_name: str | None = None
     phone: str | None = None
-    kind: str = "message"  # "message" | "edited" | "unsupported" | "event" | "status"
+    kind: str = "message"  # "message" | "edited" | "unsupported" | "event" | "status" | one of CONTENT_KINDS
     meta: tuple[tuple[str, str], ...] = ()
     # What the channel must do to acknowledge this input (e.g. answer a Telegram button press);
     # queued ahead of the replies so it never happens before the turn is stored.
     ack: tuple[tuple[str, str], ...] = ()
+    location: Location | None = None
+    contact: SharedContact | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "text": self.text,
             "payload": self.payload,
             "kind": self.kind,
             "attachments": [attachment_to_dict(a) for a in self.attachments],
         }
+        if self.location is not None:
+            record["location"] = self.location.to_dict()
+        if self.contact is not None:
+            record["contact"] = self.contact.to_dict()
+        return record
 
     def to_delivery(self) -> dict[str, Any]:
         """Everything the channel parsed, for the inbound queue: the turn runs later from exactly this."""
@@ -72,6 +110,8 @@ class Inbound:
             phone=record.get("phone"), kind=record.get("kind", "message"),
             meta=tuple((str(k), str(v)) for k, v in record.get("meta", [])),
             ack=tuple((str(k), str(v)) for k, v in record.get("ack", [])),
+            location=Location(**record["location"]) if record.get("location") else None,
+            contact=SharedContact(**record["contact"]) if record.get("contact") else None,
         )
 
 
@@ -112,6 +152,7 @@ def attachment_to_dict(attachment: Attachment) -> dict[str, Any]:
         "content_type": attachment.content_type,
         "filename": attachment.filename,
         "size": attachment.size,
+        **({"duration": attachment.duration} if attachment.duration is not None else {}),
     }
 
 

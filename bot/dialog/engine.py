@@ -17,10 +17,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from bot.core.events import DialogEvent, SystemEvent
-from bot.core.messages import Button, Inbound, Outbound
+from bot.core.messages import CONTENT_KINDS, Button, Inbound, Outbound
 from bot.core.state import DialogState
 from bot.core.text import normalise
 from bot.dialog.hours import BusinessHours
+from bot.dialog.kinds import answer_kind, take_suggestion
 from bot.dialog.machines import FlowMachine, build
 from bot.dialog.turn import DialogResult, Turn
 from flows.machine import define
@@ -140,20 +141,23 @@ class Engine:
         elif inbound.kind == "edited":
             turn.say(N_("I only read new messages. If you corrected something, please send it again."))
             turn.reprompt()
-        elif inbound.kind == "unsupported":
-            turn.say(N_("I can only read text, photos and PDF files. Please send one of those."))
-            turn.reprompt()
+        elif inbound.kind == "unsupported" or inbound.kind in CONTENT_KINDS:
+            answer_kind(turn, inbound)  # voice notes, stickers, videos, locations, contact cards (bot.dialog.kinds)
         elif inbound.attachments:
             turn.say(N_("Thanks for the file. Right now I need an answer to this question:"))
             turn.reprompt()
-        else:
-            turn.answer(inbound, forgive=paused)
+        elif (answered := take_suggestion(turn, inbound)) is not None:
+            turn.answer(answered, forgive=paused)
 
     def run_event(self, conversation: DialogState, event: str, values: dict[str, str], now: datetime) -> DialogResult:
         """Continue a conversation after something stored outside it happened (a case was filed…)."""
         turn = Turn(self, conversation, now)
         try:
-            turn.handle_event(event, values)
+            if event == SystemEvent.DOCUMENT_DOUBT:  # one question about a document that disagrees (issue 21)
+                conversation.data["document_doubt"] = dict(values)
+                turn.enter("doc_doubt")
+            else:
+                turn.handle_event(event, values)
             return turn.result()
         finally:
             turn.release()

@@ -19,7 +19,7 @@ from bot.core.messages import Inbound, Outbound
 from bot.core.metrics import DUPLICATES, INBOUND, TURN_SECONDS
 from bot.core.state import DialogState
 from bot.dialog.engine import DialogResult, Engine
-from bot.service.payments import RECEIPT_SLOT, Payments, SpeiAccount
+from bot.service.payments import RECEIPT_SLOTS, Payments, SpeiAccount
 from bot.service.stripe_checkout import StripeCheckout
 from flows.model import AcceptContract, AssignDocument, FileCase, RecordConsent, StartPayment, Subscribe, Unsubscribe
 from flows.rules.document_slots import missing_required
@@ -152,8 +152,9 @@ class TurnService:
             jobs = MediaJobRepository(session, self.cipher)
             for attachment in inbound.attachments:
                 jobs.add(inbound_id, inbound.channel, attachment, now)
-            replies = messages.replies_to(inbound_id) if read_back else []
-            return TurnReceipt(False, conversation_id, inbound_id, tuple(replies))
+            if inbound.kind != "audio":  # a voice note is answered now; its file is kept once downloaded
+                replies = messages.replies_to(inbound_id) if read_back else []
+                return TurnReceipt(False, conversation_id, inbound_id, tuple(replies))
         case = CaseRepository(session, self.cipher).latest_status(conversation_id)
         if case is not None:
             state.data["case"] = {"folio": case[0], "status": case[1]}
@@ -196,9 +197,9 @@ class TurnService:
                 DocumentRepository(session).assign(effect.document_id, conversation_id, effect.slot)
                 if effect.slot == "payment_proof":
                     self._record_payment_proof(session, conversation_id, effect.document_id, now)
-                elif effect.slot == RECEIPT_SLOT:
+                elif effect.slot in RECEIPT_SLOTS:  # a transfer receipt of the service or of a membership
                     self.payments.record_receipt(session, turn.conversation, conversation_id, effect.document_id,
-                                                 now)
+                                                 now, RECEIPT_SLOTS[effect.slot])
             elif isinstance(effect, AcceptContract):
                 replies.extend(self.payments.accept(session, turn.conversation, effect, contact_id, conversation_id,
                                                     inbound_id, now))
