@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from storage.conversations import contact_external_id
 from storage.crypto import Cipher
 from storage.db import checkpoint_after_commit
+from storage.document_readings import forget_readings
 from storage.enrollment import CaseRepository, ConsentRepository
 from storage.files import DocumentStore
 from storage.inbound_queue import chat_key
@@ -125,6 +126,7 @@ def erase_applicant(session: Session, cipher: Cipher, store: DocumentStore, cont
         case.data = None  # the case stays, as an anonymous count with its statuses and flags
         case.updated_at = now
         session.execute(delete(Email).where(Email.case_id == case.id))
+    forget_readings(session, conversation_id=conversation_id)  # what was read on the documents goes too
     for document in session.execute(select(Document).where(Document.conversation_id == conversation_id)).scalars():
         store.delete(document.storage_name)
         session.delete(document)

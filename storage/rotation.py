@@ -17,11 +17,22 @@ from sqlalchemy import select, update
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.files import DocumentStore
-from storage.models import Case, Contact, Conversation, Document, Email, MediaJob, Message, QueuedInbound
+from storage.models import (
+    Case,
+    Contact,
+    Conversation,
+    Document,
+    DocumentReading,
+    Email,
+    MediaJob,
+    Message,
+    QueuedInbound,
+)
 
 ENCRYPTED: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (Contact, ("external_ref", "display_name", "phone")), (Conversation, ("data",)), (Message, ("body",)),
     (Case, ("data",)), (MediaJob, ("ref",)), (Email, ("message",)), (QueuedInbound, ("body",)),
+    (DocumentReading, ("fields",)),
 )
 
 

@@ -287,7 +287,7 @@ def test_the_curp_prompt_shows_the_example_our_validator_accepts() -> None:
 def test_the_simplified_privacy_notice_names_sensitive_data_and_how_to_object() -> None:
     """New LFPDPPP arts. 15-16 (DOMAIN.md "Personal data"): the simplified notice identifies sensitive data
     and how to limit use; income needs express consent (art. 7). A change in substance bumps the version."""
-    assert PRIVACY.version == "2026-12-01"
+    assert PRIVACY.version == "2026-12-01.2"  # issue 21: documents are read automatically
     text = Chat().say("hola", "1", "acepto").text
     assert "que son datos sensibles" in text and "u oponerte a su uso" in text
     assert "ingreso con tu consentimiento expreso" in text

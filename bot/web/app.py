@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         webhooks,
     )
     from bot.web.inbox import bp as inbox
+    from bot.web.inbox import readings
 
     security_headers.init_app(app, settings)
     limits.init_app(app)  # before the blueprints: it bounds the numbers their URLs take
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(data_export.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(inbox)
+    readings.init_app(app)  # what was read on each document, for the inbox (issue 21)
 
     @app.errorhandler(413)
     def too_large(error: Exception) -> Any:

@@ -43,7 +43,8 @@ TERMS = LegalText("terms", "2026-11-01", N_("Terms of the enrollment service"), 
        "and the payment slip (línea de captura) of your first contribution."),
 ))
 
-PRIVACY = LegalText("privacy", "2026-12-01", N_("Privacy notice"), (
+# 2026-12-01.2: documents are read automatically to check them against the typed data (issue 21).
+PRIVACY = LegalText("privacy", "2026-12-01.2", N_("Privacy notice"), (
     N_("*Who is responsible.* %(business)s is responsible for the personal data you give us through this "
        "chat."),
     N_("*Data we collect.* Identification and contact data (name, CURP, RFC, NSS, email, phone, address), "
@@ -58,6 +59,10 @@ PRIVACY = LegalText("privacy", "2026-12-01", N_("Privacy notice"), (
        "within 20 business days and carry out what you asked within 15 more."),
     N_("*Security.* Your documents and data are stored encrypted and only our staff can see them, with a "
        "record of every access. We do not sell your data or share it except with IMSS for your procedure."),
+    N_("*Reading your documents.* Our system reads the text of the documents you send (on our own servers, "
+       "without sending them to anyone else) to check them against the data you typed and warn you of a mistake "
+       "in time. What it reads is stored encrypted, seen only by our staff, and deleted with the rest of your "
+       "data."),
 ))
 
 LEGAL_TEXTS = {text.kind: text for text in (TERMS, PRIVACY)}

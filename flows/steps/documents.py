@@ -7,11 +7,14 @@ lists what is still missing. A document staff ask for again comes first when the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
-from flows.model import Choice, Route, Step, Upload
+from flows.model import Choice, Context, Route, Step, Upload
 from flows.rules.document_slots import SLOTS, has_case, missing, still_offered
-from locales import N_
+from flows.rules.payments import long_date
+from locales import N_, translate
 
 
 def after(index: int) -> tuple[Route, ...]:
@@ -49,6 +52,40 @@ def document_step(index: int) -> Step:
                 where=N_("your documents"))
 
 
+# -- a document that disagrees with the typed data (read by the worker, bot.worker.document_reading) -----------
+DOUBTS = {
+    "curp": N_("Your %(document)s says the CURP is *%(found)s*, but you wrote *%(typed)s*."),
+    "rfc": N_("Your %(document)s says the RFC is *%(found)s*, but you wrote *%(typed)s*."),
+    "full_name": N_("Your %(document)s is in the name of *%(found)s*, but you wrote *%(typed)s*."),
+    "issue_date": N_("Your proof of address is dated %(found)s: it is more than 3 months old."),
+}
+DOCUMENT_NAMES = {"id_front": N_("official ID"), "id_back": N_("official ID"), "tax_certificate": N_("tax certificate"),
+                  "proof_of_address": N_("proof of address"), "curp_document": N_("CURP document")}
+FIX_STEPS = (("curp", "ask_curp"), ("rfc", "ask_rfc"), ("full_name", "ask_full_name"))
+
+
+def doubt_is(field: str) -> Any:
+    return lambda data: (data.get("document_doubt") or {}).get("field") == field
+
+
+def doubt_in(slot: str) -> Any:
+    return lambda data: (data.get("document_doubt") or {}).get("slot") == slot
+
+
+def doubt_values(context: Context) -> Mapping[str, Any]:
+    doubt = context.data.get("document_doubt") or {}
+    found = str(doubt.get("found", ""))
+    if doubt.get("field") == "issue_date":
+        try:
+            found = long_date(date.fromisoformat(found), context.locale)
+        except ValueError:
+            pass
+    document = translate(context.locale, DOCUMENT_NAMES.get(str(doubt.get("slot")), N_("document")))
+    msgid = DOUBTS.get(str(doubt.get("field")), DOUBTS["full_name"])
+    return {"doubt": translate(context.locale, msgid, document=document, found=found,
+                               typed=str(doubt.get("typed", "")))}
+
+
 STEPS = (
     Step("doc_intro", (N_(
         "Now your documents. Send each one as a clear photo (on a table, with good light, the whole document "
@@ -57,4 +94,13 @@ STEPS = (
     *(document_step(index) for index in range(len(SLOTS))),
     Step("no_pending_documents", (N_("You have no pending documents. Thank you!"),), then="main_menu",
          where=N_("your documents"), resumable=False),
+    # The worker read a document and it clearly disagrees with what was typed (issue 21): one question.
+    Step("doc_doubt", (N_("%(doubt)s\nWould you like to correct your data or send another document?"),), (
+        Choice("fix_data", N_("Correct my data"), (*(Route(step, doubt_is(field)) for field, step in FIX_STEPS),
+                                                  Route("summary")),
+               ("corregir mis datos", "corregir", "corregir datos", "mis datos estan mal"), {"editing": True}),
+        Choice("resend", N_("Send another document"), (*(Route(step, doubt_in(slot)) for slot, step, _, _ in SLOTS),
+                                                       Route("doc_id_front")),
+               ("enviar otro documento", "otro documento", "enviar otro", "reenviar", "mandar otro")),
+    ), where=N_("your documents"), values=lambda context: doubt_values(context), resumable=False),
 )
