@@ -149,7 +149,7 @@ class Chat:
         before = self.bot.count()
         picked: FilePayload = {"name": name, "mimeType": mime_type, "buffer": content}
         self.page.set_input_files("#file", files=[picked])
-        expect(self.mine.last).to_have_text(f"📎 {name}")
+        expect(self.mine.last).to_contain_text(f"📎 {name}")  # a PDF's bubble adds its pages
         self._wait_for_reply(before)
 
     def last_bot_texts(self, count: int) -> list[str]:

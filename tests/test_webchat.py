@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import Phone
+from bot.wiring import Services
+from locales import translate
+from tests.helpers import Phone, conversation_id_of, post_form
+from tests.samples import document_photo, id_card_photo
 
 
 def test_page_is_served(client: FlaskClient) -> None:
@@ -36,7 +42,7 @@ def test_same_message_id_twice_runs_one_turn(phone: Phone, client: FlaskClient) 
     assert not any("Sorry" in m["text"] or "Perdón" in m["text"] for m in history)
 
 
-def test_two_browsers_are_two_conversations(app) -> None:  # type: ignore[no-untyped-def]
+def test_two_browsers_are_two_conversations(app: Flask) -> None:
     one, two = Phone(app.test_client()), Phone(app.test_client())
     one.send("hola")
     two.send("hola")
@@ -72,3 +78,61 @@ def test_very_long_text_is_handled(phone: Phone) -> None:
     phone.send("hola")
     replies = phone.send("a" * 20000)
     assert replies[0]["text"]
+
+
+# -- issue 19: the page greets, files, staff names ---------------------------------------------------------------
+
+
+def test_opening_the_page_greets_once_without_an_applicant_message(client: FlaskClient) -> None:
+    first = client.post("/webchat/api/messages", json={"start": True, "id": "a"})
+    assert first.status_code == 200 and not first.get_json()["duplicate"]
+    greeting = first.get_json()["messages"]
+    assert greeting[0]["text"].startswith(translate("es_MX", "Hi! 👋"))
+    again = client.post("/webchat/api/messages", json={"start": True, "id": "b"})  # another tab, a retry
+    assert again.get_json()["duplicate"] and again.get_json()["messages"] == greeting
+    history = client.get("/webchat/api/messages?after=0").get_json()["messages"]
+    assert [m["author"] for m in history] == ["bot"] * len(greeting)  # nothing said on the applicant's behalf
+
+
+def test_a_file_too_large_is_refused_in_the_visitor_language(client: FlaskClient) -> None:
+    for language, locale in (("es-MX,es;q=0.9", "es_MX"), ("en-US", "en")):
+        response = client.post("/webchat/api/messages", content_type="multipart/form-data",
+                               headers={"Accept-Language": language},
+                               data={"id": "big", "file": (io.BytesIO(b"\xff\xd8\xff" + bytes(12 * 1024 * 1024)),
+                                                           "grande.jpg")})
+        assert response.status_code == 413
+        error = response.get_json()["error"]
+        assert error == translate(locale, "That file is too large: the limit is %(mb)s MB. Send a regular photo "
+                                          "from your phone's camera, or a smaller PDF.", mb="10")
+        assert "/" not in error  # one language, not both
+
+
+def test_a_resent_upload_returns_the_same_answer_without_a_second_turn(phone: Phone) -> None:
+    phone.send("hola")
+    first = phone.upload(id_card_photo(), "ine.jpg", message_id="upload-1")
+    second = phone.upload(id_card_photo(), "ine.jpg", message_id="upload-1")
+    assert first == second
+    history = phone.client.get("/webchat/api/messages?after=0").get_json()["messages"]
+    assert len([m for m in history if m["author"] == "contact" and m["text"] == "📎"]) == 1
+
+
+def test_an_upload_says_whether_the_file_was_kept(client: FlaskClient, phone: Phone) -> None:
+    phone.send("hola")
+
+    def upload(content: bytes, message_id: str) -> bool:
+        response = client.post("/webchat/api/messages", content_type="multipart/form-data",
+                               data={"id": message_id, "file": (io.BytesIO(content), "foto.jpg")})
+        assert response.status_code == 200
+        return bool(response.get_json()["kept"])
+
+    assert upload(document_photo(blur=6), "blurry") is False  # refused: not on record
+    assert upload(id_card_photo(), "sharp") is True
+
+
+def test_staff_replies_carry_the_first_name(phone: Phone, services: Services, staff_client: FlaskClient) -> None:
+    phone.send("hola")
+    cid = conversation_id_of(services, phone)
+    assert post_form(staff_client, f"/inbox/c/{cid}/reply", text="Hola, te ayudo").status_code == 302
+    staff = [m for m in phone.client.get("/webchat/api/messages?after=0").get_json()["messages"]
+             if m["author"] == "staff"]
+    assert [(m["text"], m["staff_name"]) for m in staff] == [("Hola, te ayudo", "Ana")]

@@ -42,10 +42,20 @@ def is_clean(text: str) -> bool:
     return True
 
 
+OPENED = "webchat_opened"  # the page was opened with no conversation yet: the bot greets first
+
+
 def parse_message(session_id: str, body: Any, provider_id: str, locale_hint: str | None) -> Inbound:
-    """Turn the JSON the page posts into an `Inbound`; reject anything else as a bad request."""
+    """Turn the JSON the page posts into an `Inbound`; reject anything else as a bad request.
+
+    `{"start": true}` is the page opened on a new conversation: an event (no text on the applicant's behalf)
+    whose provider id is fixed per browser, so the greeting runs once however often the page asks.
+    """
     if not isinstance(body, dict):
         raise BadRequest("expected a JSON object")
+    if body.get("start") is True:
+        return Inbound(channel=CHANNEL, contact_ref=session_id, provider_id=f"{session_id}:start", kind="event",
+                       payload=OPENED, locale_hint=locale_hint)
     text = body.get("text", "")
     payload = body.get("payload")
     if not isinstance(text, str) or (payload is not None and not isinstance(payload, str)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -10,11 +11,13 @@ from flask import Blueprint, current_app, jsonify, render_template, request, ses
 from bot.channels.webchat import CHANNEL, client_id, parse_message
 from bot.core.errors import BadRequest
 from bot.core.messages import Inbound
+from bot.service.document_checks import MAX_BYTES
 from bot.service.links import media_url
 from bot.service.uploads import receive_document
 from bot.web.context import services_of
 from locales import N_, match_locale, translate
 from storage.conversations import ContactRepository
+from storage.enrollment import DocumentRepository
 from storage.messages import MessageRepository, StoredReply
 
 bp = Blueprint("webchat", __name__)
@@ -39,27 +42,56 @@ def _reply_json(reply: StoredReply) -> dict[str, Any]:
                          "url": media_url(settings.secret_key, "", a)}
                         for a in reply.outbound.attachments],
         "author": reply.author,
+        # Staff bubbles carry the person's first name, recorded with the reply (None for older replies).
+        "staff_name": (dict(reply.outbound.control).get("staff_name") or None) if reply.author == "staff" else None,
     }
 
 
 PAGE_TEXTS = {
     "title": N_("IMSS enrollment · Self-employed workers"),
     "subtitle": N_("Online assistant"),
+    "conversation": N_("Conversation"),
     "placeholder": N_("Write a message"),
     "send": N_("Send"),
-    "attach": N_("Send a photo or PDF"),
+    "attach": N_("Photo or PDF"),
+    "attach_hint": N_("Send a photo or PDF"),
     "typing": N_("typing…"),
-    "offline": N_("No connection. Check your internet and try again."),
+    "offline": N_("No connection: your message will be sent as soon as you are back online."),
+    "retrying": N_("The connection failed. Trying again…"),
     "failed": N_("I could not send your message."),
-    "greeting": N_("hello"),
+    "too_large": N_("That file is too large: the limit is %(mb)s MB. Send a regular photo from your phone's "
+                    "camera, or a smaller PDF."),
+    "wrong_type": N_("We can't open this kind of file. Please send a photo (JPG) or a PDF."),
+    "heic": N_("Your phone saved the photo as HEIC, which we can't open. Send it as a photo, not as a file, "
+               "or send a PDF."),
+    "same_file": N_("You already sent this same file for another document. Is it the right one for this one?"),
+    "send_anyway": N_("Send it anyway"),
+    "choose_other": N_("Choose another file"),
+    "uploading": N_("Uploading %(name)s"),
+    "one_page": N_("1 page"),
+    "pages": N_("%(count)s pages"),
+    "staff": N_("%(name)s, from our team"),
+    "team": N_("Our team"),
 }
+MAX_UPLOAD_MB = MAX_BYTES // (1024 * 1024)  # what the document checks accept
+ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,application/pdf"
+
+
+def _locale() -> str:
+    return match_locale(request.accept_languages.best, services_of(current_app).settings.default_locale)
+
+
+def page_texts(locale: str) -> dict[str, str]:
+    """The page's texts in its language; placeholders the page fills itself stay as {name}."""
+    values = {"mb": str(MAX_UPLOAD_MB), "name": "{name}", "count": "{count}"}
+    return {key: translate(locale, msgid, **values) for key, msgid in PAGE_TEXTS.items()}
 
 
 @bp.get("/")
 def page() -> str:
-    locale = match_locale(request.accept_languages.best, services_of(current_app).settings.default_locale)
-    texts = {key: translate(locale, msgid) for key, msgid in PAGE_TEXTS.items()}
-    return render_template("webchat.html", t=texts, lang="en" if locale == "en" else "es")
+    locale = _locale()
+    return render_template("webchat.html", t=page_texts(locale), lang="en" if locale == "en" else "es",
+                           max_bytes=MAX_UPLOAD_MB * 1024 * 1024, accepted=ACCEPTED_TYPES)
 
 
 @bp.post("/webchat/api/messages")
@@ -97,17 +129,30 @@ def _post_file() -> Any:
                       locale_hint=request.accept_languages.best)
     outcome = receive_document(services.turns, services.documents, inbound, content,
                                quota=services.settings.webchat_upload_quota_mb * 1024 * 1024)
+    # `kept`: this file is now on record for the applicant, so the page can question it if offered again.
     return jsonify(messages=[_reply_json(reply) for reply in outcome.replies], duplicate=outcome.duplicate,
-                   inbound_id=outcome.inbound_id)
+                   inbound_id=outcome.inbound_id, kept=_on_file(hashlib.sha256(content).hexdigest()))
+
+
+def _on_file(digest: str) -> bool:
+    services = services_of(current_app)
+    with services.database.session_scope() as db_session:
+        contact = ContactRepository(db_session, services.cipher).find(CHANNEL, _session_id())
+        return contact is not None and DocumentRepository(db_session).on_file(contact.id, digest)[0]
 
 
 BAD_REQUEST = N_("I could not read that message. Please write it again.")
 
 
+@bp.errorhandler(413)
+def too_large(error: Exception) -> Any:
+    """A file over the request limit, told in the visitor's language (the page checks the size before sending)."""
+    return jsonify(error=translate(_locale(), PAGE_TEXTS["too_large"], mb=str(MAX_UPLOAD_MB))), 413
+
+
 def _bad_request(detail: str) -> Any:
     """A 400 the page can show: a kind sentence in the visitor's language, and what was wrong for developers."""
-    locale = match_locale(request.accept_languages.best, services_of(current_app).settings.default_locale)
-    return jsonify(error=translate(locale, BAD_REQUEST), detail=detail), 400
+    return jsonify(error=translate(_locale(), BAD_REQUEST), detail=detail), 400
 
 
 @bp.get("/webchat/api/messages")
