@@ -209,7 +209,8 @@ def _staff_accounts(settings: Settings) -> Iterator[StaffRepository]:
 
 @staff_group.command("add")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "agent"]), default="agent", show_default=True)
+@click.option("--role", type=click.Choice(["admin", "agent", "manager"]), default="agent", show_default=True,
+              help="manager: reads the dashboard and the conversations, acts on nothing")
 @click.option("--name", default="", help="the person's name, shown in the inbox")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def staff_add_command(email: str, role: str, name: str, password_stdin: bool) -> None:

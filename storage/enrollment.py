@@ -177,4 +177,5 @@ class DocumentRepository:
         """Take a rejected document out of its slot, so the applicant's next upload fills it."""
         row = self.session.get(Document, document_id)
         assert row is not None
+        row.former_slot = row.slot or row.former_slot  # the inbox still says what it was sent for
         row.slot = None

@@ -18,9 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from storage.models import AuditEntry, CannedResponse, LoginAttempt, Staff, StaffSession
+from storage.crypto import Cipher
+from storage.models import AuditEntry, CannedResponse, Conversation, LoginAttempt, Staff, StaffSession
 
-ROLES = ("admin", "agent")
+# admin: everything; agent: the casework; manager: reads the dashboard and the conversations, and acts on nothing.
+ROLES = ("admin", "agent", "manager")
 # Writing `last_seen_at` on every page view would turn each read into a write; a minute of slack in the idle
 # timeout is harmless.
 SEEN_RESOLUTION = timedelta(minutes=1)
@@ -59,6 +61,15 @@ class StaffRecord:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def read_only(self) -> bool:
+        """A manager sees the dashboard and reads conversations but may not act (every POST is refused)."""
+        return self.role == "manager"
+
+    @property
+    def sees_dashboard(self) -> bool:
+        return self.role in ("admin", "manager")
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,8 +317,27 @@ class CannedRepository:
         rows = self.session.execute(select(CannedResponse).order_by(CannedResponse.title)).scalars()
         return [CannedRecord(r.id, r.title, r.body) for r in rows]
 
+    def get(self, canned_id: int) -> CannedRecord | None:
+        row = self.session.get(CannedResponse, canned_id)
+        return CannedRecord(row.id, row.title, row.body) if row else None
+
     def add(self, title: str, body: str, now: datetime) -> None:
         self.session.add(CannedResponse(title=title, body=body, created_at=now))
+
+    def applicant_data(self, conversation_id: int, cipher: Cipher) -> dict[str, object] | None:
+        """What the applicant of a conversation told us, to fill the responses' placeholders (None: no such
+        conversation). Read without a lock: filling a preview changes nothing."""
+        found = self.session.execute(select(Conversation.data).where(Conversation.id == conversation_id)).first()
+        if found is None:
+            return None
+        data = cipher.decrypt_json(found[0], {})
+        return data if isinstance(data, dict) else {}
+
+    def update(self, canned_id: int, title: str, body: str) -> bool:
+        """Change a response's title and text; False when it no longer exists."""
+        result = self.session.execute(update(CannedResponse).where(CannedResponse.id == canned_id)
+                                      .values(title=title, body=body))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def delete(self, canned_id: int) -> None:
         self.session.execute(delete(CannedResponse).where(CannedResponse.id == canned_id))

@@ -28,7 +28,7 @@ COMMANDS = {
     ("db",): ["upgrade"],
     ("chat",): ["--contact NAME"],
     ("staff",): ["add", "list", "disable"],
-    ("staff", "add"): ["EMAIL", "--role [admin|agent]", "--password-stdin", "--name"],
+    ("staff", "add"): ["EMAIL", "--role [admin|agent|manager]", "--password-stdin", "--name"],
     ("staff", "disable"): ["EMAIL"],
     ("telegram",): ["set-webhook", "delete-webhook", "poll"],
     ("telegram", "poll"): ["--once"],
@@ -133,7 +133,7 @@ def test_db_upgrade_on_a_fresh_data_dir(ptibot: CliRunner, tmp_path: Path, monke
     (("--bogus",), "No such option '--bogus'"),
     (("serve", "--port", "eighty"), "'eighty' is not a valid integer range"),
     (("staff", "add"), "Missing argument 'EMAIL'"),
-    (("staff", "add", "eva@gestoria.mx", "--role", "boss"), "'boss' is not one of 'admin', 'agent'"),
+    (("staff", "add", "eva@gestoria.mx", "--role", "boss"), "'boss' is not one of 'admin', 'agent', 'manager'"),
     (("db", "downgrade"), "No such command 'downgrade'"),
     ((), ""),
 ])

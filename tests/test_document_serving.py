@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from flask import Flask
@@ -57,12 +58,15 @@ def test_staff_get_photos_in_a_sandbox_and_pdfs_as_downloads(app: Flask, service
                                                               pdf.id, pdf.slot)
     shown = staff.get(f"/inbox/documents/{photo_token}")
     assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
-    assert shown.headers["Content-Disposition"] == f'inline; filename="id_front-{photo_id}.jpg"'
+    # named after the document and the folio (issue 18), in ASCII
+    assert re.fullmatch(rf'inline; filename="[a-z-]+-frente-PTI-2026-\d{{6}}-{photo_id}\.jpg"',
+                        shown.headers["Content-Disposition"])
     assert shown.headers["Content-Security-Policy"].split(";")[0] == "sandbox"
     assert shown.headers["X-Content-Type-Options"] == "nosniff"
     downloaded = staff.get(f"/inbox/documents/{pdf_token}")
     assert downloaded.status_code == 200 and downloaded.mimetype == "application/pdf"
-    assert downloaded.headers["Content-Disposition"] == f'attachment; filename="{pdf_slot}-{pdf_id}.pdf"'
+    assert re.fullmatch(rf'attachment; filename="[A-Za-z-]+-PTI-2026-\d{{6}}-{pdf_id}\.pdf"',
+                        downloaded.headers["Content-Disposition"]), pdf_slot
     assert downloaded.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in downloaded.headers["Content-Security-Policy"]
     forced = staff.get(f"/inbox/documents/{photo_token}?download=1")

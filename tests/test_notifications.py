@@ -21,6 +21,7 @@ from bot.web.app import create_app
 from bot.wiring import Services, build_services
 from bot.worker.mail import MailJob
 from bot.worker.mailer import Mailer
+from locales import translate
 from storage.models import Case, Email
 from tests.fakes.smtp import Recorder
 from tests.helpers import Phone, enrolled_applicant, file_with_imss, free_port, login, make_settings, make_staff
@@ -96,7 +97,7 @@ def test_a_down_server_is_retried_and_shown_in_the_inbox(database_url: str, tmp_
         assert (email.status, email.attempts) == ("queued", 1) and email.last_error
         conversation_id = session.execute(select(Case.conversation_id)).scalar_one()
     page = staff.get(f"/inbox/c/{conversation_id}").get_data(as_text=True)
-    assert 'id="email-state"' in page and "queued" in page
+    assert 'id="email-state"' in page and translate("es_MX", "waiting to be sent") in page  # not the raw "queued"
     recorder = Recorder()
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()

@@ -29,6 +29,7 @@ from locales import N_, translate
 from storage.conversations import ConversationRepository
 from storage.crypto import Cipher
 from storage.db import Database, Session
+from storage.document_readings import DocumentReadingRepository
 from storage.emails import queue_email
 from storage.enrollment import CaseRecord, CaseRepository, DocumentRepository
 from storage.files import DocumentStore
@@ -85,7 +86,10 @@ class CaseWork:
             conversations.assign(conversation_id, staff.id, "human")
             state.owner = "human"
             self._spoke(conversations, conversation_id, state)
-            self._queue(session, conversation_id, Outbound(text, kind="staff_reply"), author="staff")
+            # The web chat labels the bubble with the person's first name (issue 19); other channels ignore it.
+            first_name = staff.name.split()[0] if staff.name.strip() else ""
+            self._queue(session, conversation_id, Outbound(text, kind="staff_reply",
+                                                           control=(("staff_name", first_name),)), author="staff")
             self._audit(session, staff, "reply", f"conversation:{conversation_id}")
         self._wake()
 
@@ -143,6 +147,8 @@ class CaseWork:
             if document is None:
                 raise CaseWorkError(N_("No such document."))
             documents.review(document_id, approve, reason or None)
+            # Beside what the worker read on it, so reading thresholds can be tuned against staff's verdicts.
+            DocumentReadingRepository(session, self.cipher).record_decision(document_id, approve, utcnow())
             if not approve and document.slot:
                 self._request_document(session, document.conversation_id, document.slot, reason)
                 documents.clear_slot(document_id)
@@ -152,10 +158,12 @@ class CaseWork:
 
     def deliver_results(self, staff: StaffRecord, case_id: int, receipt: bytes, slip: bytes) -> None:
         """Attach the IMSS enrollment receipt and the first payment slip, send them, mark the case enrolled."""
+        pages = []
         for content in (receipt, slip):
             check = check_document(content)
             if not check.ok or check.content_type != "application/pdf":
                 raise CaseWorkError(N_("Both files must be readable PDFs."))
+            pages.append(check.pages)
         with self._scope() as session:
             cases = CaseRepository(session, self.cipher)
             case = cases.get(case_id)
@@ -164,12 +172,13 @@ class CaseWork:
             if case.status != "filed_with_imss":
                 raise CaseWorkError(N_("Mark the case as filed with IMSS before sending the receipt."))
             attachments = []
-            for slot, content, filename in (("imss_receipt", receipt, "comprobante-inscripcion-imss.pdf"),
-                                            ("payment_slip", slip, "linea-de-captura.pdf")):
+            for (slot, content, filename), page_count in zip(
+                    (("imss_receipt", receipt, "comprobante-inscripcion-imss.pdf"),
+                     ("payment_slip", slip, "linea-de-captura.pdf")), pages, strict=True):
                 name = self.documents.save(content)
                 DocumentRepository(session).add(
                     case.conversation_id, name, "application/pdf", len(content), hashlib.sha256(content).hexdigest(),
-                    utcnow(), slot=slot, case_id=case.id, review_status="approved")
+                    utcnow(), slot=slot, case_id=case.id, review_status="approved", pages=page_count)
                 attachments.append(Attachment("document", name, "application/pdf", filename))
             locale = self._locale(session, case.conversation_id)
             text = translate(locale, N_(
@@ -209,7 +218,8 @@ class CaseWork:
             name = self.documents.save(pdf)
             document_id = DocumentRepository(session).add(conversation_id, name, "application/pdf", len(pdf),
                                                           hashlib.sha256(pdf).hexdigest(), utcnow(),
-                                                          slot="payment_line", review_status="approved")
+                                                          slot="payment_line", review_status="approved",
+                                                          pages=check.pages)
             membership.set_payment(subscription.id, period, "line_sent", utcnow(), document_id)
             locale = self._locale(session, conversation_id)
             text = translate(locale, N_("Here is your línea de captura for %(period)s. Pay it by %(deadline)s at the "

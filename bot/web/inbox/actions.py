@@ -1,27 +1,42 @@
-"""Inbox actions (all POST, all CSRF-checked): take, reply, note, hand back, case status, document
-review, and delivering the IMSS receipt and payment slip."""
+"""Inbox actions (all POST, all CSRF-checked): take, assign, reply, note, hand back, labels, data
+corrections, case status, document review, and delivering the IMSS receipt and payment slip.
+
+Every id in a URL is checked against the conversation it is under (404 otherwise), and acting on a
+conversation a colleague has needs an explicit "take over". With htmx the same forms post in the
+background and the page swaps in the result; without JavaScript they post and redirect as always.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 
-from bot.service.casework import CaseWork, CaseWorkError
+from bot.core.clock import utcnow
+from bot.service.casework import CaseWorkError
+from bot.service.inbox_work import InboxWork
 from bot.service.payments import PaymentError
 from bot.web.context import services_of
-from bot.web.inbox.blueprint import bp
-from locales import N_
+from bot.web.inbox.blueprint import bp, staff_locale
+from locales import N_, translate
+from storage.inbox_queries import InboxQueries
+from storage.staff import AuditRepository, StaffRepository
+
+MAX_LABEL = 40
 
 
-def _work() -> CaseWork:
+def _work() -> InboxWork:
     services = services_of(current_app)
-    return CaseWork(services.database, services.cipher, services.engine, services.documents,
-                    mail_from=services.settings.mail_from, business_name=services.settings.business_name,
-                    on_queued=services.worker.wake if services.worker else None)
+    return InboxWork(services.database, services.cipher, services.engine, services.documents,
+                     mail_from=services.settings.mail_from, business_name=services.settings.business_name,
+                     on_queued=services.worker.wake if services.worker else None)
 
 
 def _back(conversation_id: int) -> Any:
+    viewer = f"/inbox/c/{conversation_id}/documents/"
+    target = request.form.get("back", "")
+    if target.startswith(viewer) and target[len(viewer):].isdigit():
+        return redirect(target)  # back to the document viewer it was sent from
     return redirect(url_for("inbox.conversation", conversation_id=conversation_id))
 
 
@@ -34,14 +49,58 @@ def _attempt(conversation_id: int, action: Any) -> Any:
     return _back(conversation_id)
 
 
+def _owned_elsewhere(conversation_id: int) -> str | None:
+    """The colleague who has this conversation, unless it is the current staff member (or the bot)."""
+    services = services_of(current_app)
+    with services.database.session_scope() as db:
+        found = InboxQueries(db, services.cipher).owner_of(conversation_id)
+        if found is None:
+            abort(404)
+        owner, assigned_to = found
+        if owner != "human" or assigned_to is None or assigned_to == g.staff.id:
+            return None
+        colleague = StaffRepository(db).get(assigned_to)
+        return (colleague.name or colleague.email) if colleague else None
+
+
+def _guarded(conversation_id: int, action: Any) -> Any:
+    """Act only if nobody else has the conversation, or if staff explicitly chose to take it over."""
+    owner = _owned_elsewhere(conversation_id)
+    if owner and request.form.get("take_over") != "1":
+        flash(translate(staff_locale(), N_("%(name)s has this conversation. Choose “Take over” to act on it."),
+                        name=owner))
+        return _back(conversation_id), 303
+    return _attempt(conversation_id, action)
+
+
+def _check(conversation_id: int, *, case_id: int | None = None, document_id: int | None = None) -> None:
+    """A case or document id in the URL must belong to the conversation in the URL."""
+    services = services_of(current_app)
+    with services.database.session_scope() as db:
+        queries = InboxQueries(db, services.cipher)
+        if case_id is not None and not queries.case_in(conversation_id, case_id):
+            abort(404)
+        if document_id is not None and not queries.document_in(conversation_id, document_id):
+            abort(404)
+
+
 @bp.post("/c/<int:conversation_id>/take")
 def take(conversation_id: int) -> Any:
-    return _attempt(conversation_id, lambda: _work().take(g.staff, conversation_id))
+    return _guarded(conversation_id, lambda: _work().take(g.staff, conversation_id))
+
+
+@bp.post("/c/<int:conversation_id>/assign")
+def assign(conversation_id: int) -> Any:
+    colleague = request.form.get("staff_id", "")
+    if not colleague.isdigit():
+        flash(N_("Choose an active colleague."))
+        return _back(conversation_id), 303
+    return _guarded(conversation_id, lambda: _work().assign(g.staff, conversation_id, int(colleague)))
 
 
 @bp.post("/c/<int:conversation_id>/reply")
 def reply(conversation_id: int) -> Any:
-    return _attempt(conversation_id, lambda: _work().reply(g.staff, conversation_id, request.form.get("text", "")))
+    return _guarded(conversation_id, lambda: _work().reply(g.staff, conversation_id, request.form.get("text", "")))
 
 
 @bp.post("/c/<int:conversation_id>/note")
@@ -51,11 +110,39 @@ def note(conversation_id: int) -> Any:
 
 @bp.post("/c/<int:conversation_id>/hand-back")
 def hand_back(conversation_id: int) -> Any:
-    return _attempt(conversation_id, lambda: _work().hand_back(g.staff, conversation_id))
+    return _guarded(conversation_id, lambda: _work().hand_back(g.staff, conversation_id))
+
+
+@bp.post("/c/<int:conversation_id>/labels")
+def labels(conversation_id: int) -> Any:
+    """Add (`add`) or remove (`remove`) a short label on the conversation."""
+    services = services_of(current_app)
+    added = " ".join(request.form.get("add", "").split()).lower()[:MAX_LABEL]
+    removed = request.form.get("remove", "")
+    with services.database.session_scope() as db:
+        queries = InboxQueries(db, services.cipher)
+        if queries.owner_of(conversation_id) is None:
+            abort(404)
+        if added:
+            queries.add_label(conversation_id, added)
+        if removed:
+            queries.remove_label(conversation_id, removed)
+        if added or removed:
+            AuditRepository(db).add(g.staff, "label", f"conversation:{conversation_id}",
+                                    utcnow(), f"+{added}" if added else f"-{removed}")
+    return _back(conversation_id)
+
+
+@bp.post("/c/<int:conversation_id>/correct")
+def correct(conversation_id: int) -> Any:
+    return _attempt(conversation_id, lambda: _work().correct(
+        g.staff, conversation_id, request.form.get("field", ""), request.form.get("value", ""),
+        request.form.get("reason", ""), staff_locale()))
 
 
 @bp.post("/c/<int:conversation_id>/case/<int:case_id>/status")
 def case_status(conversation_id: int, case_id: int) -> Any:
+    _check(conversation_id, case_id=case_id)
     return _attempt(conversation_id, lambda: _work().set_status(
         g.staff, case_id, request.form.get("status", ""), request.form.get("reason", ""),
         request.form.get("document", "")))
@@ -63,6 +150,7 @@ def case_status(conversation_id: int, case_id: int) -> Any:
 
 @bp.post("/c/<int:conversation_id>/documents/<int:document_id>/review")
 def review_document(conversation_id: int, document_id: int) -> Any:
+    _check(conversation_id, document_id=document_id)
     approve = request.form.get("decision") == "approve"
     return _attempt(conversation_id, lambda: _work().review_document(
         g.staff, document_id, approve, request.form.get("reason", "")))
@@ -109,6 +197,7 @@ def _attempt_payment(conversation_id: int, action: Any) -> Any:
 
 @bp.post("/c/<int:conversation_id>/case/<int:case_id>/results")
 def deliver_results(conversation_id: int, case_id: int) -> Any:
+    _check(conversation_id, case_id=case_id)
     receipt, slip = request.files.get("receipt"), request.files.get("payment_slip")
     if receipt is None or slip is None:
         flash(N_("Both files are needed."))

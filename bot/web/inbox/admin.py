@@ -1,17 +1,18 @@
-"""Admin pages: staff accounts, canned responses and the audit log."""
+"""Admin pages (staff accounts, the audit log) and the canned responses every agent manages."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from bot.core.clock import utcnow
+from bot.service.casework import fill_variables
 from bot.web.context import services_of
 from bot.web.inbox.auth import MIN_PASSWORD, staff_sessions
-from bot.web.inbox.blueprint import bp
+from bot.web.inbox.blueprint import bp, staff_locale
 from bot.web.limits import bounded_int
-from locales import N_
+from locales import N_, translate
 from storage.rights import RightsRepository
 from storage.staff import ROLES, AccountExists, AuditRepository, CannedRepository, StaffRepository
 
@@ -88,25 +89,109 @@ def end_session(session_id: int) -> Any:
     return redirect(url_for("inbox.staff"))
 
 
-@bp.route("/canned", methods=["GET", "POST"])
-def canned() -> Any:
+# What a preview fills the placeholders with on the canned-responses page (a conversation fills its own).
+EXAMPLE_APPLICANT: dict[str, object] = {"full_name": "María López Hernández", "case": {"folio": "PTI-2026-000123"}}
+TITLE_MAX = 120
+BODY_MAX = 4000
+
+
+def _canned_form() -> tuple[str, str]:
+    return request.form.get("title", "").strip()[:TITLE_MAX], request.form.get("body", "").strip()[:BODY_MAX]
+
+
+def _canned_page(status: int = 200, **context: Any) -> Any:
     services = services_of(current_app)
-    if request.method == "POST":
-        _admin_only()
-        title, body = request.form.get("title", "").strip(), request.form.get("body", "").strip()
-        with services.database.session_scope() as db:
-            if request.form.get("delete"):
-                canned_id = bounded_int(request.form["delete"])
-                if canned_id is None:
-                    abort(400)
-                CannedRepository(db).delete(canned_id)
-            elif title and body:
-                CannedRepository(db).add(title[:120], body, utcnow())
-            AuditRepository(db).add(g.staff, "canned_edit", "canned", utcnow(), title or None)
-        return redirect(url_for("inbox.canned"))
     with services.database.session_scope() as db:
         responses = CannedRepository(db).all()
-    return render_template("inbox/canned.html", responses=responses)
+    previews = {item.id: fill_variables(item.body, EXAMPLE_APPLICANT) for item in responses}
+    return render_template("inbox/canned.html", responses=responses, previews=previews, **context), status
+
+
+@bp.route("/canned", methods=["GET", "POST"])
+def canned() -> Any:
+    """Canned responses: every agent adds, edits and deletes them (a manager only reads, refused in `auth`)."""
+    if request.method == "GET":
+        return _canned_page()
+    services = services_of(current_app)
+    if request.form.get("delete"):  # the confirmation page posts here
+        canned_id = bounded_int(request.form["delete"])
+        if canned_id is None:
+            abort(400)
+        with services.database.session_scope() as db:
+            repository = CannedRepository(db)
+            gone = repository.get(canned_id)
+            if gone is not None:
+                repository.delete(canned_id)
+                AuditRepository(db).add(g.staff, "canned_delete", f"canned:{canned_id}", utcnow(), gone.title)
+        if gone is not None:
+            flash(N_("Canned response deleted."))
+        return redirect(url_for("inbox.canned"))
+    title, body = _canned_form()
+    if request.form.get("action") == "preview":
+        return _canned_page(draft={"title": title, "body": body,
+                                   "preview": fill_variables(body, EXAMPLE_APPLICANT)})
+    if not title or not body:
+        flash(N_("Give the response a title and a text."))
+        return _canned_page(400, draft={"title": title, "body": body, "preview": None})
+    with services.database.session_scope() as db:
+        CannedRepository(db).add(title, body, utcnow())
+        AuditRepository(db).add(g.staff, "canned_add", "canned", utcnow(), title)
+    flash(N_("Canned response added."))
+    return redirect(url_for("inbox.canned"))
+
+
+def _one_canned(canned_id: int) -> Any:
+    with services_of(current_app).database.session_scope() as db:
+        item = CannedRepository(db).get(canned_id) if 0 < canned_id < 2**63 else None
+    if item is None:
+        abort(404)
+    return item
+
+
+@bp.route("/canned/<int:canned_id>/edit", methods=["GET", "POST"])
+def edit_canned(canned_id: int) -> Any:
+    item = _one_canned(canned_id)
+    if request.method == "GET":
+        return _canned_page(editing={"id": item.id, "title": item.title, "body": item.body,
+                                     "preview": fill_variables(item.body, EXAMPLE_APPLICANT)})
+    title, body = _canned_form()
+    if request.form.get("action") == "preview" or not title or not body:
+        if not (title and body):
+            flash(N_("Give the response a title and a text."))
+        return _canned_page(200 if title and body else 400, editing={
+            "id": item.id, "title": title, "body": body, "preview": fill_variables(body, EXAMPLE_APPLICANT)})
+    with services_of(current_app).database.session_scope() as db:
+        if CannedRepository(db).update(canned_id, title, body):
+            AuditRepository(db).add(g.staff, "canned_edit", f"canned:{canned_id}", utcnow(), title)
+    flash(N_("Canned response saved."))
+    return redirect(url_for("inbox.canned"))
+
+
+@bp.get("/canned/<int:canned_id>/delete")
+def delete_canned(canned_id: int) -> Any:
+    """Ask before deleting: the page names the response and posts the deletion only when confirmed."""
+    return _canned_page(deleting=_one_canned(canned_id))
+
+
+@bp.get("/c/<int:conversation_id>/canned")
+def canned_for_conversation(conversation_id: int) -> Any:
+    """The canned responses filled for this conversation's applicant, for the composer's "/" list."""
+    services = services_of(current_app)
+    with services.database.session_scope() as db:
+        repository = CannedRepository(db)
+        data = repository.applicant_data(conversation_id, services.cipher)
+        if data is None:
+            abort(404)
+        responses = repository.all()
+    locale = staff_locale()
+    return jsonify({
+        "responses": [{"id": item.id, "title": item.title, "text": fill_variables(item.body, data)}
+                      for item in responses],
+        "labels": {"empty": translate(locale, N_("No canned response matches.")),
+                   "count": translate(locale, N_("%(count)s canned responses: arrows to choose, Enter to insert, "
+                                                 "Escape to close.")),
+                   "list": translate(locale, N_("Canned responses"))},
+    })
 
 
 @bp.get("/rights")

@@ -29,6 +29,8 @@ SESSION_KEY = "sid"
 # The requests an open page makes by itself every few seconds: they need a valid session but do not keep it
 # alive, or a tab left open would never reach the idle timeout.
 BACKGROUND_ENDPOINTS = {"inbox.poll"}
+# What a read-only account (a manager) may still POST: its own session and password, nothing about applicants.
+READ_ONLY_ALLOWED = {"inbox.logout", "inbox.password"}
 
 
 def staff_sessions(db: Session) -> StaffSessions:
@@ -89,18 +91,22 @@ def login() -> Any:
     email = request.form.get("email", "").strip().lower()
     address = request.remote_addr  # the client, once ProxyFix has read TRUSTED_PROXIES hops of X-Forwarded-For
     now = utcnow()
-    token = None
+    token, blocked = None, False
+    # Pages are rendered after the transaction: a page may read the database itself (the queue counts), which
+    # on SQLite would wait for this transaction's lock.
     with services.database.session_scope() as db:
         throttle = login_throttle(db)
-        if throttle.blocked(email, address, now):
-            flash(N_("Too many failed attempts. Wait 15 minutes and try again."))
-            return render_template("inbox/login.html"), 429
-        staff = StaffRepository(db).authenticate(email, request.form.get("password", ""), now)
-        if staff is None:
-            throttle.fail(email, address, now)
-        else:
-            throttle.succeed(email, address)
-            token = staff_sessions(db).start(staff.id, now, address, request.user_agent.string)
+        blocked = throttle.blocked(email, address, now)
+        if not blocked:
+            staff = StaffRepository(db).authenticate(email, request.form.get("password", ""), now)
+            if staff is None:
+                throttle.fail(email, address, now)
+            else:
+                throttle.succeed(email, address)
+                token = staff_sessions(db).start(staff.id, now, address, request.user_agent.string)
+    if blocked:
+        flash(N_("Too many failed attempts. Wait 15 minutes and try again."))
+        return render_template("inbox/login.html"), 429
     if token is None:
         flash(N_("Wrong email or password."))
         return render_template("inbox/login.html"), 401
@@ -134,15 +140,16 @@ def password() -> Any:
     with services_of(current_app).database.session_scope() as db:
         # Wrong current passwords count as failed logins: a borrowed session must not become a way to guess.
         throttle, accounts = login_throttle(db), StaffRepository(db)
-        if throttle.blocked(g.staff.email, request.remote_addr, now):
-            flash(N_("Too many failed attempts. Wait 15 minutes and try again."))
-            return render_template("inbox/password.html", locale=staff_locale()), 429
-        right = accounts.check_password(g.staff.id, request.form.get("current", ""))
+        blocked = throttle.blocked(g.staff.email, request.remote_addr, now)
+        right = not blocked and accounts.check_password(g.staff.id, request.form.get("current", ""))
         if right:
             accounts.set_password(g.staff.id, new, keep_session=g.staff_session)
             AuditRepository(db).add(g.staff, "password_change", f"staff:{g.staff.email}", now)
-        else:
+        elif not blocked:
             throttle.fail(g.staff.email, request.remote_addr, now)
+    if blocked:  # rendered after the transaction, like the login page
+        flash(N_("Too many failed attempts. Wait 15 minutes and try again."))
+        return render_template("inbox/password.html", locale=staff_locale()), 429
     if not right:
         flash(N_("Your current password is not right."))
         return render_template("inbox/password.html", locale=staff_locale()), 400
@@ -169,4 +176,7 @@ def guard() -> Any:
         abort(401)
     if g.staff.must_change_password and request.endpoint not in ("inbox.password", "inbox.logout"):
         return redirect(url_for("inbox.password"))
+    if g.staff.read_only and request.method not in ("GET", "HEAD", "OPTIONS") \
+            and request.endpoint not in READ_ONLY_ALLOWED:
+        abort(403)  # a manager reads; every action, present or added later, is refused here in one place
     return None

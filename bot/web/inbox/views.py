@@ -1,17 +1,22 @@
-"""Inbox pages: the conversation list, one conversation in full, documents, and cases by status."""
+"""Inbox pages: the queues, one conversation in full, the document viewer, cases by status, and the
+server-sent events that keep them live."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Response, abort, current_app, g, jsonify, render_template, request
+from flask import Response, abort, current_app, g, jsonify, render_template, request, stream_with_context
 
 from bot.channels.whatsapp import WINDOW
 from bot.core.clock import utcnow
 from bot.web.context import services_of
-from bot.web.inbox.blueprint import bp, staff_locale
+from bot.web.inbox.blueprint import VALUES, bp, staff_locale
 from bot.web.limits import bounded_int
+from flows.registry import FLOWS
 from flows.rules.case_status import NEXT_STATUSES, STATUSES
 from flows.rules.document_slots import LABELS
 from flows.rules.eligibility_assessment import assess
@@ -21,10 +26,15 @@ from flows.rules.records import FREQUENCIES, ITEMS, display
 from locales import N_, translate
 from storage.emails import email_state
 from storage.enrollment import CaseRepository, ConsentRepository
-from storage.inbox_queries import InboxQueries
+from storage.inbox_queries import QUEUES, REVIEW_STATUSES, InboxQueries, TranscriptEntry
+from storage.notes import CorrectionRepository
 from storage.payments import PaymentRepository
-from storage.staff import AuditRepository, CannedRepository
+from storage.rights import add_business_days
+from storage.staff import AuditRepository, CannedRepository, StaffRepository
 from storage.subscriptions import MembershipRepository
+from storage.wakeup import Wakeup, wakeup_for
+
+FIELD_LABELS = {key: label for label, key, _step in ITEMS}
 
 CHANNELS = ("webchat", "telegram", "whatsapp")
 EXTRA_DOCUMENT_LABELS = {"payment_proof": N_("payment receipt"), "payment_line": N_("línea de captura"),
@@ -32,48 +42,84 @@ EXTRA_DOCUMENT_LABELS = {"payment_proof": N_("payment receipt"), "payment_line":
 WAITING_REASONS = {"handoff": N_("asked for a person"), "needs_review": N_("eligibility needs review"),
                    "offered_human": N_("the bot could not understand"),
                    "bot_error": N_("the bot failed on a message")}
-OUTCOMES = {"likely": N_("probably qualifies"), "review": N_("needs an advisor's review"),
-            "not_for_you": N_("this scheme does not fit")}
-VIEWS = {"all": N_("All"), "waiting": N_("Waiting"), "mine": N_("Mine"), "unassigned": N_("Unassigned")}
+OUTCOMES = VALUES["eligibility"]
+VIEWS = {"review": N_("To review"), "waiting": N_("Waiting for an advisor"), "mine": N_("Mine"),
+         "payments": N_("Payments to confirm"), "all": N_("All"), "unassigned": N_("Unassigned")}
+#: Where the applicant is, in words: each step's "where" (the same words the bot says on hand-back).
+STEP_PLACES = {step.name: step.where for flow in FLOWS for step in flow.steps if step.where}
+STEP_PLACES["welcome"] = N_("the welcome")
+CHOICE_TITLES = {choice.key: choice.title for flow in FLOWS for step in flow.steps for choice in step.choices}
+EVENT_TEXTS = {"document_ready": N_("(sent a document)"), "document_rejected": N_("(sent a file we could not use)"),
+               "webchat_opened": N_("(opened the web chat)")}
 PAYMENT_LABELS = {"line_sent": N_("línea de captura sent"), "proof_received": N_("receipt received"),
                   "paid": N_("paid")}
 SERVICE_PAYMENT_LABELS = {"pending": N_("pending"), "paid": N_("paid"), "failed": N_("failed"),
                           "expired": N_("expired"), "refunded": N_("refunded")}
 REVIEW_LABELS = {"pending": N_("to review"), "approved": N_("approved"), "rejected": N_("rejected")}
+CORRECTABLE_FIELDS = ("full_name", "curp", "rfc", "nss", "email", "phone", "postal_code", "address", "occupation")
 DOCUMENT_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}
 
 
 def waited(since: datetime | None) -> str:
-    """"12 min", "3 h 5 min", "2 d": how long someone has been waiting for a person."""
+    """"12 min", "3 h", "2 días": how long someone has been waiting for a person, in the staff's language."""
     if since is None:
         return ""
-    minutes = int((utcnow() - since).total_seconds() // 60)
-    if minutes < 60:
-        return f"{max(minutes, 0)} min"
-    if minutes < 24 * 60:
-        return f"{minutes // 60} h {minutes % 60} min"
-    return f"{minutes // (24 * 60)} d"
+    from babel.dates import format_timedelta
+
+    return format_timedelta(max(utcnow() - since, timedelta(0)), format="short", threshold=1.5,
+                            locale=staff_locale())
 
 
 def _filters() -> dict[str, str]:
-    return {key: request.args.get(key, "").strip()[:80] for key in ("view", "channel", "status", "q")}
+    return {key: request.args.get(key, "").strip()[:80] for key in ("view", "channel", "status", "q", "label")}
+
+
+def step_place(state: str) -> str:
+    """A dialog step as staff read it ("the CURP"), never its internal name."""
+    return translate(staff_locale(), STEP_PLACES.get(state, N_("the conversation")))
+
+
+def entry_text(entry: TranscriptEntry) -> str:
+    """What an applicant's message says: a button press by its title, a document as words, never a code."""
+    if entry.text:
+        return entry.text
+    if entry.payload in CHOICE_TITLES:
+        return translate(staff_locale(), CHOICE_TITLES[entry.payload])
+    if entry.payload in EVENT_TEXTS:
+        return translate(staff_locale(), EVENT_TEXTS[entry.payload])
+    if entry.attachments:
+        return translate(staff_locale(), N_("(sent a file)"))
+    return translate(staff_locale(), N_("(chose an option)")) if entry.payload else ""
+
+
+def overdue(since: datetime | None) -> bool:
+    """Whether something waits longer than the CASE_REVIEW_DAYS business days promised to applicants."""
+    if since is None:
+        return False
+    return add_business_days(since, services_of(current_app).settings.case_review_days) < utcnow()
+
+
+def _list_context() -> dict[str, Any]:
+    services = services_of(current_app)
+    filters = _filters()
+    view = filters["view"] if filters["view"] in VIEWS else "all"
+    with services.database.session_scope() as db:
+        queries = InboxQueries(db, services.cipher)
+        rows = queries.conversations(view=view, channel=filters["channel"], status=filters["status"],
+                                     query=filters["q"], staff_id=g.staff.id, label=filters["label"])
+        labels = queries.all_labels()
+    return {"rows": rows, "filters": filters, "view": view, "channels": CHANNELS, "statuses": STATUSES,
+            "waited": waited, "reasons": WAITING_REASONS, "views": VIEWS, "queues": QUEUES,
+            "step_place": step_place, "overdue": overdue, "all_labels": labels}
 
 
 @bp.get("/")
 def conversations() -> Any:
-    services = services_of(current_app)
-    filters = _filters()
-    with services.database.session_scope() as db:
-        rows = InboxQueries(db, services.cipher).conversations(
-            view=filters["view"] or "all", channel=filters["channel"], status=filters["status"],
-            query=filters["q"], staff_id=g.staff.id)
     template = "inbox/_rows.html" if request.args.get("partial") else "inbox/list.html"
-    return render_template(template, rows=rows, filters=filters, channels=CHANNELS, statuses=STATUSES,
-                           waited=waited, reasons=WAITING_REASONS, views=VIEWS)
+    return render_template(template, **_list_context())
 
 
-@bp.get("/c/<int:conversation_id>")
-def conversation(conversation_id: int) -> Any:
+def _conversation_context(conversation_id: int) -> dict[str, Any]:
     services = services_of(current_app)
     with services.database.session_scope() as db:
         queries = InboxQueries(db, services.cipher)
@@ -83,8 +129,17 @@ def conversation(conversation_id: int) -> Any:
         row, contact, data = found
         transcript = queries.transcript(conversation_id)
         documents = queries.documents(conversation_id)
-        case = CaseRepository(db, services.cipher).latest_for_conversation(conversation_id)
-        history = CaseRepository(db, services.cipher).history(case.id) if case else []
+        cases = CaseRepository(db, services.cipher)
+        case = cases.latest_for_conversation(conversation_id)
+        history: list[tuple[datetime, str, str, str]] = [
+            (at, translate(staff_locale(), STATUSES[status]), actor, "") for status, actor, at in
+            (cases.history(case.id) if case else [])]
+        for correction in CorrectionRepository(db, services.cipher).for_conversation(conversation_id):
+            history.append((correction.at, translate(staff_locale(), N_("%(field)s corrected: %(old)s → %(new)s"),
+                                                     field=translate(staff_locale(), FIELD_LABELS[correction.field]),
+                                                     old=correction.old or "—", new=correction.new),
+                            correction.actor, correction.reason))
+        history.sort(key=lambda item: item[0])
         consents = ConsentRepository(db).for_contact(contact.id)
         canned = CannedRepository(db).all()
         mail = email_state(db, case.id) if case else None
@@ -93,27 +148,63 @@ def conversation(conversation_id: int) -> Any:
         payments = membership.payments(subscription.id) if subscription else []
         reminders = membership.reminders(subscription.id) if subscription else []
         service_payment = PaymentRepository(db).latest_for_conversation(conversation_id)
+        paid_contract = PaymentRepository(db).contract(service_payment.contract_id) if service_payment else None
+        colleagues = [person for person in StaffRepository(db).all() if person.active]
+        owner = next((person for person in colleagues if person.id == row.assigned_to), None)
+        labels = queries.labels_of([conversation_id]).get(conversation_id, ())
+        queries.mark_read(conversation_id, g.staff.id)
         AuditRepository(db).add(g.staff, "view_personal_data", f"conversation:{conversation_id}", utcnow())
         last_inbound = contact.last_inbound_at
     locale = staff_locale()
     outside_window = contact.channel == "whatsapp" and (
         last_inbound is None or utcnow() - last_inbound > WINDOW)
-    fields = [(translate(locale, label), display(key, data.get(key), locale)) for label, key, _ in ITEMS]
-    labels = {**LABELS, **EXTRA_DOCUMENT_LABELS}
+    fields = [(translate(locale, label), display(key, data.get(key), locale), key) for label, key, _ in ITEMS]
+    labels_map = {**LABELS, **EXTRA_DOCUMENT_LABELS}
     assessment = assess(data) if any(k.startswith("elig_") for k in data) else None
-    return render_template(
-        "inbox/conversation.html", conversation=row, contact=contact, data=data, fields=fields,
+    owned_by_other = row.owner == "human" and row.assigned_to is not None and row.assigned_to != g.staff.id
+    return dict(
+        conversation=row, contact=contact, data=data, fields=fields,
         transcript=transcript, documents=documents, case=case, history=history, consents=consents,
         canned=canned, assessment=assessment, statuses=STATUSES, next_statuses=NEXT_STATUSES.get(
-            case.status, ()) if case else (), labels=labels, outside_window=outside_window,
+            case.status, ()) if case else (), labels=labels_map, outside_window=outside_window,
         template_configured="staff_reply" in services.settings.whatsapp_templates, outcomes=OUTCOMES,
         review_labels=REVIEW_LABELS, mail=mail, subscription=subscription, payments=payments,
         reminders=reminders, payment_labels=PAYMENT_LABELS, frequencies=FREQUENCIES,
         service_payment=service_payment, service_payment_labels=SERVICE_PAYMENT_LABELS, amount=amount,
+        payment_for_membership=paid_contract is not None and paid_contract.kind == "membership",
         receipt=next((d for d in documents if service_payment and d.id == service_payment.receipt_document_id), None),
         next_period=nearest_period(services.engine.local_date(utcnow())),
         name=str(data.get("full_name") or services.cipher.decrypt_text(contact.display_name) or ""),
-        last_id=transcript[-1].id if transcript else 0)
+        last_id=transcript[-1].id if transcript else 0, entry_text=entry_text, step_place=step_place,
+        colleagues=colleagues, owner=owner, owned_by_other=owned_by_other, conversation_labels=labels,
+        correctable=[(key, translate(locale, FIELD_LABELS[key])) for key in CORRECTABLE_FIELDS],
+        document_label=lambda d: document_label(d, labels_map), review_statuses=REVIEW_STATUSES)
+
+
+def document_label(document: Any, labels: dict[str, str] | None = None) -> str:
+    """A document by what it is ("INE (frente)"), also once rejected, when it has left its slot."""
+    labels = labels or {**LABELS, **EXTRA_DOCUMENT_LABELS}
+    slot = document.slot or document.former_slot
+    return translate(staff_locale(), labels[slot]) if slot in labels else translate(staff_locale(),
+                                                                                    N_("unassigned document"))
+
+
+@bp.get("/c/<int:conversation_id>")
+def conversation(conversation_id: int) -> Any:
+    return render_template("inbox/conversation.html", **_conversation_context(conversation_id))
+
+
+@bp.get("/c/<int:conversation_id>/documents/<int:document_id>")
+def document_viewer(conversation_id: int, document_id: int) -> Any:
+    """One document large, beside the applicant's data: zoom, rotate, previous/next, approve or reject."""
+    context = _conversation_context(conversation_id)
+    documents = context["documents"]
+    index = next((i for i, d in enumerate(documents) if d.id == document_id), None)
+    if index is None:  # a document of another conversation is not found through this one
+        abort(404)
+    return render_template("inbox/viewer.html", **context, document=documents[index],
+                           previous=documents[index - 1] if index > 0 else None,
+                           following=documents[index + 1] if index + 1 < len(documents) else None)
 
 
 @bp.get("/c/<int:conversation_id>/messages")
@@ -125,8 +216,99 @@ def poll(conversation_id: int) -> Any:
         abort(400)
     with services.database.session_scope() as db:
         entries = InboxQueries(db, services.cipher).transcript(conversation_id, after)
-    return jsonify(messages=[{"id": e.id, "direction": e.direction, "author": e.author, "text": e.text,
-                              "status": e.status, "at": e.at.isoformat()} for e in entries])
+    locale = staff_locale()
+    return jsonify(messages=[{"id": e.id, "direction": e.direction,
+                              "author": e.author if e.direction == "note" else translate(
+                                  locale, VALUES["author"].get(e.author, N_("Team"))),
+                              "text": entry_text(e), "status": e.status, "at": e.at.isoformat()} for e in entries])
+
+
+# -- live updates ------------------------------------------------------------------------------------
+class _Changes:
+    """One watcher per process on the database's notify path (storage.wakeup): every open event stream
+    waits on it, and checks its page's fingerprint when woken (or once a second, as the fallback)."""
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.generation = 0
+        self.watcher: Wakeup | None = None
+        self.url = ""
+
+    def start(self, database_url: str) -> None:
+        """Watch this database (once per process; an app on another database replaces the watcher)."""
+        with self.condition:
+            if self.url != database_url:
+                if self.watcher is not None:
+                    self.watcher.stop()
+                self.url, self.watcher = database_url, wakeup_for(database_url, self.wake)
+                if self.watcher is not None:
+                    self.watcher.start()
+
+    def wake(self) -> None:
+        with self.condition:
+            self.generation += 1
+            self.condition.notify_all()
+
+    def wait(self, generation: int, timeout: float) -> int:
+        with self.condition:
+            self.condition.wait_for(lambda: self.generation != generation, timeout)
+            return self.generation
+
+
+CHANGES = _Changes()
+#: An event stream ends after this long; the browser's EventSource reconnects by itself.
+STREAM_SECONDS = 25.0
+#: Open streams per process at most: each holds a server thread (gunicorn runs 4 per worker), so past this the
+#: answer is 204 and the page falls back to polling rather than starving the other requests.
+MAX_STREAMS = 2
+HEARTBEAT_SECONDS = 2.0
+_streams = threading.BoundedSemaphore(MAX_STREAMS)
+
+
+@bp.get("/events")
+def events() -> Any:
+    """Server-sent events: `change` whenever the list (or, with `c`, that conversation) changed."""
+    services = services_of(current_app)
+    conversation_id = bounded_int(request.args.get("c")) if request.args.get("c") else None
+    CHANGES.start(services.database.url)
+    limit = float(current_app.config.get("PTIBOT_EVENT_SECONDS", STREAM_SECONDS))
+
+    def fingerprint() -> str:
+        with services.database.session_scope() as db:
+            return InboxQueries(db, services.cipher).fingerprint(conversation_id)
+
+    if not _streams.acquire(blocking=False):
+        return Response(status=204)  # EventSource stops on 204: the page polls instead
+    once = threading.Lock()
+
+    def release() -> None:  # once, whether the stream ended, was closed, or never started
+        if once.acquire(blocking=False):
+            _streams.release()
+
+    def stream() -> Iterator[str]:
+        try:
+            seen = fingerprint()
+            yield "retry: 2000\n: connected\n\n"
+            generation, deadline = CHANGES.generation, time.monotonic() + limit
+            beat = time.monotonic() + HEARTBEAT_SECONDS
+            while time.monotonic() < deadline:
+                generation = CHANGES.wait(generation, 1.0)
+                now = fingerprint()
+                if now != seen:
+                    seen = now
+                    yield "event: change\ndata: {}\n\n"
+                elif time.monotonic() > beat:  # a closed tab is noticed here, and its place given back
+                    beat = time.monotonic() + HEARTBEAT_SECONDS
+                    yield ":\n\n"
+            yield ": bye\n\n"
+        finally:
+            release()
+
+    response = Response(stream_with_context(stream()), mimetype="text/event-stream")
+    response.call_on_close(release)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
 
 
 @bp.get("/documents/<token>")
@@ -138,8 +320,11 @@ def document(token: str) -> Any:
             abort(404)
         AuditRepository(db).add(g.staff, "view_document", f"document:{row.id}", utcnow(), row.slot)
         name, content_type = row.storage_name, row.content_type
-        slot = "".join(ch for ch in row.slot or "" if ch.isascii() and (ch.isalnum() or ch in "_-"))[:40]
-        filename = f"{slot or 'documento'}-{row.id}{DOCUMENT_EXTENSIONS.get(content_type, '.bin')}"
+        case = CaseRepository(db, services.cipher).latest_for_conversation(row.conversation_id)
+        label = document_label(row, {**LABELS, **EXTRA_DOCUMENT_LABELS})
+    # Named after the document and the folio ("INE-frente-PTI-2026-000123.jpg"), in ASCII.
+    stem = "-".join(part for part in (_ascii(label), _ascii(case.folio if case else "")) if part)
+    filename = f"{stem or 'documento'}-{row.id}{DOCUMENT_EXTENSIONS.get(content_type, '.bin')}"
     # Whatever an applicant managed to put in a file never runs in the inbox's origin: photos are shown inline
     # in a sandbox (no scripts, no same-origin access), and PDFs, which a browser's viewer will not render
     # sandboxed, are downloaded, as is anything on `?download=1`. The type is never sniffed.
@@ -151,6 +336,15 @@ def document(token: str) -> Any:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _ascii(text: str) -> str:
+    """"INE (frente)" -> "INE-frente": safe in a header on every browser."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = "".join(ch if ch.isalnum() or ch == "-" else " " for ch in plain).split()
+    return "-".join(words)[:60]
 
 
 @bp.get("/cases")
