@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +30,7 @@ class OutboxItem:
     recipient: Recipient
     outbound: Outbound
     attempts: int
+    urgent: bool = True  # a reply or a staff message, not a broadcast (author "system"): it goes first
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +111,22 @@ class MessageRepository:
 
     # -- the outbox --------------------------------------------------------------------------------
     def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta | None = OUTBOX.stale_after,
-                  recover: bool = True, limits: Mapping[str, int] | None = None) -> list[OutboxItem]:
+                  recover: bool = True, limits: Mapping[str, int] | None = None,
+                  conversation_id: int | None = None, keep: Collection[int] = ()) -> list[OutboxItem]:
         """Claim the next sendable message of each conversation (order per conversation is kept).
 
         A message is sendable when it is queued and due, and no earlier outbound message of its
         conversation is still queued or being sent. Claims older than `stale_after` belong to a worker
         that died mid-send and are taken over. PostgreSQL skips rows other workers hold. `limits` caps
         the rows of some channels (what their rate limits let go soon), so none is claimed only to wait.
+        `conversation_id` claims that conversation's next message only (a sender going on with an answer).
+        `keep`: messages this worker is still sending, whose claims are not stale however old.
         """
         if recover:
-            release_stale(self.session, _OUTBOX_CLAIM, now, stale_after)
+            release_stale(self.session, _OUTBOX_CLAIM, now, stale_after, keep)
+        if conversation_id is not None:
+            return self._claim([message_id for message_id, _ in
+                                self._ready(now, 1, Message.conversation_id == conversation_id)], now)
         room = dict(limits or {})
         # Conversation first: an applicant's reply must not wait behind a broadcast queued before it.
         head = self._ready(now, limit, text(CONVERSATIONAL_OUTBOX))
@@ -139,11 +146,16 @@ class MessageRepository:
             taken = set(chosen)
             others = self._ready(now, limit, Message.channel.not_in(full))
             chosen += [message_id for message_id, _ in others if message_id not in taken][:limit - len(chosen)]
+        return self._claim(chosen, now)
+
+    def _claim(self, chosen: list[int], now: datetime) -> list[OutboxItem]:
+        """Mark the chosen rows as being sent and read them as items, in the chosen order."""
         if not chosen:
             return []
         rows = self.session.execute(
             select(Message.id, Message.conversation_id, Message.channel, Message.body, Message.attempts, Contact.id,
-                   Contact.external_ref, Contact.last_inbound_at, Contact.opted_out, Conversation.locale)
+                   Contact.external_ref, Contact.last_inbound_at, Contact.opted_out, Conversation.locale,
+                   Message.author)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(Message.id.in_(chosen))).all()
@@ -152,9 +164,9 @@ class MessageRepository:
         return [OutboxItem(message_id, conversation_id, contact_id, channel,
                            Recipient(contact_external_id(self.cipher, external_ref), locale, last_inbound_at,
                                      opted_out),
-                           Outbound.from_record(self.cipher.decrypt_json(body)), attempts)
+                           Outbound.from_record(self.cipher.decrypt_json(body)), attempts, author != "system")
                 for message_id, conversation_id, channel, body, attempts, contact_id, external_ref, last_inbound_at,
-                opted_out, locale in (found[message_id] for message_id in chosen if message_id in found)]
+                opted_out, locale, author in (found[message_id] for message_id in chosen if message_id in found)]
 
     def _ready(self, now: datetime, limit: int, where: ColumnElement[bool] | TextClause | None = None
                ) -> list[tuple[int, str]]:
@@ -240,9 +252,12 @@ class MessageRepository:
         self.session.add(SendAttempt(message_id=message_id, attempted_at=now, outcome=outcome,
                                      provider_id=provider_id, error=error))
 
-    def next_due(self) -> datetime | None:
-        return self.session.execute(select(func.min(Message.next_attempt_at)).where(
-            Message.direction == "out", Message.status == "queued")).scalar_one_or_none()
+    def next_due(self, after: datetime | None = None) -> datetime | None:
+        """When the next queued message falls due; with `after`, the first due time later than it."""
+        query = select(func.min(Message.next_attempt_at)).where(Message.direction == "out", Message.status == "queued")
+        if after is not None:
+            query = query.where(Message.next_attempt_at > after)
+        return self.session.execute(query).scalar_one_or_none()
 
     def outbox_depth(self) -> int:
         return self.outbox_backlog()[0]

@@ -8,7 +8,7 @@ their limits, side by side in one table of policies.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -113,20 +113,24 @@ def skip_locked(query: _Query, of: Any = None) -> _Query:
     return query.with_for_update(skip_locked=True, of=of)
 
 
-def release_stale(session: Session, columns: ClaimColumns, now: datetime, stale_after: timedelta | None) -> int:
+def release_stale(session: Session, columns: ClaimColumns, now: datetime, stale_after: timedelta | None,
+                  keep: Collection[int] = ()) -> int:
     """Put claims older than `stale_after` back in the queue; how many there were.
 
     Their worker died mid-job (or the job outlived `stale_after`): another worker takes them over. The
     attempt is not counted, since nobody knows how it ended. `None` (a queue whose claims cannot go
-    stale) does nothing.
+    stale) does nothing. `keep`: rows the calling worker is still working on (never its own to take over).
     """
     if stale_after is None:
         return 0
     values: dict[Any, Any] = {columns.status: "queued"}
     if columns.clear_on_release:
         values[columns.claimed_at] = None
-    result = session.execute(update(columns.status.class_).where(
-        columns.status == columns.working, columns.claimed_at < now - stale_after).values(values))
+    stale = update(columns.status.class_).where(columns.status == columns.working,
+                                                 columns.claimed_at < now - stale_after)
+    if keep:
+        stale = stale.where(columns.id.not_in(list(keep)))
+    result = session.execute(stale.values(values))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -117,24 +117,35 @@ def test_unconfigured_channel_waits_instead_of_failing(services: Services) -> No
     assert {m.status for m in outbound(services)} == {"queued"}
 
 
-def test_throttle_never_lets_more_than_the_limit_into_any_second_however_the_sends_bunch() -> None:
-    """The provider counts a send somewhere between its start and its end; late, slow and quick sends mixed."""
+def test_throttle_never_lets_more_than_the_limit_into_any_second_with_concurrent_senders() -> None:
+    """Six senders at once, round trips of 90–110 ms, senders that oversleep now and then: the provider
+    counts a send when its request arrives (half way through the round trip), and never sees more than 30
+    in any second, while the pace stays close to the limit."""
+    import heapq
     import random
-    from datetime import UTC, datetime
 
     from bot.worker.throttle import Throttle
 
-    throttle = Throttle(per_second=30, per_chat_interval=1.0)
+    throttle = Throttle(per_second=30, chat_rate=1.0, chat_burst=3)
     rng = random.Random(8)
-    start = datetime(2026, 12, 20, 16, 1, tzinfo=UTC)
-    moment, counted = 0.0, []
-    for i in range(600):
-        while (wait := throttle.reserve(f"chat{i}", start + timedelta(seconds=moment))) > 0:
-            moment += wait + rng.choice((0.0, 0.0, 0.0, 0.002, 0.01))  # a sender that oversleeps now and then
-        took = rng.choice((0.003, 0.003, 0.005, 0.02))  # and a provider that is slow now and then
-        counted.append(moment + rng.random() * took)  # anywhere in the request's flight
-        moment += took
-        throttle.finished(start + timedelta(seconds=moment))
+    events: list[tuple[float, int, str]] = [(0.0, sender, "ready") for sender in range(6)]
+    chats: dict[int, str] = {}
+    counted: list[float] = []
+    while len(counted) < 600:
+        moment, sender, kind = heapq.heappop(events)
+        if kind == "done":
+            throttle.finished(chats[sender], moment)
+            heapq.heappush(events, (moment, sender, "ready"))
+            continue
+        chat = f"chat{len(counted)}"
+        if (wait := throttle.reserve(chat, moment)) > 0:
+            heapq.heappush(events, (moment + wait + rng.choice((0.0, 0.0, 0.002, 0.01)), sender, "ready"))
+            continue
+        chats[sender] = chat
+        round_trip = rng.uniform(0.09, 0.11)
+        counted.append(moment + round_trip / 2)
+        heapq.heappush(events, (moment + round_trip, sender, "done"))
+    counted.sort()
     assert all(later - earlier >= 1.0 for earlier, later in zip(counted, counted[30:], strict=False))
     assert counted[-1] - counted[0] < 599 / 30 * 1.05  # and still close to the limit
 

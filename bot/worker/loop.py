@@ -17,6 +17,8 @@ from storage.wakeup import wakeup_for
 
 log = logging.getLogger(__name__)
 
+TURNS_PER_PASS = 50  # queued turns run before the turns thread looks at its stop flag again
+
 class Job(Protocol):
     def run_once(self) -> int:
         """Do what is due now; return how much was handled (0 lets the loop rest)."""
@@ -40,10 +42,12 @@ class Periodic:
 
 
 class Worker:
-    """The dispatcher and the other jobs in one loop, and the queued webhook turns in a thread of their own.
+    """The dispatcher, the queued webhook turns and the other jobs, each in a thread of its own.
 
     Turns get their own thread so an applicant's message never waits behind a paced broadcast or a long
-    scheduler pass; each turn that queues replies wakes the dispatcher. `wake()` wakes both.
+    scheduler pass; each turn that queues replies wakes the dispatcher. The dispatcher gets its own too, so
+    a reply never waits for the scheduler either (a reminder day queues thousands of rows in one pass).
+    `wake()` wakes all three.
     """
 
     def __init__(self, dispatcher: Dispatcher, poll_interval: float = 0.5, jobs: Sequence[Job] = (),
@@ -53,13 +57,16 @@ class Worker:
         self.jobs: list[Job] = [dispatcher, *jobs]
         self.poll_interval = poll_interval
         self._wake = threading.Event()
+        self._sends_wake = threading.Event()
         self._turns_wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._turns_thread: threading.Thread | None = None
+        self._sends_thread: threading.Thread | None = None
 
     def wake(self) -> None:
         self._turns_wake.set()
+        self._sends_wake.set()
         self._wake.set()
 
     def run_forever(self) -> None:
@@ -71,36 +78,65 @@ class Worker:
             self._turns_thread = threading.Thread(target=self._run_turns, args=(self.turns,), name="ptibot-turns",
                                                   daemon=True)
             self._turns_thread.start()
+        if self.dispatcher in self.jobs:
+            # Sends run concurrently on the dispatcher's pool; the end of each wakes its thread to claim more.
+            self.dispatcher.run_in_background(self._sends_wake.set)
+            self._sends_thread = threading.Thread(target=self._run_sends, name="ptibot-sends", daemon=True)
+            self._sends_thread.start()
+        others = [job for job in self.jobs if job is not self.dispatcher]
         while not self._stop.is_set():
             self._wake.clear()  # before the pass: a wake-up during it is kept for the next wait
             handled = 0
-            for job in self.jobs:
+            for job in others:
                 try:
                     handled += job.run_once()
                 except Exception:  # the loop boundary: log, pause, go on (the database may be restarting)
                     log.exception("worker job %s failed", type(job).__name__)
             if handled == 0:
-                try:
-                    pause = self.dispatcher.seconds_until_due(self.poll_interval)
-                except Exception:  # the database may be restarting: rest the usual interval
-                    pause = self.poll_interval
-                self._wake.wait(pause)
+                self._wake.wait(self.poll_interval)
         if listener:
             listener.stop()
-        if self._turns_thread:
-            self._turns_thread.join(timeout=10)
+        for thread in (self._turns_thread, self._sends_thread):
+            if thread:
+                thread.join(timeout=10)
+        self.dispatcher.close()  # the sends in flight end and are recorded
         log.info("worker stopped")
 
+    def _run_sends(self) -> None:
+        while not self._stop.is_set():
+            self._sends_wake.clear()
+            try:
+                handled = self.dispatcher.run_once()
+            except Exception:  # the database may be restarting: log, rest, try again
+                log.exception("worker job Dispatcher failed")
+                handled = 0
+            if handled:
+                continue
+            try:
+                pause = self.dispatcher.seconds_until_due(self.poll_interval)
+            except Exception:  # the database may be restarting: rest the usual interval
+                pause = self.poll_interval
+            self._sends_wake.wait(pause)
+
     def _run_turns(self, turns: Job) -> None:
+        # One turn at a time when the job allows it, so each turn's replies are sent as soon as it commits
+        # rather than after a whole batch of turns.
+        step: Callable[[], bool] | None = getattr(turns, "run_next", None)
         while not self._stop.is_set():
             self._turns_wake.clear()
             try:
-                handled = turns.run_once()
+                if step is None:
+                    handled = turns.run_once()
+                else:
+                    handled = 0
+                    while handled < TURNS_PER_PASS and step():
+                        handled += 1
+                        self._sends_wake.set()  # its replies are committed: the dispatcher's turn
             except Exception:  # the database may be restarting: log, rest, try again
                 log.exception("queued turns failed")
                 handled = 0
             if handled:
-                self._wake.set()  # their replies are queued: the dispatcher's turn
+                self._sends_wake.set()  # their replies are queued: the dispatcher's turn
             else:
                 self._turns_wake.wait(self.poll_interval)
 

@@ -2,13 +2,24 @@
 
 A message stays queued in the database until a send succeeds, so a crash at any point loses no reply;
 several dispatchers can run against PostgreSQL because claims skip rows another one holds.
+
+The providers are 50–200 ms away, so one send at a time cannot reach their rate limits: inside the worker
+the dispatcher sends concurrently, on a bounded pool of threads sized from the rate limits and the round
+trip it observes. Order per conversation holds because the claim query only ever hands out the oldest
+unsent message of a conversation, and only once the one before it is recorded: one message per chat is
+in flight. A sender that has just recorded a message claims the next one of the same conversation in the
+same transaction and goes on, so a 3-message answer costs three round trips and no polling in between.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -25,20 +36,29 @@ from storage.queues import OUTBOX
 
 log = logging.getLogger(__name__)
 
-PACING_HORIZON = 0.5  # seconds of a rate limit's sends claimed at once; the dispatcher sleeps between them
+PACING_HORIZON = 0.5  # seconds of a rate limit's sends claimed at once by a pass that waits for its sends
+BACKGROUND_HORIZON = 0.25  # the same for the worker's concurrent sender: a reply never queues behind more
+SHORT_WAIT = 1.0  # a claimed message waits this long at most for its slot; longer, it is put back for later
+ASSUMED_ROUND_TRIP = 0.2  # seconds, for sizing the pool before the first send has been timed
+RECORDING = 0.1  # seconds a sender may need to record an outcome on a busy database
+MIN_SLOTS = 4
+
+Outcome = tuple[str, str | None, float | None]
 
 
 class Dispatcher:
     """Claims due outbox rows and hands each to its channel's sender.
 
     `stale_claim` (OUTBOX_CLAIM_TIMEOUT) replaces the outbox policy's time after which a claim is a dead
-    worker's.
+    worker's. `concurrency` (DISPATCH_CONCURRENCY) bounds the sends in flight at once; with 1 every send
+    runs in the caller's thread. `run_once()` waits for the sends it started, unless the worker loop has
+    called `run_in_background`, after which it only starts them and reports those that have ended.
     """
 
     def __init__(self, database: Database, cipher: Cipher, senders: Mapping[str, Sender],
                  clock: Callable[[], datetime] = utcnow, batch: int = 50,
                  throttles: Mapping[str, Throttle] | None = None, stale_claim: timedelta | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, concurrency: int = 1) -> None:
         self.policy = OUTBOX if stale_claim is None else replace(OUTBOX, stale_after=stale_claim)
         # Taking over a dead worker's claims is a write; a few times a minute is plenty (and on SQLite
         # every write waits for the single writer).
@@ -53,51 +73,161 @@ class Dispatcher:
         self.sleep = sleep
         self.batch = batch
         self.throttles = throttles or {}
+        self.concurrency = max(1, concurrency)
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: set[Future[None]] = set()
+        self._pending: Counter[str] = Counter()  # claimed, not yet booked with the throttle, per channel
+        self._sending: set[int] = set()  # messages claimed by this dispatcher's senders, not yet recorded
+        self._ended = 0  # messages handled by senders since the last pass
+        self._lock = threading.Lock()
+        self._notify: Callable[[], None] | None = None
+
+    # -- the worker's side -------------------------------------------------------------------------
+    def run_in_background(self, notify: Callable[[], None]) -> None:
+        """From now on `run_once` starts sends without waiting; `notify` is called whenever one ends."""
+        self._notify = notify
+
+    def close(self) -> None:
+        """Wait for the sends in flight (their outcome must be recorded) and stop the pool."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def slots(self) -> int:
+        """How many sends to keep in flight: each channel's rate × its round trip, with headroom, bounded."""
+        if self.concurrency == 1:
+            return 1
+        if not self.throttles:
+            return self.concurrency
+        needed = 0.0
+        for throttle in self.throttles.values():
+            round_trip = throttle.round_trip()
+            # A slot is held for the round trip and for recording the outcome (a commit, which waits its turn).
+            needed += throttle.per_second * ((ASSUMED_ROUND_TRIP if round_trip is None else round_trip) + RECORDING)
+        return max(min(MIN_SLOTS, self.concurrency), min(self.concurrency, math.ceil(needed * 1.5) + 2))
 
     def run_once(self) -> int:
-        """Send what is due now; return how many messages were handled."""
+        """Send what is due now; return how many messages were handled (started, or ended since last time)."""
+        ended = self._collect()
+        inline = self.concurrency == 1 and self._notify is None  # one after another in this thread, as claimed
+        free = self.batch if inline else self.slots() - len(self._in_flight)
+        if free <= 0:
+            return ended
         recover = time.monotonic() >= self._next_recovery
         if recover:
             self._next_recovery = time.monotonic() + self._recovery_every
         now = self.clock()
         # Claim no more than each rate limit lets go soon: a row claimed only to be put back costs two writes.
-        limits = {channel: throttle.capacity(now, PACING_HORIZON) for channel, throttle in self.throttles.items()}
+        horizon = BACKGROUND_HORIZON if self._notify else PACING_HORIZON
+        with self._lock:
+            limits = {channel: max(0, throttle.capacity(now, horizon) - self._pending[channel])
+                      for channel, throttle in self.throttles.items()}
         with self.database.session_scope() as session:
             items = MessageRepository(session, self.cipher).claim_due(
-                now, self.batch, stale_after=self.policy.stale_after, recover=recover, limits=limits)
+                now, min(self.batch, free), stale_after=self.policy.stale_after, recover=recover, limits=limits,
+                keep=self._sending_ids())
         self._throttled_for = 0.0 if items else min(
             (self.throttles[channel].seconds_until_free(now) for channel, room in limits.items() if room == 0),
             default=0.0)
-        # Unpaced messages first, so a broadcast's pacing never holds them up.
-        for item in sorted(items, key=lambda item: item.channel in self.throttles):
-            self._deliver(item)
-        return len(items)
+        # Replies before broadcasts, unpaced channels first, so pacing never holds up what need not wait.
+        items.sort(key=lambda item: (not item.urgent, item.channel in self.throttles))
+        if inline:
+            for item in items:
+                self._deliver(item, follow=False)
+            return len(items) + ended
+        with self._lock:
+            self._pending.update(item.channel for item in items if item.channel in self.throttles)
+            self._sending.update(item.id for item in items)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="ptibot-send")
+        started = [self._pool.submit(self._work, item) for item in items]
+        self._in_flight.update(started)
+        if self._notify is None:  # a pass that waits: the tests' drain loops, `ptibot` commands
+            for future in started:
+                future.result()
+            return self._collect()
+        return len(items) + ended
 
     def seconds_until_due(self, ceiling: float) -> float:
-        """How long the outbox can be left alone: until its next scheduled retry or paced message."""
-        with self.database.session_scope() as session:
-            due = MessageRepository(session, self.cipher).next_due()
-        if due is None:
-            return ceiling
-        return min(ceiling, max(0.01, (due - self.clock()).total_seconds(), self._throttled_for))
+        """How long the outbox can be left alone: until its next scheduled retry or paced message.
 
+        Called after a pass that claimed nothing, so what is due already waits on something that wakes the
+        loop by itself (a message of its chat in flight, whose end notifies; a deferred one before it, due
+        later; the rate limit): the wait is until the next due time still to come, or the pace.
+        """
+        if self._in_flight and len(self._in_flight) >= self.slots():
+            return ceiling  # every slot is busy: the end of a send wakes the loop
+        now = self.clock()
+        with self.database.session_scope() as session:
+            due = MessageRepository(session, self.cipher).next_due(after=now)
+        if due is None:
+            return ceiling if not self._throttled_for else min(ceiling, max(0.01, self._throttled_for))
+        return min(ceiling, max(0.01, (due - now).total_seconds(), self._throttled_for))
+
+    def _sending_ids(self) -> list[int]:
+        with self._lock:
+            return list(self._sending)
+
+    def _collect(self) -> int:
+        """Forget the sends that ended; how many messages were handled since the last call."""
+        self._in_flight = {future for future in self._in_flight if not future.done()}
+        with self._lock:
+            ended, self._ended = self._ended, 0
+        return ended
+
+    def _work(self, item: OutboxItem) -> None:
+        """One sender: this message, then its conversation's next ones while they may go now."""
+        current: OutboxItem | None = item
+        try:
+            while current is not None:
+                following = self._deliver(current, follow=self._notify is not None)
+                with self._lock:
+                    self._ended += 1
+                    self._sending.discard(current.id)
+                    if following is not None:
+                        self._sending.add(following.id)
+                current = following
+        except Exception:  # the pool's boundary: the claim goes stale and is taken over, nothing is lost
+            log.exception("sender failed on message %s", item.id)
+            with self._lock:
+                self._sending.discard(current.id if current is not None else item.id)
+        finally:
+            if self._notify is not None:
+                self._notify()
+
+    # -- one message -------------------------------------------------------------------------------
     def _pace(self, item: OutboxItem, throttle: Throttle) -> bool:
         """Wait for the channel's next slot (it is near: claims follow capacity); False if the chat must wait."""
         chat = item.recipient.external_id
-        while (wait := throttle.reserve(chat, self.clock())) > 0:
-            if throttle.chat_wait(chat, self.clock()) > 0 or wait > PACING_HORIZON + 0.5:
-                with self.database.session_scope() as session:
-                    MessageRepository(session, self.cipher).defer(item.id, self.clock() + timedelta(seconds=wait))
-                return False
-            self.sleep(wait)
-        return True
+        throttle.waiting(item.urgent, +1)
+        try:
+            while (wait := throttle.reserve(chat, self.clock(), urgent=item.urgent)) > 0:
+                if throttle.chat_wait(chat, self.clock()) > 0 or wait > SHORT_WAIT:
+                    with self.database.session_scope() as session:
+                        MessageRepository(session, self.cipher).defer(item.id, self.clock() + timedelta(seconds=wait))
+                    return False
+                self.sleep(wait)
+            return True
+        finally:
+            throttle.waiting(item.urgent, -1)
+            self._booked(item)
 
-    def _deliver(self, item: OutboxItem) -> None:
+    def _booked(self, item: OutboxItem) -> None:
+        """A claimed message no longer waits for its slot: it is booked, sent unpaced, or put back."""
+        with self._lock:
+            if self._pending[item.channel] > 0:
+                self._pending[item.channel] -= 1
+
+    def _deliver(self, item: OutboxItem, *, follow: bool) -> OutboxItem | None:
+        """Send one message and record the outcome; the conversation's next message when it may go now."""
         sender = self.senders.get(item.channel)
-        outcome: tuple[str, str | None, float | None]
+        outcome: Outcome
         throttle = self.throttles.get(item.channel) if item.outbound.kind != "ack" else None
         if throttle is not None and not self._pace(item, throttle):
-            return
+            return None
+        if throttle is None:  # unpaced (an ack, or a channel without limits): it was counted as pending all the same
+            self._booked(item)
+        chat = item.recipient.external_id
         if sender is None:
             outcome = ("retry", f"channel {item.channel} is not configured", 60.0)
         else:
@@ -111,35 +241,40 @@ class Dispatcher:
                     outcome = ("failed" if not error.permanent else "blocked", str(error), None)
                 else:
                     outcome = ("retry", str(error), error.retry_after or self.policy.backoff(item.attempts))
+                if error.retry_after and throttle is not None:
+                    # A chat in the middle of a burst hit its own limit; otherwise the whole bot did.
+                    throttle.rate_limited(chat, self.clock(), error.retry_after,
+                                          whole_bot=not throttle.recently_sent(chat, self.clock()))
             except Exception as error:  # the dispatch boundary: a bug must not stop the queue
                 log.exception("unexpected error sending message %s", item.id)
                 outcome = ("retry", f"internal error: {type(error).__name__}", self.policy.backoff(item.attempts))
             finally:
                 if throttle is not None:
-                    throttle.finished(self.clock())
+                    throttle.finished(chat, self.clock())
         kind = outcome[0]
         (SENT.labels(item.channel) if kind == "sent" else SEND_FAILURES.labels(item.channel, kind)).inc()
-        self._record(item, outcome)
+        go_on = follow and kind == "sent" and (throttle is None or throttle.chat_wait(chat, self.clock()) == 0)
+        return self._record(item, outcome, go_on)
 
-    def _record(self, item: OutboxItem, outcome: tuple[str, str | None, float | None]) -> None:
+    def _record(self, item: OutboxItem, outcome: Outcome, go_on: bool) -> OutboxItem | None:
         """Store what the provider answered, waiting out a database outage rather than giving up.
 
         The message may already be with the provider: if its claim were left to go stale instead, the
-        next worker would send it again. So this retries until the database answers (a worker can do
-        nothing else meanwhile anyway).
+        next worker would send it again. So this retries until the database answers (this sender can do
+        nothing else meanwhile anyway). With `go_on`, the conversation's next message is claimed in the
+        same transaction and returned.
         """
         pause = 0.5
         while True:
             try:
-                self._store_outcome(item, outcome)
-                return
+                return self._store_outcome(item, outcome, go_on)
             except OUTAGE_ERRORS as error:
                 log.warning("database unavailable while recording message %s (%s); retrying in %.1fs", item.id,
                             type(error.orig).__name__, pause)
                 self.sleep(pause)
                 pause = min(pause * 2, 5.0)
 
-    def _store_outcome(self, item: OutboxItem, outcome: tuple[str, str | None, float | None]) -> None:
+    def _store_outcome(self, item: OutboxItem, outcome: Outcome, go_on: bool) -> OutboxItem | None:
         now = self.clock()
         with self.database.session_scope() as session:
             messages = MessageRepository(session, self.cipher)
@@ -157,3 +292,10 @@ class Dispatcher:
                 if kind == "blocked":
                     ContactRepository(session, self.cipher).set_reachable(item.contact_id, False)
                 log.warning("message %s failed for good: %s", item.id, detail)
+            if not go_on:
+                return None
+            following = messages.claim_due(now, 1, recover=False, conversation_id=item.conversation_id)
+        if following and following[0].channel in self.throttles:
+            with self._lock:
+                self._pending[following[0].channel] += 1
+        return following[0] if following else None

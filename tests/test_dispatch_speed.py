@@ -1,0 +1,228 @@
+"""The worker's concurrent dispatcher against the loopback Bot API: bursts, one send in flight per chat,
+order, 429s per chat and per bot, replies before broadcasts. Times are the fake's own records, with margins."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.clock import utcnow
+from bot.core.messages import Inbound, Outbound
+from bot.wiring import Services, build_services
+from storage.conversations import ContactRepository, ConversationRepository
+from storage.messages import MessageRepository
+from tests.fakes.telegram_api import FakeTelegramAPI, _error
+from tests.helpers import TELEGRAM_SECRET, TELEGRAM_TOKEN, make_settings
+
+
+@dataclass(frozen=True)
+class Span:
+    chat: int
+    text: str
+    start: float  # the request left the worker (monotonic)
+    end: float  # its answer was back
+    status: int
+
+
+class SlowTelegramAPI(FakeTelegramAPI):
+    """The loopback fake, `round_trip` seconds away, recording each sendMessage's span, with 429s per chat."""
+
+    def __init__(self) -> None:
+        super().__init__(expected_token=TELEGRAM_TOKEN)
+        self.round_trip = 0.0
+        self.spans: list[Span] = []
+        self.chat_faults: defaultdict[int, deque[int]] = defaultdict(deque)  # retry_after per send; 0 = ok
+        self._spans_lock = threading.Lock()
+
+    def __enter__(self) -> SlowTelegramAPI:
+        self.start()
+        return self
+
+    def _handle(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        start = time.monotonic()
+        time.sleep(self.round_trip / 2)
+        answer = super()._handle(token, method, params)
+        time.sleep(self.round_trip / 2)
+        if method == "sendMessage" and answer is not None:
+            with self._spans_lock:
+                self.spans.append(Span(int(params["chat_id"]), params["text"], start, time.monotonic(), answer[0]))
+        return answer
+
+    def _answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        plan = self.chat_faults.get(int(params.get("chat_id") or 0)) if method == "sendMessage" else None
+        if plan and (retry_after := plan.popleft()):
+            self.rejected_429 += 1
+            return _error(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        return super()._answer(token, method, params)
+
+    def sent(self, chat: int | None = None) -> list[Span]:
+        with self._spans_lock:
+            return [s for s in self.spans if s.status == 200 and (chat is None or s.chat == chat)]
+
+    def wait_sent(self, count: int, timeout: float = 20.0) -> list[Span]:
+        deadline = time.monotonic() + timeout
+        while len(self.sent()) < count:
+            assert time.monotonic() < deadline, f"{len(self.sent())} of {count} sent"
+            time.sleep(0.01)
+        return self.sent()
+
+
+@pytest.fixture
+def api() -> Iterator[SlowTelegramAPI]:
+    with SlowTelegramAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def worker_services(database_url: str, tmp_path: Path, api: SlowTelegramAPI) -> Iterator[Services]:
+    """The services as `ptibot worker` builds them, with the worker loop running in a thread."""
+    services = build_services(make_settings(database_url, tmp_path / "data", telegram_bot_token=TELEGRAM_TOKEN,
+                                            telegram_webhook_secret=TELEGRAM_SECRET,
+                                            telegram_api_base_url=api.url))
+    assert services.worker is not None
+    services.worker.poll_interval = 0.2
+    services.worker.start_thread()
+    queue(services, 1, ["warm-up"])  # the first call opens the connection: not what is measured
+    api.wait_sent(1)
+    with api._spans_lock:
+        api.spans.clear()
+    yield services
+    services.close()
+
+
+def queue(services: Services, chat: int, texts: list[str], *, broadcast: bool = False) -> None:
+    """Queue replies to one Telegram chat, as a turn would (or, with `broadcast`, the reminder job)."""
+    queue_many(services, {chat: texts}, broadcast=broadcast)
+
+
+def queue_many(services: Services, texts_by_chat: dict[int, list[str]], *, broadcast: bool = False) -> None:
+    """Queue messages to several Telegram chats in one transaction."""
+    now = utcnow()
+    with services.database.session_scope() as session:
+        for chat, texts in texts_by_chat.items():
+            contact = ContactRepository(session, services.cipher).get_or_create(
+                Inbound("telegram", str(chat), f"u{chat}", kind="event"), now)
+            conversation_id, _ = ConversationRepository(session, services.cipher).lock(contact.id, "es_MX", now)
+            messages = MessageRepository(session, services.cipher)
+            for text in texts:
+                messages.queue(conversation_id, "telegram",
+                               Outbound(text, kind="payment_reminder" if broadcast else "reply"), now,
+                               author="system" if broadcast else "bot")
+    assert services.worker is not None
+    services.worker.wake()
+
+
+def test_an_answer_of_three_messages_to_a_quiet_chat_goes_at_once_then_about_one_a_second(
+        worker_services: Services, api: SlowTelegramAPI) -> None:
+    queue(worker_services, 41, ["uno", "dos", "tres"])
+    first = api.wait_sent(3)
+    assert [s.text for s in first] == ["uno", "dos", "tres"]
+    assert first[2].start - first[0].start < 0.5  # no 1 s gaps (each waits only for the one before it)
+    queue(worker_services, 41, ["cuatro", "cinco"])
+    later = api.wait_sent(5)
+    assert [s.text for s in later] == ["uno", "dos", "tres", "cuatro", "cinco"]
+    assert later[3].start - first[2].start > 0.6  # the burst is spent: about one a second now
+    assert later[4].start - first[2].start > 1.8  # one a second sustained, whatever the timing of each
+
+
+def test_chats_are_sent_to_concurrently_with_one_message_in_flight_per_chat_and_order_kept(
+        worker_services: Services, api: SlowTelegramAPI) -> None:
+    api.round_trip = 0.1
+    queue_many(worker_services, {100 + chat: [f"{chat}-{n}" for n in range(3)] for chat in range(10)})
+    spans = api.wait_sent(30)
+    for chat in range(10):
+        mine = [s for s in spans if s.chat == 100 + chat]
+        assert [s.text for s in mine] == [f"{chat}-{n}" for n in range(3)]
+        assert all(earlier.end <= later.start for earlier, later in zip(mine, mine[1:], strict=False))
+    most = max(sum(1 for other in spans if other.start <= s.start < other.end) for s in spans)
+    assert most >= 3  # several chats at once (one at a time, 30 sends of 100 ms would take 3 s)
+    assert api.rejected_429 == 0
+
+
+def test_a_chat_429_holds_that_chat_for_retry_after_while_others_go_on(
+        worker_services: Services, api: SlowTelegramAPI) -> None:
+    api.chat_faults[7].extend([0, 2])  # the second message to chat 7 is refused: retry after 2 s
+    queue_many(worker_services, {7: ["a1", "a2", "a3"], 8: ["b1", "b2", "b3"]})
+    api.wait_sent(6, timeout=15)
+    refused = next(s for s in api.spans if s.status == 429)
+    others = api.sent(8)
+    assert [s.text for s in others] == ["b1", "b2", "b3"] and others[-1].end < refused.end + 1.0
+    mine = api.sent(7)
+    assert [s.text for s in mine] == ["a1", "a2", "a3"]
+    assert 1.9 < mine[1].start - refused.end < 3.0  # exactly retry_after (plus the worker's wake-up)
+
+
+def test_a_bot_wide_429_holds_every_chat_for_retry_after(worker_services: Services, api: SlowTelegramAPI) -> None:
+    api.chat_faults[9].extend([2])  # the first message to a chat refused: the limit is the bot's
+    queue(worker_services, 9, ["c1"])
+    deadline = time.monotonic() + 10
+    while not any(s.status == 429 for s in api.spans):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    refused = next(s for s in api.spans if s.status == 429)
+    queue_many(worker_services, {chat: [f"d{chat}"] for chat in (10, 11, 12)})
+    spans = api.wait_sent(4, timeout=15)
+    assert all(s.start >= refused.end + 1.9 for s in spans)
+    assert all(s.start <= refused.end + 3.5 for s in spans)
+
+
+def test_a_reply_goes_before_a_broadcast_under_way(worker_services: Services, api: SlowTelegramAPI) -> None:
+    api.round_trip = 0.05
+    queue_many(worker_services, {2000 + chat: ["Recordatorio de pago"] for chat in range(150)}, broadcast=True)
+    api.wait_sent(20)
+    asked = time.monotonic()
+    queue(worker_services, 77, ["hola", "menú"])
+    deadline = time.monotonic() + 10
+    while len(api.sent(77)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    reply = api.sent(77)
+    assert reply[0].start - asked < 1.5  # generous: 2 cores shared by everything (the bench measures it)
+    reminders_left = 150 - sum(1 for s in api.sent() if s.chat >= 2000 and s.start < reply[0].start)
+    assert reminders_left > 80  # the broadcast was still going: the reply did not wait for it
+
+
+def test_a_worker_never_takes_over_its_own_send_however_long_it_takes(database_url: str, tmp_path: Path,
+                                                                        api: SlowTelegramAPI) -> None:
+    """A send that outlives OUTBOX_CLAIM_TIMEOUT is still this worker's: it is not claimed and sent again."""
+    services = build_services(make_settings(database_url, tmp_path / "data", telegram_bot_token=TELEGRAM_TOKEN,
+                                            telegram_webhook_secret=TELEGRAM_SECRET, telegram_api_base_url=api.url,
+                                            outbox_claim_timeout=1))
+    assert services.worker is not None
+    services.worker.poll_interval = 0.1
+    api.round_trip = 2.5
+    services.worker.start_thread()
+    try:
+        queue(services, 51, ["despacio"])
+        api.wait_sent(1, timeout=15)
+        time.sleep(1.5)
+        assert [call.params["text"] for call in api.calls_to("sendMessage")] == ["despacio"]
+    finally:
+        services.close()
+
+
+def test_the_pool_is_bounded_by_dispatch_concurrency_and_sized_from_rate_and_round_trip(tmp_path: Path) -> None:
+    from bot.config import Settings
+    from bot.core.errors import ConfigurationError
+    from bot.worker.outbox import Dispatcher
+    from bot.worker.throttle import telegram_throttle
+
+    base = {"PTIBOT_DATA_DIR": str(tmp_path / "data")}
+    assert Settings.from_env(base, cwd=tmp_path).dispatch_concurrency == 32
+    assert Settings.from_env({**base, "DISPATCH_CONCURRENCY": "8"}, cwd=tmp_path).dispatch_concurrency == 8
+    with pytest.raises(ConfigurationError, match="DISPATCH_CONCURRENCY"):
+        Settings.from_env({**base, "DISPATCH_CONCURRENCY": "0"}, cwd=tmp_path)
+    throttle = telegram_throttle()
+    dispatcher = Dispatcher(None, None, {}, throttles={"telegram": throttle}, concurrency=32)  # type: ignore[arg-type]
+    for n in range(10):  # sends of 90 ms: ⌈30/s × (0.09 s + 0.1 s to record) × 1.5⌉ + 2 = 11
+        throttle.reserve(f"c{n}", 1000.0 + n)
+        throttle.finished(f"c{n}", 1000.09 + n)
+    assert dispatcher.slots() == 11
+    assert Dispatcher(None, None, {}, throttles={"telegram": throttle}, concurrency=4).slots() == 4  # type: ignore[arg-type]

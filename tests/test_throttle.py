@@ -1,0 +1,131 @@
+"""The send pacing's decisions on a fake clock: per-chat token buckets, the overall pace, 429s, priorities."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.worker.throttle import TokenBucket, telegram_throttle, whatsapp_throttle
+
+T0 = 1_800_000_000.0  # any moment: the throttle takes plain seconds
+
+
+def test_a_bucket_gives_its_burst_at_once_then_refills_at_its_rate() -> None:
+    bucket = TokenBucket(rate=1.0, burst=3, now=T0)
+    for _ in range(3):
+        assert bucket.wait(T0) == 0
+        bucket.take(T0)
+    assert bucket.wait(T0) == pytest.approx(1.0)
+    assert bucket.wait(T0 + 0.4) == pytest.approx(0.6)
+    assert bucket.wait(T0 + 10) == 0  # and never holds more than the burst
+    for _ in range(3):
+        bucket.take(T0 + 10)
+    assert bucket.wait(T0 + 10) > 0
+
+
+def test_three_messages_to_a_chat_quiet_for_three_seconds_go_at_once_and_a_fourth_waits_about_a_second() -> None:
+    throttle = telegram_throttle()
+    assert throttle.reserve("ana", T0) == 0
+    throttle.finished("ana", T0 + 0.1)
+    # Three seconds later, an answer of three messages, each sent when the one before it returned.
+    start = T0 + 3.1
+    for n in range(3):
+        moment = start + n * 0.1
+        while (wait := throttle.reserve("ana", moment)) > 0:  # only the overall pace (1/30 s) may hold it
+            assert wait < 0.05
+            moment += wait
+        throttle.finished("ana", moment + 0.1)
+    fourth = throttle.reserve("ana", start + 0.3)
+    assert 0.6 < fourth <= 1.0  # then about one a second (aiming 10 % under): 0.3 s refilled part of a token
+    assert throttle.reserve("bea", start + 0.3) == 0  # another chat is not held
+
+
+def test_a_fixed_gap_is_the_old_setting_still_accepted() -> None:
+    throttle = telegram_throttle()
+    legacy = type(throttle)(per_second=30, per_chat_interval=1.0)
+    assert legacy.reserve("a", T0) == 0
+    assert legacy.reserve("a", T0 + 0.1) == pytest.approx(0.9)
+
+
+def test_the_overall_pace_spaces_sends_to_different_chats_a_little_under_30_a_second() -> None:
+    throttle = telegram_throttle()
+    booked: list[float] = []
+    moment = T0
+    while len(booked) < 90:
+        wait = throttle.reserve(f"chat{len(booked)}", moment)
+        if wait == 0:
+            booked.append(moment)
+            throttle.finished(f"chat{len(booked) - 1}", moment + 0.1)
+        else:
+            moment += wait
+    assert all(later - earlier > 1.0 for earlier, later in zip(booked, booked[30:], strict=False))
+    assert booked[-1] - booked[0] == pytest.approx(89 / 29.7, rel=0.03)
+    assert throttle.capacity(moment, 0.5) <= 16
+
+
+def test_a_chat_429_holds_that_chat_exactly_retry_after_and_no_other() -> None:
+    throttle = telegram_throttle()
+    assert throttle.reserve("ana", T0) == 0
+    throttle.finished("ana", T0 + 0.1)
+    assert throttle.reserve("ana", T0 + 0.2) == 0
+    assert throttle.recently_sent("ana", T0 + 0.3)  # a burst in progress: the 429 is the chat's own
+    throttle.rate_limited("ana", T0 + 0.3, 7, whole_bot=False)
+    throttle.finished("ana", T0 + 0.3)
+    assert throttle.chat_wait("ana", T0 + 0.3) == pytest.approx(7.0)
+    assert throttle.chat_wait("ana", T0 + 7.3) == 0
+    assert throttle.reserve("bea", T0 + 0.4) == 0
+
+
+def test_a_bot_wide_429_holds_every_chat_exactly_retry_after() -> None:
+    throttle = telegram_throttle()
+    assert throttle.reserve("ana", T0) == 0
+    assert not throttle.recently_sent("ana", T0 + 0.1)  # the chat's first message: the limit is the bot's
+    throttle.rate_limited("ana", T0 + 0.1, 5, whole_bot=True)
+    throttle.finished("ana", T0 + 0.1)
+    assert throttle.reserve("bea", T0 + 0.2) == pytest.approx(4.9)
+    assert throttle.capacity(T0 + 0.2, 0.5) == 0
+    assert throttle.seconds_until_free(T0 + 0.2) == pytest.approx(4.9)
+    assert throttle.reserve("bea", T0 + 5.1) == 0
+
+
+def test_a_broadcast_yields_its_slot_while_a_reply_waits() -> None:
+    throttle = telegram_throttle()
+    throttle.waiting(True, +1)
+    assert throttle.reserve("reminder", T0, urgent=False) > 0
+    assert throttle.reserve("reply", T0, urgent=True) == 0
+    throttle.waiting(True, -1)
+    assert throttle.reserve("reminder", T0 + 0.05, urgent=False) == 0
+
+
+def test_whatsapp_paces_a_sender_at_its_rate_and_one_user_at_metas_pair_limit() -> None:
+    throttle = whatsapp_throttle(80)
+    moment, sent = T0, 0
+    while sent < 10:  # the burst
+        wait = throttle.reserve("+5215512345678", moment)
+        if wait:
+            moment += wait
+            continue
+        throttle.finished("+5215512345678", moment + 0.05)
+        sent += 1
+        moment += 0.05
+    assert moment - T0 < 1.0
+    assert 5.0 < throttle.reserve("+5215512345678", moment) <= 6.7  # then one every 6 seconds (10 % under)
+    assert throttle.reserve("+5215599999999", moment) == 0  # to another user at once
+    assert throttle.interval == pytest.approx(1 / (80 * 0.99))
+
+
+def test_the_round_trip_is_what_sends_took_lately() -> None:
+    throttle = telegram_throttle()
+    assert throttle.round_trip() is None
+    for n in range(5):
+        throttle.reserve(f"c{n}", T0 + n)
+        throttle.finished(f"c{n}", T0 + n + 0.1 + n * 0.01)
+    assert throttle.round_trip() == pytest.approx(0.12)
+
+
+def test_a_chat_refills_from_when_its_last_send_returned_so_a_late_arrival_cannot_crowd_the_next() -> None:
+    """The provider may count a send as late as its answer came back; the next waits a full second from then."""
+    throttle = type(telegram_throttle())(per_second=30, chat_rate=1.0, chat_burst=1)
+    assert throttle.reserve("ana", T0) == 0
+    throttle.finished("ana", T0 + 0.8)  # a slow round trip
+    assert throttle.chat_wait("ana", T0 + 1.0) == pytest.approx(0.8)
+    assert throttle.chat_wait("ana", T0 + 1.8) == 0
