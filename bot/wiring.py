@@ -15,16 +15,18 @@ from bot.dialog.hours import BusinessHours
 from bot.service.intake import Intake
 from bot.service.stripe_checkout import StripeCheckout
 from bot.service.turns import TurnService
+from bot.worker.document_reading import DocumentReader, InBackground
 from bot.worker.inbound import InboundWorker
 from bot.worker.loop import Periodic, Worker
 from bot.worker.mail import MailJob
 from bot.worker.mailer import Mailer
 from bot.worker.media_downloads import MediaFetcher, MediaWorker
+from bot.worker.memberships import MembershipJob
 from bot.worker.outbox import Dispatcher
 from bot.worker.payment_reminders import PaymentReminderJob
 from bot.worker.reminders import NudgeJob, ReminderJob, Schedule
 from bot.worker.retention import RetentionJob
-from bot.worker.throttle import Throttle
+from bot.worker.throttle import Throttle, telegram_throttle, whatsapp_throttle
 from flows.registry import FLOWS
 from flows.rules.commands import BY_NAME
 from storage.crypto import Cipher
@@ -68,7 +70,7 @@ def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
                                   timeout=settings.provider_timeout)
         channels.senders[CHANNEL] = telegram
         channels.fetchers[CHANNEL] = telegram
-        channels.throttles[CHANNEL] = Throttle(per_second=30, per_chat_interval=1.0)
+        channels.throttles[CHANNEL] = telegram_throttle()
     if settings.whatsapp_enabled:
         from bot.channels.whatsapp import CHANNEL as WHATSAPP
         from bot.channels.whatsapp import WhatsAppSender
@@ -88,7 +90,7 @@ def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
             timeout=settings.provider_timeout)
         channels.senders[WHATSAPP] = whatsapp
         channels.fetchers[WHATSAPP] = whatsapp
-        channels.throttles[WHATSAPP] = Throttle(per_second=settings.whatsapp_send_rate)
+        channels.throttles[WHATSAPP] = whatsapp_throttle(settings.whatsapp_send_rate)
     return channels
 
 
@@ -128,18 +130,25 @@ def build_services(settings: Settings) -> Services:
     turns.payments.receipts = PaymentReceipts(documents, cipher, ZoneInfo(settings.business_timezone),
                                               settings.business_name, settings.mail_from)
     dispatcher = Dispatcher(database, cipher, channels.senders, throttles=channels.throttles,
-                            stale_claim=timedelta(seconds=settings.outbox_claim_timeout))
+                            stale_claim=timedelta(seconds=settings.outbox_claim_timeout),
+                            concurrency=settings.dispatch_concurrency)
     media = MediaWorker(database, cipher, turns, documents, channels.fetchers)
+    reader = DocumentReader(database, cipher, documents, engine)  # reading documents (issue 21), on its own thread
     schedule = build_schedule(settings)
     reminders = ReminderJob(database, cipher, schedule)
     nudges = NudgeJob(database, cipher, schedule)
     unpaid = PaymentReminderJob(database, cipher, schedule)
+    memberships = MembershipJob(database, cipher, schedule)
     mailer = Mailer(settings.smtp_url, settings.mail_from or "ptibot@localhost", settings.data_dir / "mail")
     retention = RetentionJob(database, cipher, documents, document_days=settings.retention_document_days,
                              abandoned_days=settings.retention_abandoned_days)
     intake = Intake(database, cipher)
     worker = Worker(dispatcher, turns=InboundWorker(database, cipher, turns),
-                    jobs=[media, Periodic(MailJob(database, cipher, mailer), 5), Periodic(reminders, 20),
-                          Periodic(nudges, 60), Periodic(unpaid, 60), Periodic(retention, 300)])
+                    jobs=[media, InBackground(reader), Periodic(MailJob(database, cipher, mailer), 5),
+                          Periodic(reminders, 20),
+                          Periodic(nudges, 60), Periodic(unpaid, 60), Periodic(memberships, 60),
+                          Periodic(retention, 300)])
     turns.on_queued = intake.on_accepted = reminders.on_queued = nudges.on_queued = unpaid.on_queued = worker.wake
+    memberships.on_queued = worker.wake
+    reader.on_queued = worker.wake
     return Services(settings, database, cipher, engine, turns, intake, documents, channels.senders, worker)

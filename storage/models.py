@@ -238,6 +238,75 @@ class Document(Base):
     review_status: Mapped[str] = mapped_column(String(12), default="pending",
                                                server_default="pending")  # pending | approved | rejected
     review_reason: Mapped[str | None] = mapped_column(Text)
+    former_slot: Mapped[str | None] = mapped_column(String(30))  # the slot a rejected document was sent for
+
+
+class ConversationLabel(Base):
+    """A short label staff put on a conversation ("urgente", "llamar"), to sort their work (issue 18)."""
+
+    __tablename__ = "conversation_labels"
+    __table_args__ = (UniqueConstraint("conversation_id", "label", name="uq_conversation_labels"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(40))
+
+
+class StaffRead(Base):
+    """The last message a staff member saw in a conversation: what is newer is unread for them."""
+
+    __tablename__ = "staff_reads"
+    __table_args__ = (UniqueConstraint("staff_id", "conversation_id", name="uq_staff_reads"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    last_message_id: Mapped[int] = mapped_column(Id)
+
+
+class DataCorrection(Base):
+    """Staff corrected an applicant's data: which field, the change (encrypted: old and new), who and why."""
+
+    __tablename__ = "data_corrections"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    field: Mapped[str] = mapped_column(String(40))
+    change: Mapped[bytes] = mapped_column(LargeBinary)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DocumentReading(Base):
+    """What the worker read on a document and how it compares with what the applicant typed (issue 21).
+
+    `fields` (the values read and compared) is personal and encrypted; `summary` holds only per-field outcomes and
+    confidences, no values, so that with staff's `decision` it can stay, anonymous, to tune the thresholds after
+    the document and its values are gone (erasure, retention).
+    """
+
+    __tablename__ = "document_readings"
+    __table_args__ = (UniqueConstraint("document_id", name="uq_document_readings_document"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"),
+                                                        index=True)
+    slot: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(12))  # reading | done
+    outcome: Mapped[str | None] = mapped_column(String(12))  # match | mismatch | not_read
+    method: Mapped[str | None] = mapped_column(String(12))  # pdf_text | ocr
+    fields: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted JSON: values read and compared
+    summary: Mapped[str] = mapped_column(Text, default="{}")  # JSON {field: [outcome, confidence]}, no values
+    asked: Mapped[bool] = mapped_column(Boolean, default=False)  # the applicant got the question
+    milliseconds: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[str | None] = mapped_column(String(12))  # staff's review: approved | rejected
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MediaJob(Base):
@@ -258,6 +327,19 @@ class MediaJob(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MessageAudio(Base):
+    """A voice note or audio file an applicant sent: its bytes are a `Document` (encrypted, kept and erased like
+    every document), this row ties it to the message it came in and says how long it plays."""
+
+    __tablename__ = "message_audio"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    duration: Mapped[int | None] = mapped_column(Integer)  # seconds
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -338,6 +420,13 @@ class Subscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Billing (migration 0017): "legacy" (subscribed free before memberships were sold: no end until staff act),
+    # "active" (paid until `paid_until`), "lapsed", "cancelled", "refunded". Reminders go only while `active`
+    # is true and `paid_until` (None for legacy) has not passed.
+    status: Mapped[str] = mapped_column(String(12), default="legacy", server_default="legacy")
+    plan: Mapped[str | None] = mapped_column(String(32))  # a membership key of flows/data/prices.toml
+    paid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id", ondelete="SET NULL"))
 
 
 class Reminder(Base):

@@ -176,6 +176,26 @@ def pay_by_transfer(phone: Phone) -> None:
     phone.poll()
 
 
+def membership_accepted(phone: Phone, plan: str = "mensual", frequency: str = "mensual") -> None:
+    """From the menu: the membership's plans, one chosen, how often the applicant pays IMSS, and the membership
+    accepted; the bot then shows how to pay (SPEI without Stripe, the methods with it)."""
+    phone.send("hola")
+    phone.send("7")
+    phone.send("si")
+    phone.send(plan)
+    phone.send(frequency)
+    phone.send("acepto")
+
+
+def buy_membership(phone: Phone, plan: str = "mensual", frequency: str = "mensual", seed: int = 23) -> None:
+    """The membership bought by SPEI: accepted, the transfer receipt sent, and staff confirm it; it is active."""
+    membership_accepted(phone, plan, frequency)
+    assert "CLABE" in phone.text(), phone.text()
+    phone.upload(document_photo(seed=seed), "membresia.jpg")
+    confirm_pending_payment(services_of(phone.client.application))
+    phone.poll()
+
+
 def confirm_pending_payment(services: Services, actor: str = "ana@gestoria.mx") -> None:
     """Staff confirm the oldest pending payment, as the inbox does (bot.service.payments)."""
     with services.database.session_scope() as session:
