@@ -41,6 +41,11 @@ DEVELOPMENT_SPEI_CLABE = "002180700000000001"  # an example account: never shown
 MIN_SECRET_BITS = 96  # estimated; a random 32-character hex string scores about 115
 
 
+def is_business_clabe(clabe: str) -> bool:
+    """An account applicants may be told to transfer to: 18 digits, and not the development example."""
+    return clabe != DEVELOPMENT_SPEI_CLABE and re.fullmatch(r"\d{18}", clabe) is not None
+
+
 def estimated_entropy_bits(text: str) -> float:
     """Length times the Shannon entropy of the characters used: low for repeats and small alphabets."""
     if not text:
@@ -77,7 +82,7 @@ def _production_problems(get: Callable[[str], str | None]) -> list[str]:
         problems.append("PUBLIC_BASE_URL must be an https:// origin, like https://bot.example.mx")
     # Without Stripe, SPEI is the only way to pay: applicants must never be shown the example account.
     clabe = get("SPEI_CLABE") or DEVELOPMENT_SPEI_CLABE
-    if not get("STRIPE_SECRET_KEY") and (clabe == DEVELOPMENT_SPEI_CLABE or not re.fullmatch(r"\d{18}", clabe)):
+    if not get("STRIPE_SECRET_KEY") and not is_business_clabe(clabe):
         problems.append("SPEI_CLABE must be the business's 18-digit CLABE (the development placeholder is set and "
                         "Stripe is not configured: applicants could only transfer to an example account); set "
                         "SPEI_CLABE and SPEI_BENEFICIARY, or STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
@@ -162,6 +167,12 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def spei_offered(self) -> bool:
+        """Whether applicants are offered SPEI: in production only with the business's real CLABE (production
+        refuses to start with neither that nor Stripe, so then only Stripe is offered)."""
+        return not self.is_production or is_business_clabe(self.spei_clabe)
 
     @property
     def base_url(self) -> str:

@@ -123,7 +123,7 @@ def build_services(settings: Settings) -> Services:
 
     turns = TurnService(database, cipher, engine, settings.default_locale, documents=documents,
                         export_link=lambda contact_id: export_url(settings.secret_key, settings.base_url, contact_id),
-                        spei=SpeiAccount(settings.spei_clabe, settings.spei_beneficiary),
+                        spei=SpeiAccount(settings.spei_clabe, settings.spei_beneficiary, settings.spei_offered),
                         checkout=build_checkout(settings))
     from bot.service.payment_receipts import PaymentReceipts
 

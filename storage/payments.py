@@ -98,6 +98,8 @@ class UnpaidContract:
     accepted_at: datetime
     locale: str
     channel: str
+    plan: str = ""
+    reference: str | None = None  # of its latest payment, if one was started
 
 
 class PaymentRepository:
@@ -147,9 +149,11 @@ class PaymentRepository:
         settled = select(Payment.id).where(Payment.contract_id == Contract.id, (
             Payment.status.in_(("paid", "refunded"))
             | ((Payment.status == "pending") & Payment.receipt_document_id.is_not(None)))).exists()
+        reference = select(Payment.reference).where(Payment.contract_id == Contract.id).order_by(
+            Payment.id.desc()).limit(1).correlate(Contract).scalar_subquery()
         rows = self.session.execute(
             select(Contract.id, Contract.conversation_id, Contract.amount_centavos, Contract.accepted_at,
-                   Conversation.locale, Contact.channel)
+                   Conversation.locale, Contact.channel, Contract.plan, reference)
             .join(Conversation, Conversation.id == Contract.conversation_id)
             .join(Contact, Contact.id == Contract.contact_id)
             .where(Contract.kind == kind, Contract.case_id.is_(None), Contract.accepted_at < accepted_before,

@@ -5,7 +5,7 @@ Documents of finished cases and abandoned enrollments do not stay forever; their
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -16,6 +16,11 @@ from storage.files import DocumentStore
 from storage.models import Case, Contract, Conversation, Document, Message, Payment, QueuedInbound, Subscription
 from storage.rights import FINAL_STATUSES
 from storage.subscriptions import MembershipRepository
+
+# A pending payment shields its conversation from the purge for this long at most: an OXXO voucher expires in
+# days and a transfer receipt is checked by staff within days, so a payment still "pending" a month after it was
+# opened is one nobody will complete; without a bound it would keep the applicant's data forever.
+PENDING_PAYMENT_SHIELD = timedelta(days=30)
 
 
 def delete_finished_case_documents(session: Session, store: DocumentStore, finished_before: datetime) -> int:
@@ -38,12 +43,15 @@ def purge_abandoned_conversations(session: Session, cipher: Cipher, store: Docum
     reminder would have no amount, and it was kept for an enrollment that no longer exists.
 
     Not abandoned, however long the silence: a conversation waiting for a payment (an accepted contract whose
-    payment is pending: a transfer being checked, an OXXO voucher not yet paid), and a member's whose paid
+    payment is pending: a transfer being checked, an OXXO voucher not yet paid; only for PENDING_PAYMENT_SHIELD
+    after the payment was opened), and a member's whose paid
     membership is running (we owe them the reminders they paid for).
     """
+    now = now or datetime.now(UTC)
     has_case = select(Case.id).where(Case.conversation_id == Conversation.id).exists()
     awaiting_payment = select(Payment.id).join(Contract, Contract.id == Payment.contract_id).where(
-        Contract.conversation_id == Conversation.id, Payment.status == "pending").exists()
+        Contract.conversation_id == Conversation.id, Payment.status == "pending",
+        Payment.created_at >= now - PENDING_PAYMENT_SHIELD).exists()
     paid_member = select(Subscription.id).where(Subscription.conversation_id == Conversation.id,
                                                 Subscription.active.is_(True), Subscription.status == "active").exists()
     abandoned = list(session.execute(select(Conversation.id).where(
@@ -58,7 +66,7 @@ def purge_abandoned_conversations(session: Session, cipher: Cipher, store: Docum
         session.execute(delete(Message).where(Message.conversation_id == conversation_id))
         session.execute(update(Conversation).where(Conversation.id == conversation_id).values(
             data=cipher.encrypt_json({}), state="", flow="", history="[]", curp_hash=None, phone_hash=None))
-    MembershipRepository(session).end_for_conversations(abandoned, now or datetime.now(UTC))
+    MembershipRepository(session).end_for_conversations(abandoned, now)
     return len(abandoned)
 
 

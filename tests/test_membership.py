@@ -423,6 +423,20 @@ def test_a_conversation_waiting_for_its_payment_is_not_purged_as_abandoned(phone
     assert membership_payment(services).status == "pending"
 
 
+@pytest.mark.parametrize(("opened_days_ago", "kept"), [(29, True), (31, False)])
+def test_a_payment_pending_for_over_a_month_no_longer_keeps_the_conversation(
+        phone: Phone, services: Services, opened_days_ago: int, kept: bool) -> None:
+    membership_accepted(phone)  # its SPEI payment opened and never completed
+    with services.database.session_scope() as session:
+        session.execute(update(Payment).values(created_at=utcnow() - timedelta(days=opened_days_ago)))
+        session.execute(update(Conversation).values(updated_at=utcnow() - timedelta(days=400)))
+    RetentionJob(services.database, services.cipher, services.documents, abandoned_days=30).run_once()
+    with services.database.session_scope() as session:
+        state = session.execute(select(Conversation.state)).scalar_one()
+        messages = session.execute(select(func.count()).select_from(Message)).scalar_one()
+    assert (state == "membership_spei") is kept and (messages > 0) is kept
+
+
 def test_service_payment_pending_is_not_purged_and_staff_see_the_invoice_data(
         phone: Phone, app: Flask, services: Services) -> None:
     applicant_at_summary(phone)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import Flask
 from sqlalchemy import select
 
 from bot.wiring import Services
 from bot.worker.payment_reminders import PaymentReminderJob
 from bot.worker.reminders import NudgeJob, Schedule
-from storage.models import Contract, Message
-from tests.helpers import Phone, applicant_at_summary, pay_by_transfer
+from storage.models import Contract, Message, Payment
+from tests.helpers import Phone, applicant_at_summary, membership_accepted, pay_by_transfer
 from tests.samples import document_photo
 
 ALWAYS = Schedule(ZoneInfo("UTC"), quiet_start=time(23, 59), quiet_end=time(0, 0))
@@ -82,3 +83,34 @@ def test_no_reminder_after_the_payment_is_confirmed(phone: Phone, services: Serv
     pay_by_transfer(phone)
     later = [datetime.now(UTC) + timedelta(hours=30)]
     assert PaymentReminderJob(services.database, services.cipher, ALWAYS, clock=lambda: later[0]).run_once() == 0
+
+
+def test_an_unpaid_membership_is_reminded_twice_naming_it_and_its_reference(phone: Phone, app: Flask,
+                                                                            services: Services) -> None:
+    membership_accepted(phone, plan="anual")  # accepted, its SPEI payment opened, nothing paid
+    with services.database.session_scope() as session:
+        reference = session.execute(select(Payment.reference)).scalar_one()
+    accepted = accepted_at(services)
+    clock = [accepted]
+    jobs = [PaymentReminderJob(services.database, services.cipher, ALWAYS, clock=lambda: clock[0]) for _ in "ab"]
+    counts = []
+    for hours in (1, 25, 26, 73, 74, 200):
+        clock[0] = accepted + timedelta(hours=hours)
+        for job in jobs:
+            job.run_once()
+        counts.append(len(outbound(services, "nudge")))
+    assert counts == [0, 1, 1, 2, 2, 2]  # recorded once each, though two workers run
+    first, second = outbound(services, "nudge")
+    for text in (first, second):
+        assert "membresía" in text.lower() and str(reference) in text and "$990.00 MXN" in text, text
+    assert "no te volveremos a escribir" in second.lower()
+    zone = ZoneInfo("America/Mexico_City")  # none at night, in the business time zone
+    other = Phone(app.test_client())
+    membership_accepted(other)
+    with services.database.session_scope() as session:
+        last = session.execute(select(Contract.accepted_at).order_by(Contract.id.desc()).limit(1)).scalar_one()
+    night = datetime.combine(last.astimezone(zone).date() + timedelta(days=2), time(23, 30), zone)
+    assert PaymentReminderJob(services.database, services.cipher, Schedule(zone), clock=lambda: night).run_once() == 0
+    other.upload(document_photo(seed=43), "transferencia.jpg")  # staff check it: nothing to remind
+    assert PaymentReminderJob(services.database, services.cipher, ALWAYS,
+                              clock=lambda: last + timedelta(hours=30)).run_once() == 0

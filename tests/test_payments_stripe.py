@@ -17,11 +17,12 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot.config import DEVELOPMENT_SPEI_CLABE
 from bot.wiring import Services
 from locales import translate
 from storage.models import Case, Payment, PaymentEvent
 from tests.fakes.stripe_api import FakeStripeAPI, sign
-from tests.helpers import Phone, applicant_at_summary, make_settings
+from tests.helpers import Phone, applicant_at_summary, make_settings, membership_accepted
 
 SECRET = "whsec_test_secret"
 
@@ -37,9 +38,10 @@ def stripe_api() -> Iterator[FakeStripeAPI]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Any, stripe_api: FakeStripeAPI) -> Any:
+def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Any, stripe_api: FakeStripeAPI) -> Any:
+    overrides = getattr(request, "param", {})  # a test may run with other settings (indirect parametrize)
     return make_settings(database_url, tmp_path / "data", stripe_secret_key="sk_test_fake",
-                         stripe_webhook_secret=SECRET, stripe_api_base_url=stripe_api.url)
+                         stripe_webhook_secret=SECRET, stripe_api_base_url=stripe_api.url, **overrides)
 
 
 def post_event(client: FlaskClient, payload: bytes, secret: str = SECRET, signature: str | None = None) -> int:
@@ -137,6 +139,45 @@ def test_the_applicant_may_switch_to_a_transfer(phone: Phone, services: Services
     assert "CLABE" in phone.text()
     assert [(method, status) for method, status, _ in payments(services)] == [("stripe", "expired"),
                                                                               ("spei", "pending")]
+
+
+PRODUCTION = {"env": "production", "public_base_url": "https://bot.gestoria.mx"}
+
+
+@pytest.mark.parametrize("settings", [{**PRODUCTION, "spei_clabe": DEVELOPMENT_SPEI_CLABE},
+                                      {**PRODUCTION, "spei_clabe": "0141806550000000"}], indirect=True)
+def test_in_production_an_example_or_malformed_clabe_is_never_shown_only_stripe(
+        client: FlaskClient, services: Services, settings: Any) -> None:
+    client.environ_base["wsgi.url_scheme"] = "https"  # production cookies are https-only
+    phone = Phone(client)
+    applicant_at_summary(phone)
+    phone.send("1")
+    phone.press(es("I accept"))
+    shown = phone.text()
+    assert re.search(r"https://checkout\.stripe\.test/c/pay/cs_test_\w+", shown), shown  # straight to the link
+    assert es("Bank transfer (SPEI)") not in phone.buttons()
+    phone.send("transferencia")  # asked for by name: still only the card link
+    assert "CLABE" not in phone.text() and settings.spei_clabe not in phone.text()
+    assert {method for method, _, _ in payments(services)} == {"stripe"}
+    phone.send("hola")  # the engine's own re-prompt of the card step offers no transfer either
+    assert es("Bank transfer (SPEI)") not in phone.buttons()
+    member = Phone(client.application.test_client())  # another applicant, for the membership
+    member.client.environ_base["wsgi.url_scheme"] = "https"
+    membership_accepted(member)
+    assert "checkout.stripe.test" in member.text() and "CLABE" not in member.text()
+    assert es("Bank transfer (SPEI)") not in member.buttons()
+
+
+@pytest.mark.parametrize("settings", [{**PRODUCTION, "spei_clabe": "014180655000000017"}], indirect=True)
+def test_in_production_a_real_clabe_is_offered_beside_stripe(client: FlaskClient, settings: Any) -> None:
+    client.environ_base["wsgi.url_scheme"] = "https"
+    phone = Phone(client)
+    applicant_at_summary(phone)
+    phone.send("1")
+    phone.press(es("I accept"))
+    assert es("Bank transfer (SPEI)") in phone.buttons()
+    phone.press(es("Bank transfer (SPEI)"))
+    assert "014180655000000017" in phone.text()
 
 
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),

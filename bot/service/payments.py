@@ -64,6 +64,12 @@ class SpeiAccount:
 
     clabe: str
     beneficiary: str
+    offered: bool = True  # False in production with the example or a malformed CLABE: then only Stripe
+
+
+def without_spei(replies: list[Outbound]) -> list[Outbound]:
+    """The replies without their "Bank transfer (SPEI)" buttons, for when SPEI is not offered."""
+    return [replace(reply, buttons=tuple(b for b in reply.buttons if b.payload != "spei")) for reply in replies]
 
 
 def enter_step(engine: Engine, conversation: DialogState, step: str, now: datetime) -> DialogResult:
@@ -86,6 +92,8 @@ class Payments:
         self.database, self.cipher, self.engine, self.spei = database, cipher, engine, spei
         self.file_case = file_case
         self.checkout = checkout  # None: SPEI only (no STRIPE_SECRET_KEY)
+        # With Stripe and no real CLABE (production with the example account), SPEI is never shown: only Stripe.
+        self.spei_offered = spei.offered or checkout is None
         self.on_queued = on_queued
         self.receipts: PaymentReceipts | None = None  # the PDF receipt of a confirmed payment
 
@@ -102,6 +110,8 @@ class Payments:
                                                 price.total_centavos, effect.version, inbound_id, now)
         ConsentRepository(session).record(contact_id, f"{effect.kind}_contract", effect.version, True, inbound_id,
                                           now)
+        if self.checkout is not None and not self.spei_offered:  # one way to pay: straight to its link
+            return self.start(session, conversation, StartPayment("stripe", effect.kind), conversation_id, now)
         if self.checkout is not None:
             conversation.data[DATA_KEY[effect.kind]] = {"amount_centavos": contract.amount_centavos,
                                                         "status": "choosing"}
@@ -118,6 +128,8 @@ class Payments:
         if contract is None:
             return list(enter_step(self.engine, conversation, steps["offer"], now).replies)
         method = effect.method if self.checkout is not None else "spei"
+        if not self.spei_offered:
+            method = "stripe"
         payment = payments.latest_for_conversation(conversation_id, effect.kind)
         if payment is None or payment.contract_id != contract.id or payment.status != "pending" \
                 or payment.method != method:
@@ -131,8 +143,13 @@ class Payments:
                 link = self.checkout.create(payment.id, payment.reference, payment.amount_centavos,
                                             translate(conversation.locale, CONCEPTS[contract.plan]))
             except CheckoutError:
-                log.exception("checkout failed; offering SPEI")
                 payments.transition(payment.id, "failed", now, note="checkout could not be created")
+                if not self.spei_offered:
+                    log.exception("checkout failed; SPEI not offered: the applicant may try again")
+                    failed = payments.get(payment.id) or payment
+                    conversation.data[DATA_KEY[effect.kind]] = {**self._view(failed), "status": "choosing"}
+                    return without_spei(list(enter_step(self.engine, conversation, steps["retry"], now).replies))
+                log.exception("checkout failed; offering SPEI")
                 payment = payments.start_payment(contract.id, "spei", now)
                 replies.append(Outbound(translate(conversation.locale, N_(
                     "Card payments are not available right now. You can pay by bank transfer:"))))
@@ -141,7 +158,8 @@ class Payments:
                 payment = payments.get(payment.id) or payment
         conversation.data[DATA_KEY[effect.kind]] = self._view(payment)
         step = steps["card"] if payment.method == "stripe" else steps["spei"]
-        return replies + list(enter_step(self.engine, conversation, step, now).replies)
+        replies += list(enter_step(self.engine, conversation, step, now).replies)
+        return replies if self.spei_offered else without_spei(replies)
 
     def record_receipt(self, session: Session, conversation: DialogState, conversation_id: int, document_id: int,
                        now: datetime, kind: str = "service") -> None:
@@ -264,7 +282,8 @@ class Payments:
         state.data[DATA_KEY[kind]] = {**self._view(payment), "status": "choosing"}
         result = enter_step(self.engine, state, STEPS[kind]["retry"], now)
         conversations.save(conversation_id, result.conversation, result.events)
-        self._queue(session, conversation_id, result.replies, now)
+        replies = result.replies if self.spei_offered else tuple(without_spei(list(result.replies)))
+        self._queue(session, conversation_id, replies, now)
         return status
 
     # -- the membership ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from bot.core.messages import Inbound, Outbound
 from bot.core.metrics import DUPLICATES, INBOUND, TURN_SECONDS
 from bot.core.state import DialogState
 from bot.dialog.engine import DialogResult, Engine
-from bot.service.payments import RECEIPT_SLOTS, Payments, SpeiAccount
+from bot.service.payments import RECEIPT_SLOTS, Payments, SpeiAccount, without_spei
 from bot.service.stripe_checkout import StripeCheckout
 from flows.model import AcceptContract, AssignDocument, FileCase, RecordConsent, StartPayment, Subscribe, Unsubscribe
 from flows.rules.document_slots import missing_required
@@ -168,7 +168,10 @@ class TurnService:
         extra = self._apply_effects(session, turn, contact.id, conversation_id, inbound_id, now)
         extra += self._apply_rights(session, turn, inbound, contact.id, conversation_id, inbound_id, now)
         conversations.save(conversation_id, turn.conversation, turn.events)
-        for reply in (*turn.replies, *extra):
+        outgoing = [*turn.replies, *extra]
+        if not self.payments.spei_offered:  # production without a real CLABE: no SPEI button, on any step
+            outgoing = without_spei(outgoing)
+        for reply in outgoing:
             messages.queue(conversation_id, inbound.channel, reply, now, in_reply_to=inbound_id,
                            delivered_inline=inline)
         replies = messages.replies_to(inbound_id) if read_back else []
