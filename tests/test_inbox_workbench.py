@@ -300,6 +300,19 @@ def test_assign_to_a_colleague(staff_client: FlaskClient, services: Services, ph
             == "luis@gestoria.mx"
 
 
+def test_a_live_refresh_leaves_the_flash_to_the_page_the_action_loads(staff_client: FlaskClient,
+                                                                      services: Services, phone: Phone) -> None:
+    """The page refreshes itself in the background (X-Live); that request must not take the message meant for
+    the page the staff member's own action loads, or the refusal is never seen."""
+    phone.send("hola")
+    cid = conversation_id_of(services, phone)
+    assert post_form(staff_client, f"/inbox/c/{cid}/assign", staff_id="nobody").status_code == 303
+    refusal = es("Choose an active colleague.")
+    assert refusal not in staff_client.get(f"/inbox/c/{cid}", headers={"X-Live": "1"}).get_data(as_text=True)
+    assert refusal not in staff_client.get("/inbox/", headers={"X-Live": "1"}).get_data(as_text=True)
+    assert refusal in staff_client.get(f"/inbox/c/{cid}").get_data(as_text=True)
+
+
 def test_labels_on_a_conversation_filter_the_list(staff_client: FlaskClient, services: Services, app: Flask) -> None:
     first, second = Phone(app.test_client()), Phone(app.test_client())
     first.send("hola")

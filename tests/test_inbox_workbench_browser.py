@@ -99,6 +99,22 @@ def test_the_queue_and_the_conversation_follow_events(new_tab: Callable[[Viewpor
     assert not_reloaded(page)
 
 
+def test_a_live_update_never_eats_what_staff_are_typing(new_tab: Callable[[ViewportSize], Page], live_server: str,
+                                                        app: Flask, services: Services) -> None:
+    """An agent half-way through a reject reason who looks elsewhere keeps the text when the applicant writes."""
+    make_staff(services)
+    phone, cid = filed(app, services)
+    page = new_tab(DESK)
+    logged_in(page, live_server)
+    page.goto(f"{live_server}/inbox/c/{cid}")
+    reason = page.locator("#documents-card input[name=reason]").first
+    reason.fill("La foto salió borrosa")
+    page.locator("h1").click()  # the field is no longer focused, but it still holds unsent text
+    phone.send("¿Ya quedó mi trámite?")
+    expect(page.locator("#transcript .msg.in").last).to_contain_text("¿Ya quedó mi trámite?", timeout=LIVE_MS)
+    expect(page.locator("#documents-card input[name=reason]").first).to_have_value("La foto salió borrosa")
+
+
 def test_the_document_viewer(new_tab: Callable[[ViewportSize], Page], live_server: str, app: Flask,
                              services: Services) -> None:
     make_staff(services)
@@ -160,7 +176,8 @@ def test_every_inbox_page_passes_axe(new_tab: Callable[[ViewportSize], Page], li
     urls = ["/inbox/?view=review", "/inbox/?view=waiting", "/inbox/?view=mine", "/inbox/?view=all",
             f"/inbox/c/{cid}", f"/inbox/c/{conversation_id_of(services, other)}",
             f"/inbox/c/{cid}/documents/{documents[0]}", f"/inbox/c/{cid}/documents/{documents[2]}",
-            "/inbox/cases", "/inbox/rights", "/inbox/staff", "/inbox/audit"]
+            "/inbox/cases", "/inbox/rights", "/inbox/staff", "/inbox/audit", "/inbox/payments", "/inbox/canned",
+            "/inbox/dashboard"]
     for lang in ("es", "en"):
         page.goto(f"{live_server}/inbox/?lang={lang}")
         for url in urls:

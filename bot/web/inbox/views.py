@@ -178,15 +178,31 @@ def _conversation_context(conversation_id: int) -> dict[str, Any]:
         last_id=transcript[-1].id if transcript else 0, entry_text=entry_text, step_place=step_place,
         colleagues=colleagues, owner=owner, owned_by_other=owned_by_other, conversation_labels=labels,
         correctable=[(key, translate(locale, FIELD_LABELS[key])) for key in CORRECTABLE_FIELDS],
-        document_label=lambda d: document_label(d, labels_map), review_statuses=REVIEW_STATUSES)
+        document_label=lambda d: document_label(d, labels_map, documents), review_statuses=REVIEW_STATUSES,
+        entry_documents=entry_documents(transcript, documents))
 
 
-def document_label(document: Any, labels: dict[str, str] | None = None) -> str:
-    """A document by what it is ("INE (frente)"), also once rejected, when it has left its slot."""
+def entry_documents(transcript: list[TranscriptEntry], documents: list[Any]) -> dict[int, Any]:
+    """Which transcript entry brought which document: the document is recorded in the same turn (the same
+    instant) as the applicant's message that carried it."""
+    by_time = {document.created_at: document for document in reversed(documents)}
+    return {entry.id: by_time[entry.at] for entry in transcript
+            if entry.direction == "in" and entry.at in by_time
+            and (entry.attachments or entry.payload == "document_ready")}
+
+
+def document_label(document: Any, labels: dict[str, str] | None = None, others: list[Any] | None = None) -> str:
+    """A document by what it is ("INE (frente)"), also once rejected, when it has left its slot; one sent
+    again for a slot whose earlier document was rejected says so ("INE (frente) · re-sent")."""
     labels = labels or {**LABELS, **EXTRA_DOCUMENT_LABELS}
     slot = document.slot or document.former_slot
-    return translate(staff_locale(), labels[slot]) if slot in labels else translate(staff_locale(),
-                                                                                    N_("unassigned document"))
+    if slot not in labels:
+        return translate(staff_locale(), N_("unassigned document"))
+    label = translate(staff_locale(), labels[slot])
+    if document.slot and any(other.former_slot == document.slot and other.id < document.id
+                             and other.review_status == "rejected" for other in others or ()):
+        return translate(staff_locale(), N_("%(document)s · re-sent"), document=label)
+    return label
 
 
 @bp.get("/c/<int:conversation_id>")
@@ -262,7 +278,16 @@ STREAM_SECONDS = 25.0
 #: answer is 204 and the page falls back to polling rather than starving the other requests.
 MAX_STREAMS = 2
 HEARTBEAT_SECONDS = 2.0
-_streams = threading.BoundedSemaphore(MAX_STREAMS)
+
+
+def _stream_slots() -> threading.BoundedSemaphore:
+    """The app's own stream slots: per app, not per module, so one app's open streams never starve another's
+    (several apps live in one process in tests, and a slot held by a closed tab is given back by the heartbeat)."""
+    slots = current_app.extensions.get("ptibot_event_streams")
+    if slots is None:
+        size = int(current_app.config.get("PTIBOT_EVENT_STREAMS", MAX_STREAMS))
+        slots = current_app.extensions.setdefault("ptibot_event_streams", threading.BoundedSemaphore(size))
+    return slots
 
 
 @bp.get("/events")
@@ -277,13 +302,14 @@ def events() -> Any:
         with services.database.session_scope() as db:
             return InboxQueries(db, services.cipher).fingerprint(conversation_id)
 
-    if not _streams.acquire(blocking=False):
+    slots = _stream_slots()
+    if not slots.acquire(blocking=False):
         return Response(status=204)  # EventSource stops on 204: the page polls instead
     once = threading.Lock()
 
     def release() -> None:  # once, whether the stream ended, was closed, or never started
         if once.acquire(blocking=False):
-            _streams.release()
+            slots.release()
 
     def stream() -> Iterator[str]:
         try:

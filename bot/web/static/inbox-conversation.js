@@ -53,23 +53,36 @@
   // -- live -------------------------------------------------------------------------------------------------
   const live = (workbench && workbench.getAttribute("hx-select-oob") || "").split(",").map((s) => s.trim().slice(1))
     .filter((id) => id && id !== "flashes");
-  let busy = false;
+  // A part is left alone while staff are in it or have typed in it, so an update never eats a half-written
+  // reason; a response that left before the page's own last swap is stale and is fetched again instead.
+  const dirty = (part) => [...part.querySelectorAll("input, textarea, select")].some((field) =>
+    field.tagName === "SELECT" ? [...field.options].some((o) => o.selected !== o.defaultSelected)
+      : field.type !== "hidden" && field.type !== "file" && field.value !== field.defaultValue);
+  let busy = false, again = false, swaps = 0;
+  document.body.addEventListener("htmx:afterSwap", () => { swaps += 1; });
   const refresh = async () => {
-    if (busy) return;
+    if (busy) { again = true; return; }
     busy = true;
     try {
+      const started = swaps;
       const res = await fetch(location.pathname, { credentials: "same-origin", headers: { "X-Live": "1" } });
       if (!res.ok) return;
-      const fresh = new DOMParser().parseFromString(await res.text(), "text/html");
+      const text = await res.text();
+      if (started !== swaps) { again = true; return; }
+      const fresh = new DOMParser().parseFromString(text, "text/html");
       for (const id of live) {
         const now = document.getElementById(id), next = fresh.getElementById(id);
         if (!now || !next || now.contains(document.activeElement) && document.activeElement !== now) continue;
+        if (dirty(now)) continue;
         const atEnd = id === "transcript" && now.scrollHeight - now.scrollTop - now.clientHeight < 40;
         now.replaceWith(document.importNode(next, true));
         if (atEnd) scrollDown();
       }
       document.title = fresh.title;
-    } finally { busy = false; }
+    } finally {
+      busy = false;
+      if (again) { again = false; setTimeout(refresh, 50); }
+    }
   };
   const events = workbench && workbench.dataset.events;
   let polling = null;

@@ -3,12 +3,42 @@
 (() => {
   const rows = document.getElementById("rows");
   if (!rows) return;
+  // An optional alert when the "waiting" count grows: a desktop notification when allowed, else a short beep.
+  // The choice is kept in localStorage; window.inboxWaitingAlerts counts the alerts given and
+  // window.inboxWaitingAlertWay says how the last one went ("notification" or "sound"); tests read both.
+  const KEY = "inbox-notify-waiting", toggle = document.getElementById("notify-toggle");
+  const enabled = () => localStorage.getItem(KEY) === "1";
+  const show = () => { if (toggle) toggle.setAttribute("aria-pressed", enabled() ? "true" : "false"); };
+  if (toggle) {
+    toggle.hidden = false; show();
+    toggle.addEventListener("click", () => {
+      localStorage.setItem(KEY, enabled() ? "0" : "1"); show();
+      if (enabled() && window.Notification && Notification.permission === "default") Notification.requestPermission();
+    });
+  }
+  const waiting = () => parseInt((document.getElementById("count-waiting") || {}).textContent || "0", 10) || 0;
+  window.inboxWaitingAlerts = 0;
+  const alertWaiting = (count) => {
+    window.inboxWaitingAlerts += 1;
+    const text = `${toggle ? toggle.dataset.alert : ""} (${count})`;
+    if (window.Notification && Notification.permission === "granted") {
+      window.inboxWaitingAlertWay = "notification"; new Notification(text); return;
+    }
+    window.inboxWaitingAlertWay = "sound";
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)(), tone = audio.createOscillator();
+      const gain = audio.createGain(); gain.gain.value = 0.1;
+      tone.connect(gain); gain.connect(audio.destination); tone.frequency.value = 880;
+      tone.start(); tone.stop(audio.currentTime + 0.2);
+    } catch (error) { /* no sound available */ }
+  };
   let busy = false;
   const refresh = async () => {
     if (busy) return;
     busy = true;
+    const before = waiting();
     try {
-      const res = await fetch(location.pathname + location.search, { credentials: "same-origin" });
+      const res = await fetch(location.pathname + location.search, { credentials: "same-origin", headers: { "X-Live": "1" } });
       if (!res.ok) return;
       const fresh = new DOMParser().parseFromString(await res.text(), "text/html");
       for (const id of ["rows", "queues", "view-count"]) {
@@ -16,6 +46,8 @@
         if (now && next && !now.contains(document.activeElement)) now.replaceWith(document.importNode(next, true));
       }
       document.title = fresh.title;
+      const after = waiting();
+      if (after > before && enabled()) alertWaiting(after);
     } finally { busy = false; }
   };
   let polling = null;
