@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import random
+import struct
 from collections.abc import Callable
 
 import numpy as np
@@ -122,3 +123,33 @@ def protected_pdf(user_password: str = "secreto", owner_password: str = "owner")
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+# -- a voice note ---------------------------------------------------------------------------------------------
+def _crc(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
+            crc &= 0xFFFFFFFF
+    return crc
+
+
+def _ogg_page(flags: int, granule: int, sequence: int, packet: bytes) -> bytes:
+    lacing = bytes([255] * (len(packet) // 255) + [len(packet) % 255])
+    header = b"OggS" + struct.pack("<BBqIII", 0, flags, granule, 0x5EED, sequence, 0) + bytes([len(lacing)]) + lacing
+    page = header + packet
+    return page[:22] + struct.pack("<I", _crc(page)) + page[26:]
+
+
+def voice_note(seconds: int = 7) -> bytes:
+    """An Ogg/Opus voice note as WhatsApp and Telegram record it: OpusHead, OpusTags, audio pages, lasting
+    `seconds` (the inbox reads the duration from the last granule)."""
+    head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, 312, 48000, 0, 0)
+    tags = b"OpusTags" + struct.pack("<I", 6) + b"WhatsA" + struct.pack("<I", 0)
+    pages = [_ogg_page(2, 0, 0, head), _ogg_page(0, 0, 1, tags)]
+    for second in range(1, seconds + 1):
+        pages.append(_ogg_page(4 if second == seconds else 0, 312 + 48000 * second, second + 1,
+                               bytes([0xFC]) + bytes(range(40))))
+    return b"".join(pages)
