@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
@@ -45,8 +46,15 @@ class Services:
     documents: DocumentStore
     senders: dict[str, Sender] = field(default_factory=dict)
     worker: Worker | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Something started later (the inbox's database watcher) that must stop when these services do."""
+        self.closers.append(closer)
 
     def close(self) -> None:
+        for closer in self.closers:
+            closer()
         if self.worker:
             self.worker.stop()
         self.database.dispose()

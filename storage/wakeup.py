@@ -61,6 +61,8 @@ class PostgresWakeup(Wakeup):
                         for _ in connection.notifies(timeout=1.0):
                             self.wake()
             except psycopg.Error:
+                if self._stop.is_set():
+                    break  # stopped while the connection was being closed under us: nothing was lost
                 log.warning("LISTEN connection lost; reconnecting")
                 self._stop.wait(1.0)
 

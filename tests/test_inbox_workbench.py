@@ -410,6 +410,18 @@ def test_unread_markers(staff_client: FlaskClient, services: Services, phone: Ph
     assert 'class="is-unread"' in staff_client.get("/inbox/").get_data(as_text=True)
 
 
+def test_the_inbox_watcher_stops_with_its_services(staff_client: FlaskClient, app: Flask,
+                                                   services: Services) -> None:
+    """The live inbox watches the database from a thread; it must end with the app's services, or it outlives
+    its database and keeps reconnecting to it (as it did in the suite, writing warnings into other tests)."""
+    staff_client.get("/inbox/events", buffered=False).close()
+    watcher = app.extensions["ptibot_changes"].watcher
+    assert watcher is not None and watcher._thread is not None and watcher._thread.is_alive()
+    services.close()
+    watcher._thread.join(timeout=5)
+    assert not watcher._thread.is_alive()
+
+
 def test_event_streams_are_capped_and_released(staff_client: FlaskClient, app: Flask) -> None:
     from bot.web.inbox.views import MAX_STREAMS
 

@@ -241,8 +241,9 @@ def poll(conversation_id: int) -> Any:
 
 # -- live updates ------------------------------------------------------------------------------------
 class _Changes:
-    """One watcher per process on the database's notify path (storage.wakeup): every open event stream
-    waits on it, and checks its page's fingerprint when woken (or once a second, as the fallback)."""
+    """One watcher per app on the database's notify path (storage.wakeup): every open event stream waits on
+    it, and checks its page's fingerprint when woken (or once a second, as the fallback). It stops with the
+    app's services, so no watcher outlives its database."""
 
     def __init__(self) -> None:
         self.condition = threading.Condition()
@@ -260,6 +261,12 @@ class _Changes:
                 if self.watcher is not None:
                     self.watcher.start()
 
+    def stop(self) -> None:
+        with self.condition:
+            if self.watcher is not None:
+                self.watcher.stop()
+            self.url, self.watcher = "", None
+
     def wake(self) -> None:
         with self.condition:
             self.generation += 1
@@ -271,7 +278,18 @@ class _Changes:
             return self.generation
 
 
-CHANGES = _Changes()
+
+
+def _changes() -> _Changes:
+    """The app's change watcher, made on the first event stream and stopped with the app's services."""
+    changes = current_app.extensions.get("ptibot_changes")
+    if changes is None:
+        made = _Changes()
+        changes = current_app.extensions.setdefault("ptibot_changes", made)
+        if changes is made:
+            services_of(current_app).on_close(made.stop)
+    return changes
+
 #: An event stream ends after this long; the browser's EventSource reconnects by itself.
 STREAM_SECONDS = 25.0
 #: Open streams per process at most: each holds a server thread (gunicorn runs 4 per worker), so past this the
@@ -295,7 +313,8 @@ def events() -> Any:
     """Server-sent events: `change` whenever the list (or, with `c`, that conversation) changed."""
     services = services_of(current_app)
     conversation_id = bounded_int(request.args.get("c")) if request.args.get("c") else None
-    CHANGES.start(services.database.url)
+    changes = _changes()
+    changes.start(services.database.url)
     limit = float(current_app.config.get("PTIBOT_EVENT_SECONDS", STREAM_SECONDS))
 
     def fingerprint() -> str:
@@ -315,10 +334,10 @@ def events() -> Any:
         try:
             seen = fingerprint()
             yield "retry: 2000\n: connected\n\n"
-            generation, deadline = CHANGES.generation, time.monotonic() + limit
+            generation, deadline = changes.generation, time.monotonic() + limit
             beat = time.monotonic() + HEARTBEAT_SECONDS
             while time.monotonic() < deadline:
-                generation = CHANGES.wait(generation, 1.0)
+                generation = changes.wait(generation, 1.0)
                 now = fingerprint()
                 if now != seen:
                     seen = now
