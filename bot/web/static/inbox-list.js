@@ -32,9 +32,11 @@
       tone.start(); tone.stop(audio.currentTime + 0.2);
     } catch (error) { /* no sound available */ }
   };
-  let busy = false;
+  // A change that arrives while a refresh is under way is not dropped: that refresh may have read the page
+  // before the change was committed, so another one follows it.
+  let busy = false, again = false;
   const refresh = async () => {
-    if (busy) return;
+    if (busy) { again = true; return; }
     busy = true;
     const before = waiting();
     try {
@@ -48,7 +50,10 @@
       document.title = fresh.title;
       const after = waiting();
       if (after > before && enabled()) alertWaiting(after);
-    } finally { busy = false; }
+    } finally {
+      busy = false;
+      if (again) { again = false; setTimeout(refresh, 50); }
+    }
   };
   let polling = null;
   const poll = () => { if (!polling) polling = setInterval(refresh, 10000); };
