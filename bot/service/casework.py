@@ -60,19 +60,23 @@ class CaseWork:
     def take(self, staff: StaffRecord, conversation_id: int) -> None:
         """Take the conversation; the applicant hears that a person is with them, by first name (issue 14)."""
         with self._scope() as session:
-            state = self._lock(session, conversation_id)
-            conversations = ConversationRepository(session, self.cipher)
-            conversations.assign(conversation_id, staff.id, "human")
-            state.owner = "human"
-            self._spoke(conversations, conversation_id, state)
-            first_name = staff.name.split()[0] if staff.name.strip() else ""
-            locale = self._locale(session, conversation_id)
-            text = translate(locale, N_("%(name)s from our team is now with you and will reply here."),
-                             name=first_name) if first_name else \
-                translate(locale, N_("A person from our team is now with you and will reply here."))
-            self._queue(session, conversation_id, Outbound(text, kind="staff_reply"))
+            self._hand_to(session, conversation_id, staff)
             self._audit(session, staff, "take", f"conversation:{conversation_id}")
         self._wake()
+
+    def _hand_to(self, session: Session, conversation_id: int, person: StaffRecord) -> None:
+        """Give the conversation to `person` and tell the applicant who is with them now (take and assign)."""
+        state = self._lock(session, conversation_id)
+        conversations = ConversationRepository(session, self.cipher)
+        conversations.assign(conversation_id, person.id, "human")
+        state.owner = "human"
+        self._spoke(conversations, conversation_id, state)
+        first_name = person.name.split()[0] if person.name.strip() else ""
+        locale = self._locale(session, conversation_id)
+        text = translate(locale, N_("%(name)s from our team is now with you and will reply here."),
+                         name=first_name) if first_name else \
+            translate(locale, N_("A person from our team is now with you and will reply here."))
+        self._queue(session, conversation_id, Outbound(text, kind="staff_reply"))
 
     def reply(self, staff: StaffRecord, conversation_id: int, text: str) -> None:
         """Send a staff message; replying also takes the conversation, so the bot cannot talk over staff."""

@@ -38,17 +38,7 @@ class InboxWork(CaseWork):
             colleague = StaffRepository(session).get(colleague_id)
             if colleague is None or not colleague.active:
                 raise CaseWorkError(N_("Choose an active colleague."))
-            state = self._lock(session, conversation_id)
-            conversations = ConversationRepository(session, self.cipher)
-            conversations.assign(conversation_id, colleague.id, "human")
-            state.owner = "human"
-            self._spoke(conversations, conversation_id, state)
-            first_name = colleague.name.split()[0] if colleague.name.strip() else ""
-            locale = self._locale(session, conversation_id)
-            text = translate(locale, N_("%(name)s from our team is now with you and will reply here."),
-                             name=first_name) if first_name else \
-                translate(locale, N_("A person from our team is now with you and will reply here."))
-            self._queue(session, conversation_id, Outbound(text, kind="staff_reply"))
+            self._hand_to(session, conversation_id, colleague)
             self._audit(session, staff, "assign", f"conversation:{conversation_id}", colleague.email)
         self._wake()
 
