@@ -285,6 +285,7 @@ class BroadcastResult:
     span: float | None
     rejected: int
     chatting: Tally | None
+    all_sent: int | None = None  # every message the bot sent until the last reminder, the answers included
 
     @property
     def bound(self) -> float:
@@ -321,11 +322,12 @@ def broadcast(args: argparse.Namespace, label: str, postgres: str | None) -> Bro
             threading.Thread(target=chat_meanwhile, daemon=True).start()
             ended = wait_until(lambda: len(reminders) >= args.broadcast, committed,
                                args.broadcast / 30 * 3 + 60, label, lambda: len(reminders), args.broadcast)
+            all_sent = api.accepted
             done.wait(ANSWER_TIMEOUT + 5)
             reminders.sort()
     return BroadcastResult(label, "telegram", args.broadcast, 30.0, None if ended is None else ended - committed,
                            reminders[-1] - reminders[0] if len(reminders) > 1 else None, api.rejected_429,
-                           chatting[0] if chatting else None)
+                           chatting[0] if chatting else None, all_sent)
 
 
 def wait_until(condition: Any, since: float, timeout: float, label: str, progress: Any, total: int) -> float | None:
@@ -366,6 +368,10 @@ def broadcast_lines(r: BroadcastResult) -> list[str]:
              f"{'' if r.completion is None else f' ({r.completion / r.bound:.3f}× the bound)'}; first→last "
              f"{'-' if r.span is None else f'{r.span:.1f} s'} = {sustained:.1f}/s "
              f"({sustained / r.limit * 100:.1f} % of the limit); 429s: {r.rejected}"]
+    if r.all_sent is not None and r.completion:
+        rate = r.all_sent / r.completion
+        lines.append(f"  every message the bot sent meanwhile (reminders and answers): {r.all_sent} = {rate:.1f}/s "
+                     f"({rate / r.limit * 100:.1f} % of the limit)")
     if r.chatting is not None:
         t = r.chatting
         p50, p99 = harness.ms(harness.percentile(t.first, 50)), harness.ms(harness.percentile(t.first, 99))
@@ -410,6 +416,11 @@ def verdicts(results: Sequence[PhaseResult], broadcasts: Sequence[BroadcastResul
             p50 = harness.percentile(b.chatting.first, 50) if b.chatting else float("nan")
             lines.append(f"{b.label} broadcast of {b.count}: {mark(ok)} (within 5 % of {b.bound:.0f} s, no 429); "
                          f"chatting p50 {p50 * 1000:.0f} ms (target < 300): {mark(p50 < 0.3)}")
+            if b.all_sent is not None and b.completion:
+                # The applicants' answers take part of the same 30/s: the bot's whole pace is the fair figure.
+                share = b.all_sent / b.completion / b.limit
+                lines.append(f"{b.label} broadcast, every message the bot sent: {share * 100:.1f} % of "
+                             f"{b.limit:g}/s (within 5 %): {mark(share >= 0.95 and b.rejected == 0)}")
         else:
             sustained = (b.count - 1) / b.span if b.span else 0.0
             lines.append(f"{b.label} WhatsApp at 80/s: {sustained:.1f}/s = {sustained / 80 * 100:.1f} % "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +31,7 @@ class OutboxItem:
     outbound: Outbound
     attempts: int
     urgent: bool = True  # a reply or a staff message, not a broadcast (author "system"): it goes first
+    author: str = "bot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,44 @@ class MessageRepository:
             chosen += [message_id for message_id, _ in others if message_id not in taken][:limit - len(chosen)]
         return self._claim(chosen, now)
 
+    def following(self, item: OutboxItem, now: datetime, limit: int) -> list[tuple[int, Outbound, str]]:
+        """The messages queued right after `item` in its conversation and due now: (id, outbound, author), in order.
+
+        Read, not claimed: the dispatcher decides which of them to send joined with `item` (see `claim_following`).
+        The run stops at the first later message that is not queued and due.
+        """
+        rows = self.session.execute(
+            select(Message.id, Message.body, Message.author, Message.status, Message.next_attempt_at)
+            .where(Message.conversation_id == item.conversation_id, Message.direction == "out", Message.id > item.id)
+            .order_by(Message.id).limit(limit)).all()
+        run: list[tuple[int, Outbound, str]] = []
+        for message_id, body, author, status, due in rows:
+            if status != "queued" or due is None or due > now:
+                break
+            run.append((message_id, Outbound.from_record(self.cipher.decrypt_json(body)), author))
+        return run
+
+    def claim_following(self, ids: Sequence[int], now: datetime) -> bool:
+        """Claim the messages `following` returned, to be sent joined with the one before them.
+
+        All or none: if any of them is no longer queued, nothing is claimed and False is returned.
+        """
+        if not ids:
+            return True
+        claimed = self.session.execute(
+            update(Message).where(Message.id.in_(ids), Message.status == "queued")
+            .values(status="sending", claimed_at=now).returning(Message.id)).scalars().all()
+        if len(claimed) == len(ids):
+            return True
+        self.defer_all(claimed, now)
+        return False
+
+    def defer_all(self, ids: Sequence[int], when: datetime) -> None:
+        """Put claimed messages back without counting an attempt (see `defer`)."""
+        if ids:
+            self.session.execute(update(Message).where(Message.id.in_(ids)).values(
+                status="queued", next_attempt_at=when, claimed_at=None))
+
     def _claim(self, chosen: list[int], now: datetime) -> list[OutboxItem]:
         """Mark the chosen rows as being sent and read them as items, in the chosen order."""
         if not chosen:
@@ -164,7 +203,7 @@ class MessageRepository:
         return [OutboxItem(message_id, conversation_id, contact_id, channel,
                            Recipient(contact_external_id(self.cipher, external_ref), locale, last_inbound_at,
                                      opted_out),
-                           Outbound.from_record(self.cipher.decrypt_json(body)), attempts, author != "system")
+                           Outbound.from_record(self.cipher.decrypt_json(body)), attempts, author != "system", author)
                 for message_id, conversation_id, channel, body, attempts, contact_id, external_ref, last_inbound_at,
                 opted_out, locale, author in (found[message_id] for message_id in chosen if message_id in found)]
 
@@ -239,8 +278,7 @@ class MessageRepository:
 
     def defer(self, message_id: int, when: datetime) -> None:
         """Put a claimed message back for later without counting an attempt (rate limits)."""
-        self.session.execute(update(Message).where(Message.id == message_id).values(
-            status="queued", next_attempt_at=when, claimed_at=None))
+        self.defer_all([message_id], when)
 
     def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
         self._attempt(message_id, now, "failed", None, error)

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from bot.core.clock import utcnow
-from bot.core.messages import Inbound, Outbound
+from bot.core.messages import Button, Inbound, Outbound
 from bot.wiring import Services, build_services
 from storage.conversations import ContactRepository, ConversationRepository
 from storage.messages import MessageRepository
+from storage.models import Message
 from tests.fakes.telegram_api import FakeTelegramAPI, _error
 from tests.helpers import TELEGRAM_SECRET, TELEGRAM_TOKEN, make_settings
 
@@ -123,13 +124,50 @@ def test_an_answer_of_three_messages_to_a_quiet_chat_goes_at_once_then_about_one
         worker_services: Services, api: SlowTelegramAPI) -> None:
     queue(worker_services, 41, ["uno", "dos", "tres"])
     first = api.wait_sent(3)
-    assert [s.text for s in first] == ["uno", "dos", "tres"]
+    assert [s.text for s in first] == ["uno", "dos", "tres"]  # the burst covers them: three bubbles
     assert first[2].start - first[0].start < 0.5  # no 1 s gaps (each waits only for the one before it)
     queue(worker_services, 41, ["cuatro", "cinco"])
-    later = api.wait_sent(5)
-    assert [s.text for s in later] == ["uno", "dos", "tres", "cuatro", "cinco"]
-    assert later[3].start - first[2].start > 0.6  # the burst is spent: about one a second now
-    assert later[4].start - first[2].start > 1.8  # one a second sustained, whatever the timing of each
+    later = api.wait_sent(4)
+    assert later[3].start - first[2].start > 0.6  # the burst is spent: the chat waits for its next message
+    assert later[3].text == "cuatro\n\ncinco"  # and then gets the whole answer at once, as one message
+    queue(worker_services, 41, ["seis"])
+    last = api.wait_sent(5)
+    assert last[4].text == "seis" and last[4].start - later[3].start > 0.8  # about one a second, sustained
+
+
+def test_an_answer_to_a_chat_that_spent_its_burst_is_joined_keeping_the_last_buttons_and_every_row(
+        worker_services: Services, api: SlowTelegramAPI) -> None:
+    """Joined bubbles are each recorded as sent, with the one message's provider id; staff messages and
+    bubbles after one with buttons are not joined."""
+    queue(worker_services, 42, ["a", "b", "c"])
+    api.wait_sent(3)
+    now = utcnow()
+    with worker_services.database.session_scope() as session:
+        contact = ContactRepository(session, worker_services.cipher).get_or_create(
+            Inbound("telegram", "42", "u42", kind="event"), now)
+        conversation_id, _ = ConversationRepository(session, worker_services.cipher).lock(contact.id, "es_MX", now)
+        messages = MessageRepository(session, worker_services.cipher)
+        ids = [messages.queue(conversation_id, "telegram", outbound, now, author=author) for outbound, author in (
+            (Outbound("Listo ✅"), "bot"),
+            (Outbound("¿Qué sigue?", (Button("Continuar", "go"),)), "bot"),
+            (Outbound("Después de los botones"), "bot"),
+            (Outbound("Hola, soy Ana"), "staff"))]
+    assert worker_services.worker is not None
+    worker_services.worker.wake()
+    spans = api.wait_sent(6, timeout=15)
+    assert [s.text for s in spans[3:]] == ["Listo ✅\n\n¿Qué sigue?", "Después de los botones", "Hola, soy Ana"]
+    keyboards = [call.params.get("reply_markup") for call in api.calls_to("sendMessage")
+                 if call.params["text"].startswith("Listo")]
+    assert "Continuar" in str(keyboards[-1])
+    deadline = time.monotonic() + 10
+    while True:  # the fake has the messages a moment before the worker records them
+        with worker_services.database.session_scope() as session:
+            rows = {row.id: row for row in session.query(Message).filter(Message.id.in_(ids))}
+        if all(rows[i].status == "sent" for i in ids) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert all(rows[i].status == "sent" for i in ids)
+    assert rows[ids[0]].provider_id and rows[ids[1]].provider_id is None and rows[ids[2]].provider_id
 
 
 def test_chats_are_sent_to_concurrently_with_one_message_in_flight_per_chat_and_order_kept(

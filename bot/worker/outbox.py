@@ -26,7 +26,9 @@ from datetime import datetime, timedelta
 from bot.channels import Sender
 from bot.core.clock import utcnow
 from bot.core.errors import SendError
+from bot.core.messages import Outbound
 from bot.core.metrics import SEND_FAILURES, SENT
+from bot.worker.joining import MOST_JOINED, joinable, joinable_run, joined
 from bot.worker.throttle import Throttle
 from storage.conversations import ContactRepository
 from storage.crypto import Cipher
@@ -222,17 +224,21 @@ class Dispatcher:
         """Send one message and record the outcome; the conversation's next message when it may go now."""
         sender = self.senders.get(item.channel)
         outcome: Outcome
+        joined_ids: list[int]
         throttle = self.throttles.get(item.channel) if item.outbound.kind != "ack" else None
         if throttle is not None and not self._pace(item, throttle):
             return None
         if throttle is None:  # unpaced (an ack, or a channel without limits): it was counted as pending all the same
             self._booked(item)
         chat = item.recipient.external_id
+        outbound, joined_ids = item.outbound, []
+        if throttle is not None and throttle.max_text and sender is not None:
+            outbound, joined_ids = self._join_following(item, throttle)
         if sender is None:
             outcome = ("retry", f"channel {item.channel} is not configured", 60.0)
         else:
             try:
-                result = sender.send(item.recipient, item.outbound)
+                result = sender.send(item.recipient, outbound)
                 outcome = ("sent", result.provider_id, None)
             except SendError as error:
                 if error.outcome in ("held", "suppressed"):
@@ -252,11 +258,38 @@ class Dispatcher:
                 if throttle is not None:
                     throttle.finished(chat, self.clock())
         kind = outcome[0]
-        (SENT.labels(item.channel) if kind == "sent" else SEND_FAILURES.labels(item.channel, kind)).inc()
+        (SENT.labels(item.channel) if kind == "sent" else SEND_FAILURES.labels(item.channel, kind)).inc(
+            1 + len(joined_ids) if kind == "sent" else 1)
         go_on = follow and kind == "sent" and (throttle is None or throttle.chat_wait(chat, self.clock()) == 0)
-        return self._record(item, outcome, go_on)
+        following = self._record(item, outcome, go_on, joined_ids)
+        if joined_ids:
+            with self._lock:
+                self._sending.difference_update(joined_ids)
+        return following
 
-    def _record(self, item: OutboxItem, outcome: Outcome, go_on: bool) -> OutboxItem | None:
+    def _join_following(self, item: OutboxItem, throttle: Throttle) -> tuple[Outbound, list[int]]:
+        """The message to send for `item`: with the answer's next bubbles joined to it when the chat may not
+        get them all at once now (see `bot.worker.joining`), and the ids of those it carries."""
+        if not joinable(item.outbound, item.author) or item.outbound.buttons:
+            return item.outbound, []
+        room = throttle.chat_room(item.recipient.external_id, self.clock())
+        now = self.clock()
+        with self.database.session_scope() as session:
+            messages = MessageRepository(session, self.cipher)
+            run: list[tuple[int, Outbound]] = []
+            for message_id, outbound, author in messages.following(item, now, MOST_JOINED):
+                if not joinable(outbound, author):
+                    break
+                run.append((message_id, outbound))
+            count = joinable_run(item.outbound, [outbound for _, outbound in run], throttle.max_text)
+            ids = [message_id for message_id, _ in run[:count]]
+            if count <= room or not messages.claim_following(ids, now):
+                return item.outbound, []
+        with self._lock:
+            self._sending.update(ids)
+        return joined([item.outbound, *(outbound for _, outbound in run[:count])]), ids
+
+    def _record(self, item: OutboxItem, outcome: Outcome, go_on: bool, joined_ids: list[int]) -> OutboxItem | None:
         """Store what the provider answered, waiting out a database outage rather than giving up.
 
         The message may already be with the provider: if its claim were left to go stale instead, the
@@ -267,22 +300,28 @@ class Dispatcher:
         pause = 0.5
         while True:
             try:
-                return self._store_outcome(item, outcome, go_on)
+                return self._store_outcome(item, outcome, go_on, joined_ids)
             except OUTAGE_ERRORS as error:
                 log.warning("database unavailable while recording message %s (%s); retrying in %.1fs", item.id,
                             type(error.orig).__name__, pause)
                 self.sleep(pause)
                 pause = min(pause * 2, 5.0)
 
-    def _store_outcome(self, item: OutboxItem, outcome: Outcome, go_on: bool) -> OutboxItem | None:
+    def _store_outcome(self, item: OutboxItem, outcome: Outcome, go_on: bool,
+                       joined_ids: list[int]) -> OutboxItem | None:
+        """Record the outcome; bubbles that went joined with `item` share it when it was sent or parked, and
+        otherwise go back to the queue as they were (the next try decides again whether to join them)."""
         now = self.clock()
         with self.database.session_scope() as session:
             messages = MessageRepository(session, self.cipher)
             kind, detail, delay = outcome
             if kind == "sent":
                 messages.mark_sent(item.id, detail, now)
+                for message_id in joined_ids:  # a provider id names one row: delivery receipts update the first
+                    messages.mark_sent(message_id, None, now)
             elif kind in ("held", "suppressed"):
-                messages.set_status(item.id, kind, detail or "", now)
+                for message_id in (item.id, *joined_ids):
+                    messages.set_status(message_id, kind, detail or "", now)
                 log.info("message %s %s: %s", item.id, kind, detail)
             elif kind == "retry":
                 messages.mark_retry(item.id, detail or "", now + timedelta(seconds=delay or 0), now)
@@ -292,6 +331,8 @@ class Dispatcher:
                 if kind == "blocked":
                     ContactRepository(session, self.cipher).set_reachable(item.contact_id, False)
                 log.warning("message %s failed for good: %s", item.id, detail)
+            if kind not in ("sent", "held", "suppressed"):
+                messages.defer_all(joined_ids, now)
             if not go_on:
                 return None
             following = messages.claim_due(now, 1, recover=False, conversation_id=item.conversation_id)

@@ -90,6 +90,10 @@
   if (events && window.EventSource) {
     const source = new EventSource(events);
     source.addEventListener("change", refresh);
+    // After a lost connection, what changed meanwhile sent no event (the first connection follows the render
+    // closely, and each refresh records a view of personal data, so it is not repeated then).
+    let opened = false;
+    source.addEventListener("open", () => { if (opened) refresh(); opened = true; });
     source.addEventListener("error", () => { if (source.readyState === EventSource.CLOSED) poll(); });
   } else if (events) poll();
 

@@ -60,6 +60,8 @@
   if (window.EventSource) {
     const source = new EventSource(rows.dataset.events);
     source.addEventListener("change", refresh);
+    // A change made between this page's render and the stream's (re)connection sent no event to it.
+    source.addEventListener("open", refresh);
     source.addEventListener("error", () => { if (source.readyState === EventSource.CLOSED) poll(); });
   } else poll();
 })();

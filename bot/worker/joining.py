@@ -1,0 +1,49 @@
+"""Joining an answer's bubbles into one message when the chat's own rate limit would make them trickle in.
+
+An answer is often 2–3 bubbles. To a quiet chat they go as they are: the chat's burst covers them. But an
+applicant who taps quickly has spent that burst, and Telegram then allows about one message a second per
+chat (WhatsApp: Meta's pair limit, one every few seconds): the bubbles would arrive one by one, seconds
+apart, and the next question last. Sent as one message (the texts a blank line apart, the last bubble's
+buttons kept), the whole answer arrives at once for one message of the chat's limit.
+
+Only the bot's plain replies are joined: never attachments, channel housekeeping, staff messages (they are
+signed separately) or business messages (WhatsApp may send those as a template).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.messages import Outbound
+
+SEPARATOR = "\n\n"
+MOST_JOINED = 8  # bubbles looked at after the first: an answer is rarely more than 3
+
+
+def joinable(outbound: Outbound, author: str) -> bool:
+    """Whether a queued bubble may be joined with its neighbours."""
+    return (author == "bot" and outbound.kind == "reply" and bool(outbound.text) and not outbound.attachments
+            and not outbound.control)
+
+
+def joinable_run(first: Outbound, following: Sequence[Outbound], max_text: int) -> int:
+    """How many of `following` (all joinable, in order) can join `first` in one message of at most `max_text`.
+
+    Buttons belong under the last bubble they came with, so a bubble with buttons ends the run.
+    """
+    if first.buttons:
+        return 0
+    length, count = len(first.text), 0
+    for outbound in following:
+        length += len(SEPARATOR) + len(outbound.text)
+        if length > max_text:
+            break
+        count += 1
+        if outbound.buttons:
+            break
+    return count
+
+
+def joined(bubbles: Sequence[Outbound]) -> Outbound:
+    """One message carrying every bubble's text, in order, and the last one's buttons."""
+    return Outbound(SEPARATOR.join(bubble.text for bubble in bubbles), bubbles[-1].buttons)
