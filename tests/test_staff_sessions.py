@@ -402,3 +402,22 @@ def test_in_chromium_a_new_password_logs_the_other_browser_out(live_server: str,
     expect(laptop).to_have_url(live_server + "/inbox/login?next=/inbox/?")
     desk.reload()
     expect(desk).to_have_url(live_server + "/inbox/")
+
+
+def test_only_page_loads_and_changes_rewrite_the_session_cookie_so_an_image_cannot_drop_a_flash(
+        staff_client: FlaskClient) -> None:
+    """An image or a live refresh that started before an action and ends after it must not write back the
+    session it read: the action's flash would be lost."""
+    def sets_cookie(**headers: str) -> bool:
+        response = staff_client.get("/inbox/?view=waiting", headers=headers)
+        assert response.status_code == 200
+        return any(header.startswith("session=") for header in response.headers.getlist("Set-Cookie"))
+
+    assert sets_cookie(**{"Sec-Fetch-Dest": "document"})  # a page load slides the permanent session's expiry
+    assert sets_cookie()  # a client that does not say what it fetches is treated as a page load
+    assert not sets_cookie(**{"Sec-Fetch-Dest": "image"})
+    assert not sets_cookie(**{"Sec-Fetch-Dest": "empty", "X-Live": "1"})
+    assert not sets_cookie(**{"Sec-Fetch-Dest": "document", "X-Live": "1"})
+    with staff_client.session_transaction() as session:  # an action's flash, shown (and so taken) by a fetch
+        session["_flashes"] = [("message", "This status needs a reason.")]
+    assert sets_cookie(**{"Sec-Fetch-Dest": "empty"})  # the session changed: the cookie is written

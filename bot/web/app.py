@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.config import Settings
 from bot.web.context import EXTENSION
+from bot.web.sessions import ActionSafeSessionInterface
 from bot.wiring import Services, build_services
 from storage.db import OUTAGE_ERRORS
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         MAX_CONTENT_LENGTH=11 * 1024 * 1024,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Spanish and emoji as they are
+    app.session_interface = ActionSafeSessionInterface()
     app.extensions[EXTENSION] = services
 
     from bot.web import (

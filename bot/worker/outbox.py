@@ -260,7 +260,10 @@ class Dispatcher:
         kind = outcome[0]
         (SENT.labels(item.channel) if kind == "sent" else SEND_FAILURES.labels(item.channel, kind)).inc(
             1 + len(joined_ids) if kind == "sent" else 1)
-        go_on = follow and kind == "sent" and (throttle is None or throttle.chat_wait(chat, self.clock()) == 0)
+        # Going on is for answers: a broadcast message is alone in its conversation, and looking for a next one
+        # would cost every reminder a query (anything that does follow is claimed by the next pass).
+        go_on = (follow and item.urgent and kind == "sent"
+                 and (throttle is None or throttle.chat_wait(chat, self.clock()) == 0))
         following = self._record(item, outcome, go_on, joined_ids)
         if joined_ids:
             with self._lock:
