@@ -69,10 +69,6 @@ class Channels:
     throttles: dict[str, Throttle] = field(default_factory=dict)
 
 
-# Turns of different chats run at once on PostgreSQL (a turn mostly waits for the server); SQLite has one writer.
-TURN_THREADS_POSTGRES = 4
-
-
 def build_channels(settings: Settings, documents: DocumentStore) -> Channels:
     channels = Channels(senders={WEBCHAT: InlineSender(), "cli": InlineSender()})
     if settings.telegram_enabled and settings.telegram_bot_token:
@@ -156,7 +152,6 @@ def build_services(settings: Settings) -> Services:
                              abandoned_days=settings.retention_abandoned_days)
     intake = Intake(database, cipher)
     worker = Worker(dispatcher, turns=InboundWorker(database, cipher, turns),
-                    turn_threads=TURN_THREADS_POSTGRES if database.is_postgres else 1,
                     jobs=[media, InBackground(reader), Periodic(MailJob(database, cipher, mailer), 5),
                           Periodic(reminders, 20),
                           Periodic(nudges, 60), Periodic(unpaid, 60), Periodic(memberships, 60),

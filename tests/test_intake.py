@@ -268,39 +268,3 @@ def test_queued_turns_run_while_the_dispatcher_loop_is_busy(raw_client: FlaskCli
     finally:
         release.set()
 
-
-def test_turns_of_different_chats_run_on_several_threads_on_postgresql_each_chat_in_order(
-        raw_client: FlaskClient, telegram_services: Services) -> None:
-    """On PostgreSQL a turn mostly waits for the server, so the worker runs several at once (never two of one
-    chat); on SQLite's single writer, one thread."""
-    worker = telegram_services.worker
-    assert worker is not None
-    postgres = telegram_services.database.is_postgres
-    assert worker.turn_threads == (4 if postgres else 1)
-    script = ["hola", "2", "menu", "3", "atrás", "menu"]
-    for n, text in enumerate(script):
-        for chat in range(6):
-            post(raw_client, 1000 + 10 * chat + n, 300 + chat, text)
-    turns = turns_of(telegram_services)
-    ran_on: set[str] = set()
-    run_next = turns.run_next
-
-    def recording() -> bool:
-        done = run_next()
-        if done:
-            ran_on.add(threading.current_thread().name)
-        return done
-
-    turns.run_next = recording  # type: ignore[method-assign]
-    worker.start_thread()
-    deadline = time.monotonic() + 20
-    while rows(telegram_services, QueuedInbound) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert rows(telegram_services, QueuedInbound) == 0
-    with telegram_services.database.session_scope() as session:
-        taken = [int(provider_id) for provider_id in session.execute(
-            select(Message.provider_id).where(Message.direction == "in").order_by(Message.id)).scalars()]
-    for chat in range(6):
-        mine = [update for update in taken if (update - 1000) // 10 == chat]
-        assert mine == sorted(mine) and len(mine) == len(script)  # each chat's turns, each once, in order
-    assert len(ran_on) >= (2 if postgres else 1) and len(ran_on) <= worker.turn_threads

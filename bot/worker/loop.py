@@ -45,18 +45,15 @@ class Worker:
     """The dispatcher, the queued webhook turns and the other jobs, each in a thread of its own.
 
     Turns get their own thread so an applicant's message never waits behind a paced broadcast or a long
-    scheduler pass; each turn that queues replies wakes the dispatcher. `turn_threads` run turns of different
-    chats at once (the queue never hands out two of one chat's turns together): worth it on PostgreSQL,
-    where a turn spends most of its time waiting for the server, not on SQLite's single writer. The
-    dispatcher gets its own too, so a reply never waits for the scheduler either (a reminder day queues
-    thousands of rows in one pass). `wake()` wakes them all.
+    scheduler pass; each turn that queues replies wakes the dispatcher. The dispatcher gets its own too, so
+    a reply never waits for the scheduler either (a reminder day queues thousands of rows in one pass).
+    `wake()` wakes all three.
     """
 
     def __init__(self, dispatcher: Dispatcher, poll_interval: float = 0.5, jobs: Sequence[Job] = (),
-                 turns: Job | None = None, turn_threads: int = 1) -> None:
+                 turns: Job | None = None) -> None:
         self.dispatcher = dispatcher
         self.turns = turns
-        self.turn_threads = max(1, turn_threads)
         self.jobs: list[Job] = [dispatcher, *jobs]
         self.poll_interval = poll_interval
         self._wake = threading.Event()
@@ -64,7 +61,7 @@ class Worker:
         self._turns_wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._turns_threads: list[threading.Thread] = []
+        self._turns_thread: threading.Thread | None = None
         self._sends_thread: threading.Thread | None = None
 
     def wake(self) -> None:
@@ -78,11 +75,9 @@ class Worker:
         if listener:
             listener.start()
         if self.turns is not None:
-            self._turns_threads = [threading.Thread(target=self._run_turns, args=(self.turns,),
-                                                    name=f"ptibot-turns-{n}", daemon=True)
-                                   for n in range(self.turn_threads)]
-            for thread in self._turns_threads:
-                thread.start()
+            self._turns_thread = threading.Thread(target=self._run_turns, args=(self.turns,), name="ptibot-turns",
+                                                  daemon=True)
+            self._turns_thread.start()
         if self.dispatcher in self.jobs:
             # Sends run concurrently on the dispatcher's pool; the end of each wakes its thread to claim more.
             self.dispatcher.run_in_background(self._sends_wake.set)
@@ -101,8 +96,9 @@ class Worker:
                 self._wake.wait(self.poll_interval)
         if listener:
             listener.stop()
-        for thread in [*self._turns_threads, *([self._sends_thread] if self._sends_thread else [])]:
-            thread.join(timeout=10)
+        for thread in (self._turns_thread, self._sends_thread):
+            if thread:
+                thread.join(timeout=10)
         self.dispatcher.close()  # the sends in flight end and are recorded
         log.info("worker stopped")
 
