@@ -268,3 +268,30 @@ def test_queued_turns_run_while_the_dispatcher_loop_is_busy(raw_client: FlaskCli
     finally:
         release.set()
 
+
+
+def test_the_other_jobs_look_a_few_times_a_second_however_often_turns_wake_the_worker(
+        telegram_services: Services) -> None:
+    """Each turn wakes the worker; media downloads and document reading need not run a query for every one."""
+    from bot.worker.loop import JOBS_GAP
+
+    worker = telegram_services.worker
+    assert worker is not None
+    looks: list[float] = []
+
+    class Counting:
+        def run_once(self) -> int:
+            looks.append(time.monotonic())
+            return 0
+
+    worker.jobs = [worker.dispatcher, Counting()]
+    worker.start_thread()
+    time.sleep(0.3)
+    looks.clear()
+    started = time.monotonic()
+    while time.monotonic() - started < 1.0:  # 100 turns a second
+        worker.wake()
+        time.sleep(0.01)
+    time.sleep(JOBS_GAP)
+    assert 3 <= len(looks) <= 1.2 / JOBS_GAP + 1  # woken 100 times: a look every JOBS_GAP, not 100
+    assert all(later - earlier >= JOBS_GAP * 0.9 for earlier, later in zip(looks, looks[1:], strict=False))
