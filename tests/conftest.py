@@ -103,6 +103,23 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database, for migrating step by step (the shared template is already at the newest schema)."""
+    base = postgres_url()
+    if base is None:
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    name = f"ptibot_fresh_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path / "data")
 

@@ -10,7 +10,6 @@ import os
 import stat
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -44,7 +43,6 @@ from tests.helpers import (
     WhatsAppUser,
     drain_outbox,
     enrolled_applicant,
-    postgres_url,
 )
 from tests.samples import id_card_photo
 
@@ -204,23 +202,6 @@ def check_private(data: Path) -> None:
     assert {"ptibot.sqlite3", "secret_key", "data_encryption_key", "documents", "mail"} <= seen, seen
     for path in data.rglob("*"):
         assert mode(path) == (0o700 if path.is_dir() else 0o600), f"{path.relative_to(data)}: {oct(mode(path))}"
-
-
-@pytest.fixture
-def fresh_database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database, for migrating step by step (the shared template is already at the newest schema)."""
-    base = postgres_url()
-    if base is None:
-        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
-        return
-    name = f"ptibot_at_rest_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_upgrading_hashes_and_encrypts_the_channel_ids_already_stored(fresh_database_url: str,

@@ -23,6 +23,7 @@ def test_a_run_ends_with_the_first_bubble_with_buttons_and_within_the_length_lim
     assert joinable_run(Outbound("a", GO), [Outbound("b")], 4096) == 0  # buttons stay under their bubble
     assert joinable_run(Outbound("a" * 10), [Outbound("b" * 10), Outbound("c" * 10)], 25) == 1
     assert joinable_run(Outbound("a"), [], 4096) == 0
+    assert joinable_run(Outbound("a" * 300), [Outbound("b" * 280), Outbound("c" * 100)]) == 1  # a bubble's 600
 
 
 def test_the_joined_message_keeps_the_order_and_the_last_buttons() -> None:

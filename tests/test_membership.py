@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text, update
-from sqlalchemy.engine import make_url
 
 from bot.core.clock import utcnow
 from bot.wiring import Services, build_services
@@ -43,7 +40,6 @@ from tests.helpers import (
     make_staff,
     membership_accepted,
     post_form,
-    postgres_url,
 )
 from tests.samples import document_photo
 
@@ -327,23 +323,6 @@ def test_a_refunded_membership_payment_ends_the_membership(phone: Phone, app: Fl
 
 
 # -- before memberships were sold ---------------------------------------------------------------------------
-@pytest.fixture
-def fresh_database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database, for migrating step by step (the shared template is already at the newest schema)."""
-    base = postgres_url()
-    if base is None:
-        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
-        return
-    name = f"ptibot_membership_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def test_subscribers_from_before_memberships_were_sold_stay_reminded_as_legacy(fresh_database_url: str,
                                                                              tmp_path: Path) -> None:
     url = fresh_database_url

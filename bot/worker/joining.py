@@ -6,8 +6,10 @@ chat (WhatsApp: Meta's pair limit, one every few seconds): the bubbles would arr
 apart, and the next question last. Sent as one message (the texts a blank line apart, the last bubble's
 buttons kept), the whole answer arrives at once for one message of the chat's limit.
 
-Only the bot's plain replies are joined: never attachments, channel housekeeping, staff messages (they are
-signed separately) or business messages (WhatsApp may send those as a template).
+A joined message is no longer than a bubble may be (`MAX_BUBBLE`, 600 characters: short enough for a
+phone, and well within Telegram's 4,096 and Twilio's 1,600 with the numbered options). Only the bot's plain
+replies are joined: never attachments, channel housekeeping, staff messages (they are signed separately) or
+business messages (WhatsApp may send those as a template).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.messages import Outbound
+from bot.dialog.turn import MAX_BUBBLE
 
 SEPARATOR = "\n\n"
 MOST_JOINED = 8  # bubbles looked at after the first: an answer is rarely more than 3
@@ -26,7 +29,7 @@ def joinable(outbound: Outbound, author: str) -> bool:
             and not outbound.control)
 
 
-def joinable_run(first: Outbound, following: Sequence[Outbound], max_text: int) -> int:
+def joinable_run(first: Outbound, following: Sequence[Outbound], max_text: int = MAX_BUBBLE) -> int:
     """How many of `following` (all joinable, in order) can join `first` in one message of at most `max_text`.
 
     Buttons belong under the last bubble they came with, so a bubble with buttons ends the run.

@@ -10,17 +10,14 @@ gets one message saying so and how to renew. Legacy memberships (no end) are nev
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
-from bot.core.clock import utcnow
 from bot.core.messages import Outbound
-from bot.worker.reminders import Schedule
-from flows.rules.payments import RENEWAL_NOTICES, in_quiet_hours, last_covered_day, long_date, renewal_due
+from bot.worker.reminders import ScheduledJob
+from flows.rules.payments import RENEWAL_NOTICES, last_covered_day, long_date, renewal_due
 from locales import N_, translate
 from storage.conversations import ConversationRepository
-from storage.crypto import Cipher
-from storage.db import Database, Session
+from storage.db import Session
 from storage.messages import MessageRepository
 from storage.subscriptions import MembershipListing, MembershipRepository
 
@@ -35,13 +32,8 @@ TEXTS = {
 LOOKAHEAD_DAYS = max(RENEWAL_NOTICES.values()) + 1
 
 
-class MembershipJob:
+class MembershipJob(ScheduledJob):
     """Lapses the memberships whose period ended and sends the renewal notices that are due, once each."""
-
-    def __init__(self, database: Database, cipher: Cipher, schedule: Schedule,
-                 clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None) -> None:
-        self.database, self.cipher, self.schedule, self.clock = database, cipher, schedule, clock
-        self.on_queued = on_queued
 
     def run_once(self) -> int:
         now = self.clock()
@@ -51,7 +43,7 @@ class MembershipJob:
             # Lapsing changes no message by itself, so it runs at night too; its message waits for the morning.
             for ended in membership.lapse(now):
                 self._update_conversation(session, ended.conversation_id, now)
-            if not in_quiet_hours(now, self.schedule.zone, self.schedule.quiet_start, self.schedule.quiet_end):
+            if not self.schedule.quiet(now):
                 queued += self._lapse_messages(session, membership, now)
                 queued += self._renewal_notices(session, membership, now)
         if queued and self.on_queued:

@@ -232,7 +232,7 @@ class Dispatcher:
             self._booked(item)
         chat = item.recipient.external_id
         outbound, joined_ids = item.outbound, []
-        if throttle is not None and throttle.max_text and sender is not None:
+        if throttle is not None and throttle.join_bubbles and sender is not None:
             outbound, joined_ids = self._join_following(item, throttle)
         if sender is None:
             outcome = ("retry", f"channel {item.channel} is not configured", 60.0)
@@ -284,7 +284,7 @@ class Dispatcher:
                 if not joinable(outbound, author):
                     break
                 run.append((message_id, outbound))
-            count = joinable_run(item.outbound, [outbound for _, outbound in run], throttle.max_text)
+            count = joinable_run(item.outbound, [outbound for _, outbound in run])
             ids = [message_id for message_id, _ in run[:count]]
             if count <= room or not messages.claim_following(ids, now):
                 return item.outbound, []

@@ -8,17 +8,10 @@ queues it, so two workers or a restart never send one twice; one missed through 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
-from bot.core.clock import utcnow
 from bot.core.messages import Outbound
-from bot.worker.reminders import Schedule
-from flows.rules.payments import in_quiet_hours
+from bot.worker.reminders import ScheduledJob
 from flows.rules.prices import CONCEPTS, amount
 from locales import N_, translate
-from storage.crypto import Cipher
-from storage.db import Database
 from storage.messages import MessageRepository
 from storage.payments import PaymentRepository
 from storage.subscriptions import MembershipRepository
@@ -44,18 +37,13 @@ TEXTS = {
 KINDS = ("service", "membership")  # what a contract sells; both get the same two reminders
 
 
-class PaymentReminderJob:
+class PaymentReminderJob(ScheduledJob):
     """Reminds an unpaid contract twice at most, using the nudge schedule (NUDGE_AFTER_HOURS, by default 24 and
     72 hours) counted from the moment the contract was accepted."""
 
-    def __init__(self, database: Database, cipher: Cipher, schedule: Schedule,
-                 clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None) -> None:
-        self.database, self.cipher, self.schedule, self.clock = database, cipher, schedule, clock
-        self.on_queued = on_queued
-
     def run_once(self) -> int:
         now = self.clock()
-        if in_quiet_hours(now, self.schedule.zone, self.schedule.quiet_start, self.schedule.quiet_end):
+        if self.schedule.quiet(now):
             return 0
         first, second = self.schedule.nudges
         queued = 0

@@ -68,8 +68,21 @@ class Schedule:
     quiet_end: time = time(8, 0)
     nudges: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=72))
 
+    def quiet(self, now: datetime) -> bool:
+        """Whether it is night for the business: nothing goes out, what falls due waits for the morning."""
+        return in_quiet_hours(now, self.zone, self.quiet_start, self.quiet_end)
 
-class ReminderJob:
+
+class ScheduledJob:
+    """A worker job that queues messages by the business's schedule (reminders, nudges, renewal notices)."""
+
+    def __init__(self, database: Database, cipher: Cipher, schedule: Schedule,
+                 clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None) -> None:
+        self.database, self.cipher, self.schedule, self.clock = database, cipher, schedule, clock
+        self.on_queued = on_queued
+
+
+class ReminderJob(ScheduledJob):
     """Records and queues the payment reminders that are due, in transactions of `batch` subscriptions.
 
     The worker runs it every 20 s, and around a deadline every subscription has a reminder due, so it
@@ -82,8 +95,7 @@ class ReminderJob:
     def __init__(self, database: Database, cipher: Cipher, schedule: Schedule,
                  clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None,
                  batch: int = 200) -> None:
-        self.database, self.cipher, self.schedule, self.clock = database, cipher, schedule, clock
-        self.on_queued = on_queued
+        super().__init__(database, cipher, schedule, clock, on_queued)
         self.batch = batch
         self.sent = 0
         self.dropped = 0
@@ -92,8 +104,7 @@ class ReminderJob:
 
     def run_once(self) -> int:
         now = self.clock()
-        zone = self.schedule.zone
-        if in_quiet_hours(now, zone, self.schedule.quiet_start, self.schedule.quiet_end):
+        if self.schedule.quiet(now):
             return 0  # nothing goes out at night; what falls due waits for the morning
         slots = self._due_slots(now)
         self._settled = {slot: self._settled.get(slot, set()) for slot in slots}
@@ -220,19 +231,13 @@ class ReminderJob:
                                                       author="system")
 
 
-class NudgeJob:
+class NudgeJob(ScheduledJob):
     """At most two nudges per silence (24 h and 72 h after the applicant's last message); a reply starts a
     new silence, so nudges stop by themselves when the applicant answers."""
 
-    def __init__(self, database: Database, cipher: Cipher, schedule: Schedule,
-                 clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None) -> None:
-        self.database, self.cipher, self.schedule, self.clock = database, cipher, schedule, clock
-        self.on_queued = on_queued
-
     def run_once(self) -> int:
         now = self.clock()
-        zone = self.schedule.zone
-        if in_quiet_hours(now, zone, self.schedule.quiet_start, self.schedule.quiet_end):
+        if self.schedule.quiet(now):
             return 0
         first, second = self.schedule.nudges
         queued = 0

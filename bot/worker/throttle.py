@@ -29,6 +29,7 @@ from datetime import datetime
 WINDOW = 1.0  # seconds: the span in which providers count sends
 GUARD = 0.005  # seconds: clock granularity and drift between our clock and the provider's
 SPREAD_SAMPLES = 64  # round trips remembered: the shortest and the typical one
+UNLIMITED = 2**31  # what `chat_room` says of a channel without a per-chat limit
 
 
 class TokenBucket:
@@ -86,14 +87,15 @@ class Throttle:
         chat_burst: messages one chat may get at once after a quiet spell (Telegram 3).
         margin: how far under the provider's overall rate to aim. The per-chat rate is kept exactly, but a
             chat's bucket refills only from the moment its last send returned (see `TokenBucket.landed`).
-        max_text: the longest text one message may carry (0: bubbles are never joined; see `bot.worker.joining`).
+        join_bubbles: an answer's bubbles may go as one message when the chat's limit would make them trickle
+            in (see `bot.worker.joining`).
     """
 
     def __init__(self, per_second: float, chat_rate: float = 0.0, chat_burst: float = 1.0,
                  remember_chats: int = 10000, margin: float = 0.01, per_chat_interval: float = 0.0,
-                 max_text: int = 0) -> None:
+                 join_bubbles: bool = False) -> None:
         self.per_second = per_second
-        self.max_text = max_text
+        self.join_bubbles = join_bubbles
         self.interval = 1.0 / (per_second * (1.0 - margin))
         # `per_chat_interval` (a fixed gap) is the token bucket of one token refilled every that many seconds.
         self.chat_rate = chat_rate or (1.0 / per_chat_interval if per_chat_interval else 0.0)
@@ -139,10 +141,10 @@ class Throttle:
         with self._lock:
             bucket = self._chats.get(chat)
             if bucket is None:
-                return math.floor(self.chat_burst) if self.chat_rate else self._remember
+                return math.floor(self.chat_burst) if self.chat_rate else UNLIMITED
             if bucket.wait(moment) > 0:
                 return 0
-            return math.floor(bucket.tokens) if math.isfinite(bucket.tokens) else self._remember
+            return math.floor(bucket.tokens) if math.isfinite(bucket.tokens) else UNLIMITED
 
     def round_trip(self) -> float | None:
         """The typical round trip of a send lately (the median of the last ones), None before any."""
@@ -250,20 +252,15 @@ TELEGRAM_CHAT_BURST = 3  # "We may allow short bursts": the size is not stated; 
 # a second (twilio.com/docs/whatsapp/best-practices-and-faqs); the sandbox number allows one every 3 s.
 WHATSAPP_PAIR_RATE = 1 / 6
 WHATSAPP_PAIR_BURST = 10
-# The longest text one message carries when bubbles are joined. Telegram: sendMessage takes 1–4096 characters
-# (core.telegram.org/bots/api#sendmessage). Twilio: a WhatsApp body up to 1600 characters
-# (twilio.com/docs/whatsapp/api); the numbered options of the last bubble are added to it, so joining stops short.
-TELEGRAM_MAX_TEXT = 4096
-WHATSAPP_MAX_TEXT = 1200
 
 
 def telegram_throttle() -> Throttle:
     """One Telegram bot's limits: 30 messages a second overall; per chat a burst of 3, then one a second."""
     return Throttle(per_second=TELEGRAM_PER_SECOND, chat_rate=TELEGRAM_CHAT_RATE, chat_burst=TELEGRAM_CHAT_BURST,
-                    max_text=TELEGRAM_MAX_TEXT)
+                    join_bubbles=True)
 
 
 def whatsapp_throttle(per_second: float) -> Throttle:
     """One WhatsApp sender's limits: the account rate (WHATSAPP_SEND_RATE) and Meta's per-user pair limit."""
     return Throttle(per_second=per_second, chat_rate=WHATSAPP_PAIR_RATE, chat_burst=WHATSAPP_PAIR_BURST,
-                    max_text=WHATSAPP_MAX_TEXT)
+                    join_bubbles=True)
