@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, TextClause, and_, exists, func, select, text, update
+from sqlalchemy import ColumnElement, TextClause, and_, bindparam, exists, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.core.messages import Inbound, Outbound, Recipient
@@ -32,6 +32,7 @@ class OutboxItem:
     attempts: int
     urgent: bool = True  # a reply or a staff message, not a broadcast (author "system"): it goes first
     author: str = "bot"
+    queued_at: datetime | None = None  # the bubbles of one answer share it: the turn queued them together
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,21 +114,25 @@ class MessageRepository:
     # -- the outbox --------------------------------------------------------------------------------
     def claim_due(self, now: datetime, limit: int, *, stale_after: timedelta | None = OUTBOX.stale_after,
                   recover: bool = True, limits: Mapping[str, int] | None = None,
-                  conversation_id: int | None = None, keep: Collection[int] = ()) -> list[OutboxItem]:
+                  conversation_id: int | None = None, queued_by: datetime | None = None,
+                  keep: Collection[int] = ()) -> list[OutboxItem]:
         """Claim the next sendable message of each conversation (order per conversation is kept).
 
         A message is sendable when it is queued and due, and no earlier outbound message of its
         conversation is still queued or being sent. Claims older than `stale_after` belong to a worker
         that died mid-send and are taken over. PostgreSQL skips rows other workers hold. `limits` caps
         the rows of some channels (what their rate limits let go soon), so none is claimed only to wait.
-        `conversation_id` claims that conversation's next message only (a sender going on with an answer).
+        `conversation_id` claims that conversation's next message only, and with `queued_by` only if it was
+        queued by then: a sender goes on with the rest of an answer, while a newer answer waits its turn in line.
         `keep`: messages this worker is still sending, whose claims are not stale however old.
         """
         if recover:
             release_stale(self.session, _OUTBOX_CLAIM, now, stale_after, keep)
         if conversation_id is not None:
-            return self._claim([message_id for message_id, _ in
-                                self._ready(now, 1, Message.conversation_id == conversation_id)], now)
+            only = Message.conversation_id == conversation_id
+            if queued_by is not None:
+                only = and_(only, Message.created_at <= queued_by)
+            return self._claim([message_id for message_id, _ in self._ready(now, 1, only)], now)
         room = dict(limits or {})
         # Conversation first: an applicant's reply must not wait behind a broadcast queued before it.
         head = self._ready(now, limit, text(CONVERSATIONAL_OUTBOX))
@@ -194,7 +199,7 @@ class MessageRepository:
         rows = self.session.execute(
             select(Message.id, Message.conversation_id, Message.channel, Message.body, Message.attempts, Contact.id,
                    Contact.external_ref, Contact.last_inbound_at, Contact.opted_out, Conversation.locale,
-                   Message.author)
+                   Message.author, Message.created_at)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(Message.id.in_(chosen))).all()
@@ -203,9 +208,23 @@ class MessageRepository:
         return [OutboxItem(message_id, conversation_id, contact_id, channel,
                            Recipient(contact_external_id(self.cipher, external_ref), locale, last_inbound_at,
                                      opted_out),
-                           Outbound.from_record(self.cipher.decrypt_json(body)), attempts, author != "system", author)
+                           Outbound.from_record(self.cipher.decrypt_json(body)), attempts, author != "system", author,
+                           queued_at)
                 for message_id, conversation_id, channel, body, attempts, contact_id, external_ref, last_inbound_at,
-                opted_out, locale, author in (found[message_id] for message_id in chosen if message_id in found)]
+                opted_out, locale, author, queued_at in
+                (found[message_id] for message_id in chosen if message_id in found)]
+
+    def oldest_waiting_reply(self, channel: str, now: datetime, besides: int) -> datetime | None:
+        """Since when the longest-waiting reply or staff message of another conversation than `besides` has been
+        due on `channel` and free to go (None when none is): how far the channel's rate is behind.
+
+        Read only (nothing is locked): the dispatcher asks it to decide whether an answer's bubbles go joined
+        rather than each taking a slot others are waiting for (see `bot.worker.joining`).
+        """
+        return self.session.execute(
+            select(Message.next_attempt_at).where(_SENDABLE, text(CONVERSATIONAL_OUTBOX),
+                                                  Message.channel == channel, Message.conversation_id != besides)
+            .order_by(Message.next_attempt_at).limit(1), {"now": now}).scalar_one_or_none()
 
     def _ready(self, now: datetime, limit: int, where: ColumnElement[bool] | TextClause | None = None
                ) -> list[tuple[int, str]]:
@@ -216,18 +235,11 @@ class MessageRepository:
         outbox (a broadcast queues thousands at one moment). PostgreSQL locks what it returns, skipping rows
         another worker holds. Every queued row has a due time: queueing, retries and deferrals all set one.
         """
-        earlier = aliased(Message)
-        blocked = exists().where(
-            earlier.conversation_id == Message.conversation_id, earlier.direction == "out",
-            earlier.id < Message.id, earlier.status.in_(("queued", "sending")),
-        )
-        ready = (select(Message.id, Message.channel)
-                 .where(Message.status == "queued", Message.direction == "out", Message.next_attempt_at <= now,
-                        ~blocked)
-                 .order_by(Message.next_attempt_at).limit(limit))
+        ready = select(Message.id, Message.channel).where(_SENDABLE).order_by(Message.next_attempt_at).limit(limit)
         if where is not None:
             ready = ready.where(where)
-        return [(message_id, channel) for message_id, channel in self.session.execute(skip_locked(ready, of=Message))]
+        return [(message_id, channel) for message_id, channel in
+                self.session.execute(skip_locked(ready, of=Message), {"now": now})]
 
     def mark_sent(self, message_id: int, provider_id: str | None, now: datetime) -> None:
         if provider_id and ":" in provider_id:  # maybe `<chat>:<n>` (Telegram): the chat is not kept in clear
@@ -306,3 +318,19 @@ class MessageRepository:
             select(func.count(), func.min(Message.created_at)).where(
                 and_(Message.direction == "out", Message.status.in_(("queued", "sending"))))).one()
         return int(depth), oldest
+
+
+def _sendable_rows() -> ColumnElement[bool]:
+    """Queued outbound rows that are due by the `now` parameter and not waiting behind an earlier one of their
+    conversation. Built once: the dispatcher asks several times per message sent, and building the aliased
+    subquery anew each time cost more than running it."""
+    earlier = aliased(Message)
+    blocked = exists().where(
+        earlier.conversation_id == Message.conversation_id, earlier.direction == "out",
+        earlier.id < Message.id, earlier.status.in_(("queued", "sending")),
+    )
+    return and_(Message.status == "queued", Message.direction == "out",
+                Message.next_attempt_at <= bindparam("now", type_=Message.next_attempt_at.type), ~blocked)
+
+
+_SENDABLE = _sendable_rows()

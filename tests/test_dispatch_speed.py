@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.core.clock import utcnow
 from bot.core.messages import Button, Inbound, Outbound
@@ -98,12 +99,13 @@ def worker_services(database_url: str, tmp_path: Path, api: SlowTelegramAPI) -> 
     services.close()
 
 
-def queue(services: Services, chat: int, texts: list[str], *, broadcast: bool = False) -> None:
+def queue(services: Services, chat: int, texts: list[str | Outbound], *, broadcast: bool = False) -> None:
     """Queue replies to one Telegram chat, as a turn would (or, with `broadcast`, the reminder job)."""
     queue_many(services, {chat: texts}, broadcast=broadcast)
 
 
-def queue_many(services: Services, texts_by_chat: dict[int, list[str]], *, broadcast: bool = False) -> None:
+def queue_many(services: Services, texts_by_chat: dict[int, list[str | Outbound]], *,
+               broadcast: bool = False) -> None:
     """Queue messages to several Telegram chats in one transaction."""
     now = utcnow()
     with services.database.session_scope() as session:
@@ -113,9 +115,9 @@ def queue_many(services: Services, texts_by_chat: dict[int, list[str]], *, broad
             conversation_id, _ = ConversationRepository(session, services.cipher).lock(contact.id, "es_MX", now)
             messages = MessageRepository(session, services.cipher)
             for text in texts:
-                messages.queue(conversation_id, "telegram",
-                               Outbound(text, kind="payment_reminder" if broadcast else "reply"), now,
-                               author="system" if broadcast else "bot")
+                outbound = text if isinstance(text, Outbound) else Outbound(
+                    text, kind="payment_reminder" if broadcast else "reply")
+                messages.queue(conversation_id, "telegram", outbound, now, author="system" if broadcast else "bot")
     assert services.worker is not None
     services.worker.wake()
 
@@ -197,18 +199,64 @@ def test_a_chat_429_holds_that_chat_for_retry_after_while_others_go_on(
     assert 1.9 < mine[1].start - refused.end < 3.0  # exactly retry_after (plus the worker's wake-up)
 
 
-def test_a_bot_wide_429_holds_every_chat_for_retry_after(worker_services: Services, api: SlowTelegramAPI) -> None:
-    api.chat_faults[9].extend([2])  # the first message to a chat refused: the limit is the bot's
-    queue(worker_services, 9, ["c1"])
+def hold_the_bot(services: Services, api: SlowTelegramAPI, seconds: int = 2) -> Span:
+    """A bot-wide 429 (the first message to a chat refused): nothing goes for `seconds`; the refused span."""
+    api.chat_faults[9].extend([seconds])
+    queue(services, 9, ["c1"])
     deadline = time.monotonic() + 10
     while not any(s.status == 429 for s in api.spans):
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    refused = next(s for s in api.spans if s.status == 429)
+    while True:  # until the worker has read the 429 (it records the retry after): what is queued next waits
+        with services.database.session_scope() as session:
+            if session.execute(select(Message.id).where(Message.direction == "out", Message.attempts > 0,
+                                                        Message.status == "queued")).first():
+                break
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return next(s for s in api.spans if s.status == 429)
+
+
+def test_a_bot_wide_429_holds_every_chat_for_retry_after(worker_services: Services, api: SlowTelegramAPI) -> None:
+    refused = hold_the_bot(worker_services, api)
     queue_many(worker_services, {chat: [f"d{chat}"] for chat in (10, 11, 12)})
     spans = api.wait_sent(4, timeout=15)
     assert all(s.start >= refused.end + 1.9 for s in spans)
     assert all(s.start <= refused.end + 3.5 for s in spans)
+
+
+def test_when_replies_wait_for_the_rate_an_answers_bubbles_go_joined_even_to_a_quiet_chat(
+        worker_services: Services, api: SlowTelegramAPI) -> None:
+    """Each bubble sent apart would take a slot applicants who have waited need: one message carries them."""
+    hold_the_bot(worker_services, api)
+    queue(worker_services, 40, ["b1", "b2", "b3"])  # first in line; chat 40 has its whole burst
+    queue_many(worker_services, {500 + chat: [f"r{chat}"] for chat in range(60)})  # 2 s of the bot's rate
+    api.wait_sent(62, timeout=15)
+    assert [s.text for s in api.sent(40)] == ["b1\n\nb2\n\nb3"]
+    deadline = time.monotonic() + 5
+    while True:  # the last answers are back at the fake a moment before the worker records them
+        with worker_services.database.session_scope() as session:
+            statuses = set(session.execute(select(Message.status).where(Message.direction == "out")).scalars())
+        if statuses == {"sent"} or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert statuses == {"sent"}  # each bubble's row, the joined ones included
+
+
+def test_a_sender_going_on_takes_the_rest_of_its_answer_but_a_newer_answer_waits_its_turn(
+        worker_services: Services, api: SlowTelegramAPI) -> None:
+    """The chat's next answer, queued while the replies of others already waited, goes after them."""
+    api.round_trip = 0.1
+    hold_the_bot(worker_services, api)
+    queue(worker_services, 30, [Outbound("a1", (Button("Sí", "yes"),))])  # its buttons end the answer
+    queue_many(worker_services, {600 + chat: [f"r{chat}"] for chat in range(40)})  # 1.3 s of the bot's rate
+    queue(worker_services, 30, ["a2"])  # the applicant answered again: a newer answer of the same chat
+    api.wait_sent(43, timeout=15)
+    order = [s.chat for s in sorted(api.sent(), key=lambda s: s.start) if s.chat != 9]
+    first, second = (index for index, chat in enumerate(order) if chat == 30)
+    # a2 not as soon as a1 is recorded (a few sends later) but in the last ones, with the replies queued just
+    # before it (the sends of one claim start in any order).
+    assert second > 30 and second - first > 15
 
 
 def test_a_reply_goes_before_a_broadcast_under_way(worker_services: Services, api: SlowTelegramAPI) -> None:

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.clock import utcnow
-from bot.core.messages import Attachment, Inbound
+from bot.core.messages import Attachment, Inbound, Outbound
 from bot.wiring import Services
 from bot.worker.mail import MailJob
 from bot.worker.mailer import Mailer
+from storage.conversations import ContactRepository, ConversationRepository
 from storage.emails import claim_emails, queue_email
 from storage.media_jobs import MediaJobRepository
+from storage.messages import MessageRepository
 from storage.models import Email, MediaJob, Message
 from storage.queues import EMAIL, INBOUND, MEDIA, OUTBOX, QueuePolicy
 
@@ -126,3 +128,26 @@ def test_two_workers_claiming_at_once_never_take_the_same_row(services: Services
         taken = [email_id for email_id, _, _ in claim_emails(first, services.cipher, now, limit=2)]
         other = [email_id for email_id, _, _ in claim_emails(second, services.cipher, now, limit=2)]
     assert len(taken) == 2 and len(other) == 1 and not set(taken) & set(other)
+
+
+def test_a_sender_going_on_claims_the_rest_of_its_answer_only(services: Services) -> None:
+    """The bubbles one turn queued share their moment; a newer answer of the chat is left to wait in line."""
+    now = utcnow()
+    later = now + timedelta(seconds=1)
+    with services.database.session_scope() as session:
+        contact = ContactRepository(session, services.cipher).get_or_create(
+            Inbound("telegram", "42", "u42", kind="event"), now)
+        conversation_id, _ = ConversationRepository(session, services.cipher).lock(contact.id, "es_MX", now)
+        messages = MessageRepository(session, services.cipher)
+        first, rest = (messages.queue(conversation_id, "telegram", Outbound(text), now) for text in ("uno", "dos"))
+        newer = messages.queue(conversation_id, "telegram", Outbound("tres"), later)
+    with services.database.session_scope() as session:
+        messages = MessageRepository(session, services.cipher)
+        (claimed,) = messages.claim_due(later, 1, conversation_id=conversation_id)
+        assert claimed.id == first and claimed.queued_at == now
+        messages.mark_sent(first, None, later)
+        (going_on,) = messages.claim_due(later, 1, conversation_id=conversation_id, queued_by=claimed.queued_at)
+        assert going_on.id == rest
+        messages.mark_sent(rest, None, later)
+        assert messages.claim_due(later, 1, conversation_id=conversation_id, queued_by=claimed.queued_at) == []
+        assert [item.id for item in messages.claim_due(later, 1, conversation_id=conversation_id)] == [newer]

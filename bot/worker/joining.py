@@ -1,10 +1,14 @@
-"""Joining an answer's bubbles into one message when the chat's own rate limit would make them trickle in.
+"""Joining an answer's bubbles into one message when a rate limit would make them trickle in.
 
 An answer is often 2–3 bubbles. To a quiet chat they go as they are: the chat's burst covers them. But an
 applicant who taps quickly has spent that burst, and Telegram then allows about one message a second per
 chat (WhatsApp: Meta's pair limit, one every few seconds): the bubbles would arrive one by one, seconds
 apart, and the next question last. Sent as one message (the texts a blank line apart, the last bubble's
 buttons kept), the whole answer arrives at once for one message of the chat's limit.
+
+The bot's overall rate (Telegram's 30 a second) does the same when many applicants answer at once: if other
+replies have been waiting for it a while, each bubble sent apart would take a slot one of them needs, so
+the answer goes joined even to a quiet chat.
 
 A joined message is no longer than a bubble may be (`MAX_BUBBLE`, 600 characters: short enough for a
 phone, and well within Telegram's 4,096 and Twilio's 1,600 with the numbered options). Only the bot's plain

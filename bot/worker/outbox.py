@@ -7,8 +7,10 @@ The providers are 50–200 ms away, so one send at a time cannot reach their rat
 the dispatcher sends concurrently, on a bounded pool of threads sized from the rate limits and the round
 trip it observes. Order per conversation holds because the claim query only ever hands out the oldest
 unsent message of a conversation, and only once the one before it is recorded: one message per chat is
-in flight. A sender that has just recorded a message claims the next one of the same conversation in the
-same transaction and goes on, so a 3-message answer costs three round trips and no polling in between.
+in flight. A sender that has just recorded a message claims the next bubble of the same answer in the
+same transaction and goes on, so a 3-message answer costs three round trips and no polling in between; the
+chat's next answer, queued later, waits its turn in line like everyone's (going on with it let quick
+applicants jump ahead of those who had waited longer).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ SHORT_WAIT = 1.0  # a claimed message waits this long at most for its slot; long
 ASSUMED_ROUND_TRIP = 0.2  # seconds, for sizing the pool before the first send has been timed
 RECORDING = 0.1  # seconds a sender may need to record an outcome on a busy database
 MIN_SLOTS = 4
+# A reply due this long ago and still unsent means the rate is behind (claims follow it within a pass), so an
+# answer's bubbles go joined: each sent apart would take a slot a waiting applicant needs.
+CONTENDED_AFTER = 0.5  # seconds
 
 Outcome = tuple[str, str | None, float | None]
 
@@ -124,6 +129,10 @@ class Dispatcher:
         with self._lock:
             limits = {channel: max(0, throttle.capacity(now, horizon) - self._pending[channel])
                       for channel, throttle in self.throttles.items()}
+        if not recover and self._all_paced_out(limits):
+            # Nothing may go before the pace frees a slot: a claim now would only take the database's lock.
+            self._throttled_for = min(throttle.seconds_until_free(now) for throttle in self.throttles.values())
+            return ended
         with self.database.session_scope() as session:
             items = MessageRepository(session, self.cipher).claim_due(
                 now, min(self.batch, free), stale_after=self.policy.stale_after, recover=recover, limits=limits,
@@ -150,6 +159,10 @@ class Dispatcher:
             return self._collect()
         return len(items) + ended
 
+    def _all_paced_out(self, limits: Mapping[str, int]) -> bool:
+        """Whether every configured channel is paced and its rate lets nothing more go soon."""
+        return bool(limits) and all(room == 0 for room in limits.values()) and set(self.senders) <= set(limits)
+
     def seconds_until_due(self, ceiling: float) -> float:
         """How long the outbox can be left alone: until its next scheduled retry or paced message.
 
@@ -159,12 +172,14 @@ class Dispatcher:
         """
         if self._in_flight and len(self._in_flight) >= self.slots():
             return ceiling  # every slot is busy: the end of a send wakes the loop
+        if self._throttled_for:  # the pace frees a slot sooner than anything else can fall due
+            return min(ceiling, max(0.01, self._throttled_for))
         now = self.clock()
         with self.database.session_scope() as session:
             due = MessageRepository(session, self.cipher).next_due(after=now)
         if due is None:
-            return ceiling if not self._throttled_for else min(ceiling, max(0.01, self._throttled_for))
-        return min(ceiling, max(0.01, (due - now).total_seconds(), self._throttled_for))
+            return ceiling
+        return min(ceiling, max(0.01, (due - now).total_seconds()))
 
     def _sending_ids(self) -> list[int]:
         with self._lock:
@@ -271,8 +286,12 @@ class Dispatcher:
         return following
 
     def _join_following(self, item: OutboxItem, throttle: Throttle) -> tuple[Outbound, list[int]]:
-        """The message to send for `item`: with the answer's next bubbles joined to it when the chat may not
-        get them all at once now (see `bot.worker.joining`), and the ids of those it carries."""
+        """The message to send for `item`: with the answer's next bubbles joined to it when they would not all
+        go at once now, and the ids of those it carries (see `bot.worker.joining`).
+
+        They would not when the chat has spent its burst, or when the channel's rate is behind (other
+        applicants' replies have waited for it a while): each bubble sent apart would take a slot they need.
+        """
         if not joinable(item.outbound, item.author) or item.outbound.buttons:
             return item.outbound, []
         room = throttle.chat_room(item.recipient.external_id, self.clock())
@@ -286,11 +305,19 @@ class Dispatcher:
                 run.append((message_id, outbound))
             count = joinable_run(item.outbound, [outbound for _, outbound in run])
             ids = [message_id for message_id, _ in run[:count]]
-            if count <= room or not messages.claim_following(ids, now):
+            if not count or (count <= room and not self._contended(messages, item, now)):
+                return item.outbound, []
+            if not messages.claim_following(ids, now):
                 return item.outbound, []
         with self._lock:
             self._sending.update(ids)
         return joined([item.outbound, *(outbound for _, outbound in run[:count])]), ids
+
+    @staticmethod
+    def _contended(messages: MessageRepository, item: OutboxItem, now: datetime) -> bool:
+        """Whether other applicants' replies have been waiting a while for the channel's rate: it is behind."""
+        oldest = messages.oldest_waiting_reply(item.channel, now, item.conversation_id)
+        return oldest is not None and (now - oldest).total_seconds() > CONTENDED_AFTER
 
     def _record(self, item: OutboxItem, outcome: Outcome, go_on: bool, joined_ids: list[int]) -> OutboxItem | None:
         """Store what the provider answered, waiting out a database outage rather than giving up.
@@ -338,7 +365,8 @@ class Dispatcher:
                 messages.defer_all(joined_ids, now)
             if not go_on:
                 return None
-            following = messages.claim_due(now, 1, recover=False, conversation_id=item.conversation_id)
+            following = messages.claim_due(now, 1, recover=False, conversation_id=item.conversation_id,
+                                           queued_by=item.queued_at)
         if following and following[0].channel in self.throttles:
             with self._lock:
                 self._pending[following[0].channel] += 1
