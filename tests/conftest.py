@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,23 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"ptibot: tests run on {database}"
 
 
+@contextmanager
+def postgres_database(base: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of `template`, or empty) on the server of `base`: its URL, and it is
+    dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate once per session; each test then gets a cheap copy of this template."""
@@ -73,15 +91,11 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         upgrade(f"sqlite:///{path}")
         yield str(path)
         return
-    name = f"ptibot_template_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    upgrade(make_url(base).set(database=name).render_as_string(hide_password=False))
-    yield name
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_database(base, "ptibot_template") as url:
+        upgrade(url)
+        name = make_url(url).database
+        assert name is not None
+        yield name
 
 
 @pytest.fixture
@@ -92,14 +106,8 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(template_database, path)
         yield f"sqlite:///{path}"
         return
-    name = f"ptibot_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_database(base, "ptibot_test", template=template_database) as url:
+        yield url
 
 
 @pytest.fixture
@@ -109,14 +117,8 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
     if base is None:
         yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
         return
-    name = f"ptibot_fresh_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_database(base, "ptibot_fresh") as url:
+        yield url
 
 
 @pytest.fixture

@@ -294,8 +294,8 @@ class Dispatcher:
         """
         if not joinable(item.outbound, item.author) or item.outbound.buttons:
             return item.outbound, []
-        room = throttle.chat_room(item.recipient.external_id, self.clock())
         now = self.clock()
+        room = throttle.chat_room(item.recipient.external_id, now)
         with self.database.session_scope() as session:
             messages = MessageRepository(session, self.cipher)
             run: list[tuple[int, Outbound]] = []
