@@ -23,7 +23,9 @@ def test_a_run_ends_with_the_first_bubble_with_buttons_and_within_the_length_lim
     assert joinable_run(Outbound("a", GO), [Outbound("b")], 4096) == 0  # buttons stay under their bubble
     assert joinable_run(Outbound("a" * 10), [Outbound("b" * 10), Outbound("c" * 10)], 25) == 1
     assert joinable_run(Outbound("a"), [], 4096) == 0
-    assert joinable_run(Outbound("a" * 300), [Outbound("b" * 280), Outbound("c" * 100)]) == 1  # a bubble's 600
+    # Two bubbles' worth: an answer of a long bubble and two short ones goes whole, not a third of it on its own.
+    assert joinable_run(Outbound("a" * 476), [Outbound("b" * 289), Outbound("c" * 113, GO)]) == 2
+    assert joinable_run(Outbound("a" * 600), [Outbound("b" * 600), Outbound("c" * 100)]) == 0
 
 
 def test_the_joined_message_keeps_the_order_and_the_last_buttons() -> None:

@@ -89,11 +89,51 @@ def test_a_bot_wide_429_holds_every_chat_exactly_retry_after() -> None:
 
 def test_a_broadcast_yields_its_slot_while_a_reply_waits() -> None:
     throttle = telegram_throttle()
-    throttle.waiting(True, +1)
-    assert throttle.reserve("reminder", T0, urgent=False) > 0
-    assert throttle.reserve("reply", T0, urgent=True) == 0
-    throttle.waiting(True, -1)
-    assert throttle.reserve("reminder", T0 + 0.05, urgent=False) == 0
+    reply = throttle.line_up(True, T0)
+    reminder = throttle.line_up(False, T0 - 60)  # queued long before, but a broadcast
+    assert throttle.reserve("reminder", T0, urgent=False, ticket=reminder) > 0
+    assert throttle.reserve("reminder", T0, urgent=False) > 0  # without a ticket too
+    assert throttle.reserve("reply", T0, urgent=True, ticket=reply) == 0
+    throttle.leave(reply)
+    assert throttle.reserve("reminder", T0 + 0.05, urgent=False, ticket=reminder) == 0
+
+
+def test_sends_waiting_for_the_pace_are_served_in_the_order_their_messages_were_queued() -> None:
+    """Whoever asks first must not take the slot from an applicant who has waited longer."""
+    throttle = telegram_throttle()
+    assert throttle.reserve("warm-up", T0) == 0  # the pace's next slot is 1/30 s away
+    late = throttle.line_up(True, T0 - 1.0)
+    early = throttle.line_up(True, T0 - 2.0)
+    assert throttle.oldest_waiting_reply() == T0 - 2.0
+    slot = throttle.interval
+    assert throttle.reserve("late", T0 + slot, ticket=late) == pytest.approx(slot)  # after `early`'s turn
+    assert throttle.reserve("early", T0 + slot, ticket=early) == 0
+    throttle.leave(early)
+    assert throttle.reserve("late", T0 + 2 * slot, ticket=late) == 0
+    throttle.leave(late)
+    assert throttle.oldest_waiting_reply() is None
+
+
+def test_the_rest_of_an_answer_goes_first_but_does_not_count_as_an_applicant_kept_waiting() -> None:
+    throttle = telegram_throttle()
+    assert throttle.reserve("warm-up", T0) == 0
+    reply = throttle.line_up(True, T0 - 0.2)
+    rest = throttle.line_up(True, T0 - 3.0, continuing=True)  # its first bubble went: the applicant is reading it
+    assert throttle.oldest_waiting_reply() == T0 - 0.2  # the only one waiting for the start of an answer
+    assert throttle.reserve("reply", T0 + throttle.interval, ticket=reply) > 0  # the older answer's rest first
+    assert throttle.reserve("rest", T0 + throttle.interval, ticket=rest) == 0
+
+
+def test_a_chat_held_by_its_own_limit_does_not_hold_the_line() -> None:
+    throttle = telegram_throttle()
+    for n in range(3):
+        assert throttle.reserve("ana", T0 + n * 0.04) == 0
+        throttle.finished("ana", T0 + n * 0.04 + 0.01)
+    ana = throttle.line_up(True, T0 - 5)
+    bea = throttle.line_up(True, T0)
+    assert throttle.reserve("ana", T0 + 0.2, ticket=ana) > 0.5  # her chat's burst is spent: the dispatcher puts it back
+    throttle.leave(ana)
+    assert throttle.reserve("bea", T0 + 0.2, ticket=bea) == 0
 
 
 def test_whatsapp_paces_a_sender_at_its_rate_and_one_user_at_metas_pair_limit() -> None:

@@ -10,10 +10,12 @@ The bot's overall rate (Telegram's 30 a second) does the same when many applican
 replies have been waiting for it a while, each bubble sent apart would take a slot one of them needs, so
 the answer goes joined even to a quiet chat.
 
-A joined message is no longer than a bubble may be (`MAX_BUBBLE`, 600 characters: short enough for a
-phone, and well within Telegram's 4,096 and Twilio's 1,600 with the numbered options). Only the bot's plain
-replies are joined: never attachments, channel housekeeping, staff messages (they are signed separately) or
-business messages (WhatsApp may send those as a template).
+A joined message is at most two bubbles' worth (`MAX_JOINED`, 1,200 characters: a screen or two on a phone, and
+well within Telegram's 4,096 and Twilio's 1,600 with the numbered options). A long answer (the price, say: a
+bubble of 480 characters and two short ones) then still goes as one message; with one bubble's 600, it went as
+two, which under load is a second slot of the bot's rate for every applicant at that step. Only the bot's
+plain replies are joined: never attachments, channel housekeeping, staff messages (they are signed separately)
+or business messages (WhatsApp may send those as a template).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.dialog.turn import MAX_BUBBLE
 
 SEPARATOR = "\n\n"
 MOST_JOINED = 8  # bubbles looked at after the first: an answer is rarely more than 3
+MAX_JOINED = 2 * MAX_BUBBLE  # characters in a joined message
 
 
 def joinable(outbound: Outbound, author: str) -> bool:
@@ -33,7 +36,7 @@ def joinable(outbound: Outbound, author: str) -> bool:
             and not outbound.control)
 
 
-def joinable_run(first: Outbound, following: Sequence[Outbound], max_text: int = MAX_BUBBLE) -> int:
+def joinable_run(first: Outbound, following: Sequence[Outbound], max_text: int = MAX_JOINED) -> int:
     """How many of `following` (all joinable, in order) can join `first` in one message of at most `max_text`.
 
     Buttons belong under the last bubble they came with, so a bubble with buttons ends the run.

@@ -197,7 +197,7 @@ class Dispatcher:
         current: OutboxItem | None = item
         try:
             while current is not None:
-                following = self._deliver(current, follow=self._notify is not None)
+                following = self._deliver(current, follow=self._notify is not None, continuing=current is not item)
                 with self._lock:
                     self._ended += 1
                     self._sending.discard(current.id)
@@ -213,12 +213,12 @@ class Dispatcher:
                 self._notify()
 
     # -- one message -------------------------------------------------------------------------------
-    def _pace(self, item: OutboxItem, throttle: Throttle) -> bool:
+    def _pace(self, item: OutboxItem, throttle: Throttle, continuing: bool) -> bool:
         """Wait for the channel's next slot (it is near: claims follow capacity); False if the chat must wait."""
         chat = item.recipient.external_id
-        throttle.waiting(item.urgent, +1)
+        ticket = throttle.line_up(item.urgent, item.queued_at or self.clock(), continuing=continuing)
         try:
-            while (wait := throttle.reserve(chat, self.clock(), urgent=item.urgent)) > 0:
+            while (wait := throttle.reserve(chat, self.clock(), urgent=item.urgent, ticket=ticket)) > 0:
                 if throttle.chat_wait(chat, self.clock()) > 0 or wait > SHORT_WAIT:
                     with self.database.session_scope() as session:
                         MessageRepository(session, self.cipher).defer(item.id, self.clock() + timedelta(seconds=wait))
@@ -226,7 +226,7 @@ class Dispatcher:
                 self.sleep(wait)
             return True
         finally:
-            throttle.waiting(item.urgent, -1)
+            throttle.leave(ticket)
             self._booked(item)
 
     def _booked(self, item: OutboxItem) -> None:
@@ -235,13 +235,16 @@ class Dispatcher:
             if self._pending[item.channel] > 0:
                 self._pending[item.channel] -= 1
 
-    def _deliver(self, item: OutboxItem, *, follow: bool) -> OutboxItem | None:
-        """Send one message and record the outcome; the conversation's next message when it may go now."""
+    def _deliver(self, item: OutboxItem, *, follow: bool, continuing: bool = False) -> OutboxItem | None:
+        """Send one message and record the outcome; the conversation's next message when it may go now.
+
+        `continuing`: the sender went on to it from the message before it, of the same answer.
+        """
         sender = self.senders.get(item.channel)
         outcome: Outcome
         joined_ids: list[int]
         throttle = self.throttles.get(item.channel) if item.outbound.kind != "ack" else None
-        if throttle is not None and not self._pace(item, throttle):
+        if throttle is not None and not self._pace(item, throttle, continuing):
             return None
         if throttle is None:  # unpaced (an ack, or a channel without limits): it was counted as pending all the same
             self._booked(item)
@@ -305,7 +308,7 @@ class Dispatcher:
                 run.append((message_id, outbound))
             count = joinable_run(item.outbound, [outbound for _, outbound in run])
             ids = [message_id for message_id, _ in run[:count]]
-            if not count or (count <= room and not self._contended(messages, item, now)):
+            if not count or (count <= room and not self._contended(messages, throttle, item, now)):
                 return item.outbound, []
             if not messages.claim_following(ids, now):
                 return item.outbound, []
@@ -314,8 +317,14 @@ class Dispatcher:
         return joined([item.outbound, *(outbound for _, outbound in run[:count])]), ids
 
     @staticmethod
-    def _contended(messages: MessageRepository, item: OutboxItem, now: datetime) -> bool:
-        """Whether other applicants' replies have been waiting a while for the channel's rate: it is behind."""
+    def _contended(messages: MessageRepository, throttle: Throttle, item: OutboxItem, now: datetime) -> bool:
+        """Whether other applicants' replies have been waiting a while for the channel's rate: it is behind.
+
+        Those this worker has claimed stand in the throttle's line; the others are still queued.
+        """
+        in_line = throttle.oldest_waiting_reply()
+        if in_line is not None and now.timestamp() - in_line > CONTENDED_AFTER:
+            return True
         oldest = messages.oldest_waiting_reply(item.channel, now, item.conversation_id)
         return oldest is not None and (now - oldest).total_seconds() > CONTENDED_AFTER
 

@@ -14,12 +14,17 @@ sooner than the way there after it leaves; the two ways together are taken as th
 seen (the time a send takes with no queueing anywhere).
 
 A 429 stops the chat, or the whole bot for a provider-wide one, for exactly the `retry_after` it named.
-Broadcasts yield: while an interactive reply waits for a slot, no broadcast message may take one.
+
+The sends waiting for a slot stand in line: the overall pace serves them in turn, interactive replies before
+broadcasts and, among each, the one queued earliest first (so a broadcast yields while a reply waits). Without a
+line, whichever sender woke first took the slot: with ten waiting, an applicant could lose it again and again
+to answers queued after theirs.
 All times are seconds (datetimes are converted at the edge), so the pacing is testable with a fake clock.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections import OrderedDict, deque
@@ -109,7 +114,10 @@ class Throttle:
         self._round_trips: deque[float] = deque(maxlen=SPREAD_SAMPLES)
         self._chats: OrderedDict[str, TokenBucket] = OrderedDict()
         self._remember = remember_chats
-        self._urgent_waiting = 0
+        # Who waits for a slot, by ticket: (a broadcast?, queued when, ticket), the order they are served in; and
+        # whether it is an applicant's first message of an answer (not the rest of one they are already getting).
+        self._line: dict[int, tuple[tuple[bool, float, int], bool]] = {}
+        self._tickets = itertools.count()
         self._lock = threading.Lock()
 
     # -- questions ---------------------------------------------------------------------------------
@@ -146,6 +154,12 @@ class Throttle:
                 return 0
             return math.floor(bucket.tokens) if math.isfinite(bucket.tokens) else UNLIMITED
 
+    def oldest_waiting_reply(self) -> float | None:
+        """When the earliest-queued answer standing in line for its first message was queued (None when none is)."""
+        with self._lock:
+            return min((since for (broadcast, since, _), first in self._line.values() if first and not broadcast),
+                       default=None)
+
     def round_trip(self) -> float | None:
         """The typical round trip of a send lately (the median of the last ones), None before any."""
         with self._lock:
@@ -155,17 +169,20 @@ class Throttle:
             return ordered[len(ordered) // 2]
 
     # -- booking -----------------------------------------------------------------------------------
-    def reserve(self, chat: str, now: datetime | float, *, urgent: bool = True) -> float:
+    def reserve(self, chat: str, now: datetime | float, *, urgent: bool = True, ticket: int | None = None) -> float:
         """Book a send to `chat` now, or return how many seconds to wait before asking again.
 
-        A broadcast (`urgent=False`) also waits while an interactive reply is waiting for a slot.
+        With a `ticket` (see `line_up`) the send also waits for those ahead of it in line; without one, a reply
+        goes first and a broadcast (`urgent=False`) waits for every reply in line.
         """
         moment = _seconds(now)
         with self._lock:
             bucket = self._chat(chat, moment)
-            wait = max(self._overall_free(moment) - moment, bucket.wait(moment), 0.0)
-            if wait == 0 and not urgent and self._urgent_waiting:
-                wait = self.interval
+            free = max(self._overall_free(moment) - moment, 0.0)
+            wait = max(free, bucket.wait(moment))
+            ahead = self._ahead(ticket, urgent)
+            if ahead and wait == free:  # only the pace holds it: its turn comes one interval after each of theirs
+                wait = free + ahead * self.interval
             if wait > 0:
                 return wait
             # A sender late by up to one interval keeps its schedule (a claim or a commit in between must not
@@ -178,11 +195,18 @@ class Throttle:
             bucket.take(moment)
             return 0.0
 
-    def waiting(self, urgent: bool, delta: int) -> None:
-        """An interactive reply starts (+1) or stops (-1) waiting for a slot: broadcasts hold back meanwhile."""
-        if urgent:
-            with self._lock:
-                self._urgent_waiting = max(0, self._urgent_waiting + delta)
+    def line_up(self, urgent: bool, since: datetime | float, *, continuing: bool = False) -> int:
+        """A send starts waiting for a slot; its ticket for `reserve`. `since`: when its message was queued;
+        `continuing`: it is the rest of an answer whose first message has gone."""
+        with self._lock:
+            ticket = next(self._tickets)
+            self._line[ticket] = ((not urgent, _seconds(since), ticket), urgent and not continuing)
+            return ticket
+
+    def leave(self, ticket: int) -> None:
+        """The send no longer waits: it was booked, or put back for later."""
+        with self._lock:
+            self._line.pop(ticket, None)
 
     def finished(self, chat: str, now: datetime | float) -> None:
         """The send booked for `chat` has returned (sent or not): the provider counted it by `now`."""
@@ -213,6 +237,15 @@ class Throttle:
                        for send in self._window)
 
     # -- inside the lock ---------------------------------------------------------------------------
+    def _ahead(self, ticket: int | None, urgent: bool) -> int:
+        """How many waiting sends go before this one."""
+        if ticket is None:
+            return 0 if urgent else sum(1 for (broadcast, _, _), _ in self._line.values() if not broadcast)
+        mine = self._line.get(ticket)
+        if mine is None:
+            return 0
+        return sum(1 for place, _ in self._line.values() if place < mine[0])
+
     def _chat(self, chat: str, moment: float) -> TokenBucket:
         bucket = self._chats.get(chat)
         if bucket is None:
