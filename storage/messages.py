@@ -33,6 +33,8 @@ class OutboxItem:
     urgent: bool = True  # a reply or a staff message, not a broadcast (author "system"): it goes first
     author: str = "bot"
     queued_at: datetime | None = None  # the bubbles of one answer share it: the turn queued them together
+    followed: bool = True  # when claimed, a later message of its conversation was queued (maybe one to join)
+    due_at: datetime | None = None  # when it fell due: queued, or its retry's time (it has waited since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +201,7 @@ class MessageRepository:
         rows = self.session.execute(
             select(Message.id, Message.conversation_id, Message.channel, Message.body, Message.attempts, Contact.id,
                    Contact.external_ref, Contact.last_inbound_at, Contact.opted_out, Conversation.locale,
-                   Message.author, Message.created_at)
+                   Message.author, Message.created_at, _FOLLOWED, Message.next_attempt_at)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(Message.id.in_(chosen))).all()
@@ -209,9 +211,9 @@ class MessageRepository:
                            Recipient(contact_external_id(self.cipher, external_ref), locale, last_inbound_at,
                                      opted_out),
                            Outbound.from_record(self.cipher.decrypt_json(body)), attempts, author != "system", author,
-                           queued_at)
+                           queued_at, bool(followed), due_at)
                 for message_id, conversation_id, channel, body, attempts, contact_id, external_ref, last_inbound_at,
-                opted_out, locale, author, queued_at in
+                opted_out, locale, author, queued_at, followed, due_at in
                 (found[message_id] for message_id in chosen if message_id in found)]
 
     def oldest_waiting_reply(self, channel: str, now: datetime, besides: int) -> datetime | None:
@@ -241,8 +243,11 @@ class MessageRepository:
         return [(message_id, channel) for message_id, channel in
                 self.session.execute(skip_locked(ready, of=Message), {"now": now})]
 
-    def mark_sent(self, message_id: int, provider_id: str | None, now: datetime) -> None:
-        if provider_id and ":" in provider_id:  # maybe `<chat>:<n>` (Telegram): the chat is not kept in clear
+    def mark_sent(self, message_id: int, provider_id: str | None, now: datetime, *, chat: str | None = None) -> None:
+        """Record a send. `chat`: the recipient's channel id, when the caller knows it (saves looking it up)."""
+        if provider_id and ":" in provider_id and chat is not None:
+            provider_id = sealed_provider_id(self.cipher, provider_id, chat)
+        elif provider_id and ":" in provider_id:  # maybe `<chat>:<n>` (Telegram): the chat is not kept in clear
             head = provider_id.partition(":")[0]
             hashed = self.session.execute(
                 select(Contact.external_hash).join(Conversation, Conversation.contact_id == Contact.id)
@@ -334,3 +339,14 @@ def _sendable_rows() -> ColumnElement[bool]:
 
 
 _SENDABLE = _sendable_rows()
+
+
+def _followed() -> ColumnElement[bool]:
+    """Whether a later outbound message of the row's conversation is queued: only then can bubbles be joined
+    to it, and the dispatcher looks for them (most answers are one bubble: no query for those)."""
+    later = aliased(Message)
+    return exists().where(later.conversation_id == Message.conversation_id, later.direction == "out",
+                          later.id > Message.id, later.status == "queued")
+
+
+_FOLLOWED = _followed()

@@ -327,3 +327,37 @@ def test_the_pool_is_bounded_by_dispatch_concurrency_and_sized_from_rate_and_rou
         throttle.finished(f"c{n}", 1000.09 + n)
     assert dispatcher.slots() == 11
     assert Dispatcher(None, None, {}, throttles={"telegram": throttle}, concurrency=4).slots() == 4  # type: ignore[arg-type]
+
+
+def test_webhook_turns_run_on_two_threads_on_postgresql_and_each_chat_keeps_its_order(
+        worker_services: Services, api: SlowTelegramAPI) -> None:
+    """Turns of different chats overlap on PostgreSQL; a chat's messages are still taken in the order sent."""
+    from flask import Flask
+
+    from bot.web.app import create_app
+    from storage.models import QueuedInbound
+    from tests.helpers import telegram_text_update
+
+    turn_threads = [thread for thread in threading.enumerate() if thread.name.startswith("ptibot-turns")]
+    assert len(turn_threads) == (2 if worker_services.database.is_postgres else 1)
+    client = Flask.test_client(create_app(worker_services.settings, worker_services))
+    moves = ["hola", "menu", "3", "1", "atrás", "menu"]
+    chats = range(300, 316)
+    for n, move in enumerate(moves):
+        for chat in chats:
+            response = client.post("/webhooks/telegram", json=telegram_text_update(chat * 100 + n, chat, move),
+                                   headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+            assert response.status_code == 200
+    deadline = time.monotonic() + 60
+    while True:
+        with worker_services.database.session_scope() as session:
+            waiting = session.execute(select(QueuedInbound.id)).first()
+            rows = session.execute(select(Message.provider_id).where(Message.direction == "in")
+                                   .order_by(Message.id)).scalars().all()
+        if waiting is None and len(rows) == len(moves) * len(chats):
+            break
+        assert time.monotonic() < deadline, f"{len(rows)} turns run"
+        time.sleep(0.1)
+    for chat in chats:  # update ids are kept as provider ids: chat * 100 + the move's place
+        taken = [int(row) - chat * 100 for row in rows if row.isdigit() and int(row) // 100 == chat]
+        assert taken == list(range(len(moves))), chat

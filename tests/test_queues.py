@@ -144,10 +144,13 @@ def test_a_sender_going_on_claims_the_rest_of_its_answer_only(services: Services
     with services.database.session_scope() as session:
         messages = MessageRepository(session, services.cipher)
         (claimed,) = messages.claim_due(later, 1, conversation_id=conversation_id)
-        assert claimed.id == first and claimed.queued_at == now
-        messages.mark_sent(first, None, later)
+        assert claimed.id == first and claimed.queued_at == now and claimed.due_at == now and claimed.followed
+        messages.mark_sent(first, "42:7", later, chat="42")
         (going_on,) = messages.claim_due(later, 1, conversation_id=conversation_id, queued_by=claimed.queued_at)
         assert going_on.id == rest
         messages.mark_sent(rest, None, later)
         assert messages.claim_due(later, 1, conversation_id=conversation_id, queued_by=claimed.queued_at) == []
-        assert [item.id for item in messages.claim_due(later, 1, conversation_id=conversation_id)] == [newer]
+        (last,) = messages.claim_due(later, 1, conversation_id=conversation_id)
+        assert last.id == newer and not last.followed  # nothing after it: no bubbles to look for
+        sealed = session.get(Message, first)
+        assert sealed is not None and sealed.provider_id == f"{services.cipher.identifier_hash('42')[:16]}:7"

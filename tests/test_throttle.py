@@ -90,7 +90,7 @@ def test_a_bot_wide_429_holds_every_chat_exactly_retry_after() -> None:
 def test_a_broadcast_yields_its_slot_while_a_reply_waits() -> None:
     throttle = telegram_throttle()
     reply = throttle.line_up(True, T0)
-    reminder = throttle.line_up(False, T0 - 60)  # queued long before, but a broadcast
+    reminder = throttle.line_up(False, T0 - 60)  # due long before, but a broadcast
     assert throttle.reserve("reminder", T0, urgent=False, ticket=reminder) > 0
     assert throttle.reserve("reminder", T0, urgent=False) > 0  # without a ticket too
     assert throttle.reserve("reply", T0, urgent=True, ticket=reply) == 0
@@ -98,7 +98,7 @@ def test_a_broadcast_yields_its_slot_while_a_reply_waits() -> None:
     assert throttle.reserve("reminder", T0 + 0.05, urgent=False, ticket=reminder) == 0
 
 
-def test_sends_waiting_for_the_pace_are_served_in_the_order_their_messages_were_queued() -> None:
+def test_sends_waiting_for_the_pace_are_served_in_the_order_their_messages_fell_due() -> None:
     """Whoever asks first must not take the slot from an applicant who has waited longer."""
     throttle = telegram_throttle()
     assert throttle.reserve("warm-up", T0) == 0  # the pace's next slot is 1/30 s away
@@ -169,3 +169,20 @@ def test_a_chat_refills_from_when_its_last_send_returned_so_a_late_arrival_canno
     throttle.finished("ana", T0 + 0.8)  # a slow round trip
     assert throttle.chat_wait("ana", T0 + 1.0) == pytest.approx(0.8)
     assert throttle.chat_wait("ana", T0 + 1.8) == 0
+
+
+def test_the_window_credits_the_shortest_round_trip_ever_seen_not_one_a_busy_machine_inflated() -> None:
+    """A send may be counted as late as its answer less the quickest way back: only the fastest round trip
+    seen bounds that; the last ones, slowed by a busy machine, would let the 31st send in a second through."""
+    throttle = type(telegram_throttle())(per_second=2, margin=0.0)
+    assert throttle.reserve("a", T0) == 0
+    throttle.finished("a", T0 + 0.1)  # the network's own round trip
+    for n in range(70):  # then a long busy spell: every send takes 0.3 s
+        moment = T0 + 1 + n
+        assert throttle.reserve(f"c{n}", moment) == 0
+        throttle.finished(f"c{n}", moment + 0.3)
+    last = T0 + 70
+    assert throttle.reserve("b", last + 0.5) == 0
+    throttle.finished("b", last + 0.8)
+    # The send two places back ended at last + 0.3: counted by then less 0.1 at the latest, not less 0.3.
+    assert throttle.seconds_until_free(last + 0.9) == pytest.approx(last + 0.2 + 1.0 + 0.005 - (last + 0.9))

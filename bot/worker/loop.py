@@ -22,6 +22,11 @@ TURNS_PER_PASS = 50  # queued turns run before the turns thread looks at its sto
 # need not look more often than this: each look is a transaction, and at 40 turns a second on PostgreSQL the
 # media job's look alone took a tenth of the worker's time. A downloaded photo waits at most this much more.
 JOBS_GAP = 0.2  # seconds
+# Turns of different chats can run at once on PostgreSQL (each claims its chat's oldest delivery with SKIP
+# LOCKED and locks its conversation), and a turn there spends most of its time waiting for the server's
+# answers: a second thread does its work meanwhile (40 applicants at once: about 25 turns a second instead of
+# 17–26, and a tighter tail). SQLite has one writer at a time: a second thread would only wait for it.
+TURN_THREADS_POSTGRES = 2
 
 class Job(Protocol):
     def run_once(self) -> int:
@@ -65,7 +70,7 @@ class Worker:
         self._turns_wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._turns_thread: threading.Thread | None = None
+        self._turns_threads: list[threading.Thread] = []
         self._sends_thread: threading.Thread | None = None
 
     def wake(self) -> None:
@@ -79,9 +84,12 @@ class Worker:
         if listener:
             listener.start()
         if self.turns is not None:
-            self._turns_thread = threading.Thread(target=self._run_turns, args=(self.turns,), name="ptibot-turns",
-                                                  daemon=True)
-            self._turns_thread.start()
+            count = TURN_THREADS_POSTGRES if self.dispatcher.database.is_postgres else 1
+            self._turns_threads = [threading.Thread(target=self._run_turns, args=(self.turns,), daemon=True,
+                                                    name="ptibot-turns" + (f"-{n}" if n else ""))
+                                   for n in range(count)]
+            for thread in self._turns_threads:
+                thread.start()
         if self.dispatcher in self.jobs:
             # Sends run concurrently on the dispatcher's pool; the end of each wakes its thread to claim more.
             self.dispatcher.run_in_background(self._sends_wake.set)
@@ -102,9 +110,8 @@ class Worker:
                 self._stop.wait(max(0.0, started + JOBS_GAP - time.monotonic()))
         if listener:
             listener.stop()
-        for thread in (self._turns_thread, self._sends_thread):
-            if thread:
-                thread.join(timeout=10)
+        for thread in [*self._turns_threads, *([self._sends_thread] if self._sends_thread else [])]:
+            thread.join(timeout=10)
         self.dispatcher.close()  # the sends in flight end and are recorded
         log.info("worker stopped")
 
@@ -126,7 +133,8 @@ class Worker:
 
     def _run_turns(self, turns: Job) -> None:
         # One turn at a time when the job allows it, so each turn's replies are sent as soon as it commits
-        # rather than after a whole batch of turns.
+        # rather than after a whole batch of turns. Whoever clears the wake-up runs until nothing is left, so
+        # with two threads a wake-up is never lost.
         step: Callable[[], bool] | None = getattr(turns, "run_next", None)
         while not self._stop.is_set():
             self._turns_wake.clear()

@@ -216,7 +216,7 @@ class Dispatcher:
     def _pace(self, item: OutboxItem, throttle: Throttle, continuing: bool) -> bool:
         """Wait for the channel's next slot (it is near: claims follow capacity); False if the chat must wait."""
         chat = item.recipient.external_id
-        ticket = throttle.line_up(item.urgent, item.queued_at or self.clock(), continuing=continuing)
+        ticket = throttle.line_up(item.urgent, item.due_at or self.clock(), continuing=continuing)
         try:
             while (wait := throttle.reserve(chat, self.clock(), urgent=item.urgent, ticket=ticket)) > 0:
                 if throttle.chat_wait(chat, self.clock()) > 0 or wait > SHORT_WAIT:
@@ -295,7 +295,7 @@ class Dispatcher:
         They would not when the chat has spent its burst, or when the channel's rate is behind (other
         applicants' replies have waited for it a while): each bubble sent apart would take a slot they need.
         """
-        if not joinable(item.outbound, item.author) or item.outbound.buttons:
+        if not item.followed or not joinable(item.outbound, item.author) or item.outbound.buttons:
             return item.outbound, []
         now = self.clock()
         room = throttle.chat_room(item.recipient.external_id, now)
@@ -355,7 +355,7 @@ class Dispatcher:
             messages = MessageRepository(session, self.cipher)
             kind, detail, delay = outcome
             if kind == "sent":
-                messages.mark_sent(item.id, detail, now)
+                messages.mark_sent(item.id, detail, now, chat=item.recipient.external_id)
                 for message_id in joined_ids:  # a provider id names one row: delivery receipts update the first
                     messages.mark_sent(message_id, None, now)
             elif kind in ("held", "suppressed"):

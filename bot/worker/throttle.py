@@ -11,12 +11,13 @@ burst impossible however the network bunches them: a send may start only a full 
 after the provider can have counted the send `per_second` places before it. The provider counts a send when
 its request arrives: the old one no later than its answer came back less the way back, the new one no
 sooner than the way there after it leaves; the two ways together are taken as the shortest round trip
-seen (the time a send takes with no queueing anywhere).
+ever seen (the time a send takes with no queueing anywhere: only the last ones, inflated by a busy machine,
+overstated it, and a rare 429 followed).
 
 A 429 stops the chat, or the whole bot for a provider-wide one, for exactly the `retry_after` it named.
 
 The sends waiting for a slot stand in line: the overall pace serves them in turn, interactive replies before
-broadcasts and, among each, the one queued earliest first (so a broadcast yields while a reply waits). Without a
+broadcasts and, among each, the one due earliest first (so a broadcast yields while a reply waits). Without a
 line, whichever sender woke first took the slot: with ten waiting, an applicant could lose it again and again
 to answers queued after theirs.
 All times are seconds (datetimes are converted at the edge), so the pacing is testable with a fake clock.
@@ -33,7 +34,7 @@ from datetime import datetime
 
 WINDOW = 1.0  # seconds: the span in which providers count sends
 GUARD = 0.005  # seconds: clock granularity and drift between our clock and the provider's
-SPREAD_SAMPLES = 64  # round trips remembered: the shortest and the typical one
+SPREAD_SAMPLES = 64  # round trips remembered: the typical one
 UNLIMITED = 2**31  # what `chat_room` says of a channel without a per-chat limit
 
 
@@ -112,9 +113,10 @@ class Throttle:
         self._window: deque[_Send] = deque(maxlen=max(1, math.floor(per_second)))
         self._in_flight: dict[str, _Send] = {}  # one message in flight per chat
         self._round_trips: deque[float] = deque(maxlen=SPREAD_SAMPLES)
+        self._shortest: float | None = None  # the shortest round trip ever seen
         self._chats: OrderedDict[str, TokenBucket] = OrderedDict()
         self._remember = remember_chats
-        # Who waits for a slot, by ticket: (a broadcast?, queued when, ticket), the order they are served in; and
+        # Who waits for a slot, by ticket: (a broadcast?, due since, ticket), the order they are served in; and
         # whether it is an applicant's first message of an answer (not the rest of one they are already getting).
         self._line: dict[int, tuple[tuple[bool, float, int], bool]] = {}
         self._tickets = itertools.count()
@@ -155,7 +157,8 @@ class Throttle:
             return math.floor(bucket.tokens) if math.isfinite(bucket.tokens) else UNLIMITED
 
     def oldest_waiting_reply(self) -> float | None:
-        """When the earliest-queued answer standing in line for its first message was queued (None when none is)."""
+        """Since when the longest-waiting answer standing in line for its first message has been due (None when
+        none is waiting)."""
         with self._lock:
             return min((since for (broadcast, since, _), first in self._line.values() if first and not broadcast),
                        default=None)
@@ -196,8 +199,8 @@ class Throttle:
             return 0.0
 
     def line_up(self, urgent: bool, since: datetime | float, *, continuing: bool = False) -> int:
-        """A send starts waiting for a slot; its ticket for `reserve`. `since`: when its message was queued;
-        `continuing`: it is the rest of an answer whose first message has gone."""
+        """A send starts waiting for a slot; its ticket for `reserve`. `since`: when its message fell due (was
+        queued, or its retry's time came); `continuing`: it is the rest of an answer whose first message has gone."""
         with self._lock:
             ticket = next(self._tickets)
             self._line[ticket] = ((not urgent, _seconds(since), ticket), urgent and not continuing)
@@ -216,6 +219,7 @@ class Throttle:
             if send is not None:
                 send.end = max(moment, send.start)
                 self._round_trips.append(send.end - send.start)
+                self._shortest = min(self._shortest or math.inf, send.end - send.start)
                 bucket = self._chats.get(chat)
                 if bucket is not None:
                     bucket.landed(send.end)
@@ -264,7 +268,7 @@ class Throttle:
             # The provider counted the send `per_second` places back by its end less the way back, and counts
             # this one no sooner than the way there after its start: the shortest round trip is credited.
             # Until a round trip is timed, nothing is; a send still in flight holds the window.
-            shortest = min(self._round_trips) if self._round_trips else 0.0
+            shortest = self._shortest or 0.0
             counted_by = (oldest.end if oldest.end is not None else max(moment, oldest.start + shortest)) - shortest
             free = max(free, max(counted_by, oldest.start) + WINDOW + GUARD)
         return free
