@@ -243,18 +243,11 @@ class MessageRepository:
         return [(message_id, channel) for message_id, channel in
                 self.session.execute(skip_locked(ready, of=Message), {"now": now})]
 
-    def mark_sent(self, message_id: int, provider_id: str | None, now: datetime, *, chat: str | None = None) -> None:
-        """Record a send. `chat`: the recipient's channel id, when the caller knows it (saves looking it up)."""
-        if provider_id and ":" in provider_id and chat is not None:
+    def mark_sent(self, message_id: int, provider_id: str | None, now: datetime, *, chat: str) -> None:
+        """Record a send to `chat` (the recipient's channel id). A provider id of the form `<chat>:<n>`
+        (Telegram's) is sealed, so the chat is not kept in clear."""
+        if provider_id:
             provider_id = sealed_provider_id(self.cipher, provider_id, chat)
-        elif provider_id and ":" in provider_id:  # maybe `<chat>:<n>` (Telegram): the chat is not kept in clear
-            head = provider_id.partition(":")[0]
-            hashed = self.session.execute(
-                select(Contact.external_hash).join(Conversation, Conversation.contact_id == Contact.id)
-                .join(Message, Message.conversation_id == Conversation.id).where(Message.id == message_id)
-            ).scalar_one_or_none()
-            if hashed is not None and self.cipher.identifier_hash(head) == hashed:
-                provider_id = sealed_provider_id(self.cipher, provider_id, head)
         self._attempt(message_id, now, "sent", provider_id, None)
         self.session.execute(update(Message).where(Message.id == message_id).values(
             status="sent", provider_id=provider_id, sent_at=now, attempts=Message.attempts + 1,

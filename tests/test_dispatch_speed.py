@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from bot.core.clock import utcnow
 from bot.core.messages import Button, Inbound, Outbound
+from bot.web.app import create_app
 from bot.wiring import Services, build_services
 from storage.conversations import ContactRepository, ConversationRepository
 from storage.messages import MessageRepository
-from storage.models import Message
+from storage.models import Message, QueuedInbound
 from tests.fakes.telegram_api import FakeTelegramAPI, _error
-from tests.helpers import TELEGRAM_SECRET, TELEGRAM_TOKEN, make_settings
+from tests.helpers import TELEGRAM_SECRET, TELEGRAM_TOKEN, make_settings, telegram_text_update
 
 
 @dataclass(frozen=True)
@@ -332,12 +334,6 @@ def test_the_pool_is_bounded_by_dispatch_concurrency_and_sized_from_rate_and_rou
 def test_webhook_turns_run_on_two_threads_on_postgresql_and_each_chat_keeps_its_order(
         worker_services: Services, api: SlowTelegramAPI) -> None:
     """Turns of different chats overlap on PostgreSQL; a chat's messages are still taken in the order sent."""
-    from flask import Flask
-
-    from bot.web.app import create_app
-    from storage.models import QueuedInbound
-    from tests.helpers import telegram_text_update
-
     turn_threads = [thread for thread in threading.enumerate() if thread.name.startswith("ptibot-turns")]
     assert len(turn_threads) == (2 if worker_services.database.is_postgres else 1)
     client = Flask.test_client(create_app(worker_services.settings, worker_services))

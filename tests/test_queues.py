@@ -148,7 +148,7 @@ def test_a_sender_going_on_claims_the_rest_of_its_answer_only(services: Services
         messages.mark_sent(first, "42:7", later, chat="42")
         (going_on,) = messages.claim_due(later, 1, conversation_id=conversation_id, queued_by=claimed.queued_at)
         assert going_on.id == rest
-        messages.mark_sent(rest, None, later)
+        messages.mark_sent(rest, None, later, chat="42")
         assert messages.claim_due(later, 1, conversation_id=conversation_id, queued_by=claimed.queued_at) == []
         (last,) = messages.claim_due(later, 1, conversation_id=conversation_id)
         assert last.id == newer and not last.followed  # nothing after it: no bubbles to look for

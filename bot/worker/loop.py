@@ -110,8 +110,9 @@ class Worker:
                 self._stop.wait(max(0.0, started + JOBS_GAP - time.monotonic()))
         if listener:
             listener.stop()
-        for thread in [*self._turns_threads, *([self._sends_thread] if self._sends_thread else [])]:
-            thread.join(timeout=10)
+        for running in (*self._turns_threads, self._sends_thread):
+            if running is not None:
+                running.join(timeout=10)
         self.dispatcher.close()  # the sends in flight end and are recorded
         log.info("worker stopped")
 

@@ -351,13 +351,14 @@ class Dispatcher:
         """Record the outcome; bubbles that went joined with `item` share it when it was sent or parked, and
         otherwise go back to the queue as they were (the next try decides again whether to join them)."""
         now = self.clock()
+        chat = item.recipient.external_id
         with self.database.session_scope() as session:
             messages = MessageRepository(session, self.cipher)
             kind, detail, delay = outcome
             if kind == "sent":
-                messages.mark_sent(item.id, detail, now, chat=item.recipient.external_id)
+                messages.mark_sent(item.id, detail, now, chat=chat)
                 for message_id in joined_ids:  # a provider id names one row: delivery receipts update the first
-                    messages.mark_sent(message_id, None, now)
+                    messages.mark_sent(message_id, None, now, chat=chat)
             elif kind in ("held", "suppressed"):
                 for message_id in (item.id, *joined_ids):
                     messages.set_status(message_id, kind, detail or "", now)

@@ -11,8 +11,8 @@ burst impossible however the network bunches them: a send may start only a full 
 after the provider can have counted the send `per_second` places before it. The provider counts a send when
 its request arrives: the old one no later than its answer came back less the way back, the new one no
 sooner than the way there after it leaves; the two ways together are taken as the shortest round trip
-ever seen (the time a send takes with no queueing anywhere: only the last ones, inflated by a busy machine,
-overstated it, and a rare 429 followed).
+ever seen (the time a send takes with no queueing anywhere; the last few, slowed by a busy machine, would
+overstate it and let a rare 429 through).
 
 A 429 stops the chat, or the whole bot for a provider-wide one, for exactly the `retry_after` it named.
 
@@ -20,6 +20,7 @@ The sends waiting for a slot stand in line: the overall pace serves them in turn
 broadcasts and, among each, the one due earliest first (so a broadcast yields while a reply waits). Without a
 line, whichever sender woke first took the slot: with ten waiting, an applicant could lose it again and again
 to answers queued after theirs.
+
 All times are seconds (datetimes are converted at the edge), so the pacing is testable with a fake clock.
 """
 
@@ -75,6 +76,14 @@ class TokenBucket:
         self.tokens = min(self.tokens, 1.0)
 
 
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A send standing in line: served in the order of `place` (a broadcast?, due since, ticket)."""
+
+    place: tuple[bool, float, int]
+    starts_answer: bool  # an applicant's first message of an answer, not the rest of one they are getting
+
+
 @dataclass(slots=True)
 class _Send:
     chat: str
@@ -116,9 +125,7 @@ class Throttle:
         self._shortest: float | None = None  # the shortest round trip ever seen
         self._chats: OrderedDict[str, TokenBucket] = OrderedDict()
         self._remember = remember_chats
-        # Who waits for a slot, by ticket: (a broadcast?, due since, ticket), the order they are served in; and
-        # whether it is an applicant's first message of an answer (not the rest of one they are already getting).
-        self._line: dict[int, tuple[tuple[bool, float, int], bool]] = {}
+        self._line: dict[int, _Waiting] = {}  # by ticket
         self._tickets = itertools.count()
         self._lock = threading.Lock()
 
@@ -160,8 +167,7 @@ class Throttle:
         """Since when the longest-waiting answer standing in line for its first message has been due (None when
         none is waiting)."""
         with self._lock:
-            return min((since for (broadcast, since, _), first in self._line.values() if first and not broadcast),
-                       default=None)
+            return min((waiting.place[1] for waiting in self._line.values() if waiting.starts_answer), default=None)
 
     def round_trip(self) -> float | None:
         """The typical round trip of a send lately (the median of the last ones), None before any."""
@@ -203,7 +209,7 @@ class Throttle:
         queued, or its retry's time came); `continuing`: it is the rest of an answer whose first message has gone."""
         with self._lock:
             ticket = next(self._tickets)
-            self._line[ticket] = ((not urgent, _seconds(since), ticket), urgent and not continuing)
+            self._line[ticket] = _Waiting((not urgent, _seconds(since), ticket), urgent and not continuing)
             return ticket
 
     def leave(self, ticket: int) -> None:
@@ -244,11 +250,11 @@ class Throttle:
     def _ahead(self, ticket: int | None, urgent: bool) -> int:
         """How many waiting sends go before this one."""
         if ticket is None:
-            return 0 if urgent else sum(1 for (broadcast, _, _), _ in self._line.values() if not broadcast)
+            return 0 if urgent else sum(1 for waiting in self._line.values() if not waiting.place[0])
         mine = self._line.get(ticket)
         if mine is None:
             return 0
-        return sum(1 for place, _ in self._line.values() if place < mine[0])
+        return sum(1 for waiting in self._line.values() if waiting.place < mine.place)
 
     def _chat(self, chat: str, moment: float) -> TokenBucket:
         bucket = self._chats.get(chat)
