@@ -102,7 +102,8 @@ def serve_command(host: str, port: int | None, no_worker: bool) -> None:
 
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
     if services.worker and not no_worker:
-        services.worker.start_thread()
+        # Webhooks and staff replies wake it in-process; what a `ptibot` command queues waits for its poll.
+        services.worker.start_thread(watch_database=False)
     click.echo(f"PTI Bot is running: open http://{host}:{port}/ to chat with it (Ctrl+C to stop)")
     # shutdown() waits for serve_forever() to return, so it must not run on the serving thread itself.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())

@@ -156,7 +156,8 @@ def build_services(settings: Settings) -> Services:
                           Periodic(reminders, 20),
                           Periodic(nudges, 60), Periodic(unpaid, 60), Periodic(memberships, 60),
                           Periodic(retention, 300)])
-    turns.on_queued = intake.on_accepted = reminders.on_queued = nudges.on_queued = unpaid.on_queued = worker.wake
+    intake.on_accepted, turns.on_queued = worker.wake_turns, worker.wake_sends
+    reminders.on_queued = nudges.on_queued = unpaid.on_queued = worker.wake
     memberships.on_queued = worker.wake
     reader.on_queued = worker.wake
     return Services(settings, database, cipher, engine, turns, intake, documents, channels.senders, worker)

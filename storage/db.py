@@ -38,6 +38,7 @@ def notify_workers(session: Session) -> None:
 
 
 _CHECKPOINT = "ptibot_wal_checkpoint"
+_READ_ONLY = "ptibot_read_only"  # an execution option: the transaction only reads (see Database.read_scope)
 BUSY_TIMEOUT_S = 30
 CHECKPOINT_WAIT_MS = 2000
 
@@ -85,8 +86,10 @@ def make_engine(url: str, **options: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            # Take the write lock up front: one turn at a time per database, no upgrade deadlocks.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Take the write lock up front: one turn at a time per database, no upgrade deadlocks. A read-only
+            # transaction takes none: in WAL mode it reads a snapshot while the writer goes on.
+            read_only = connection.get_execution_options().get(_READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     options.setdefault("pool_pre_ping", True)
@@ -102,6 +105,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
         # SQLite has one writer at a time and its busy handler sleeps with growing pauses, so threads of
         # one process queue here instead: waits are short and served in order. Other processes still
         # rely on the busy timeout.
@@ -110,6 +114,26 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
+
+    @property
+    def single_writer(self) -> bool:
+        """SQLite: one writer at a time, so a pass that may well find nothing looks first in a `read_scope`."""
+        return self._writer is not None
+
+    @contextmanager
+    def read_scope(self) -> Iterator[Session]:
+        """A transaction that only reads, rolled back at the end.
+
+        On SQLite it waits for no writer and holds none up: it takes neither this process's writer lock nor
+        the database's. A worker woken for nothing (SQLite's file watch wakes it for every commit, its own
+        too) would otherwise take the one writer's turn only to find nothing, while a turn waits for it.
+        """
+        session = self._readers()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:

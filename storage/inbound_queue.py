@@ -66,6 +66,11 @@ class InboundQueueRepository:
         return QueuedDelivery(row.id, Inbound.from_delivery(self.cipher.decrypt_json(row.body)), row.attempts,
                               row.received_at)
 
+    def any_waiting(self, now: datetime) -> bool:
+        """Whether a delivery may be waiting for its turn (a cheap look: `claim_next` decides which)."""
+        return self.session.execute(select(_QUEUE.c.id).where(
+            _QUEUE.c.failed_at.is_(None), _QUEUE.c.available_at <= now).limit(1)).first() is not None
+
     def remove(self, queue_id: int) -> None:
         self.session.execute(delete(_QUEUE).where(_QUEUE.c.id == queue_id))
 

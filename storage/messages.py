@@ -156,6 +156,10 @@ class MessageRepository:
             chosen += [message_id for message_id, _ in others if message_id not in taken][:limit - len(chosen)]
         return self._claim(chosen, now)
 
+    def any_due(self, now: datetime) -> bool:
+        """Whether a message is due and free to go now (a cheap look: `claim_due` decides what to claim)."""
+        return self.session.execute(select(Message.id).where(_SENDABLE).limit(1), {"now": now}).first() is not None
+
     def following(self, item: OutboxItem, now: datetime, limit: int) -> list[tuple[int, Outbound, str]]:
         """The messages queued right after `item` in its conversation and due now: (id, outbound, author), in order.
 

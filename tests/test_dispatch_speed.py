@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.core.clock import utcnow
 from bot.core.messages import Button, Inbound, Outbound
@@ -357,3 +357,33 @@ def test_webhook_turns_run_on_two_threads_on_postgresql_and_each_chat_keeps_its_
     for chat in chats:  # update ids are kept as provider ids: chat * 100 + the move's place
         taken = [int(row) - chat * 100 for row in rows if row.isdigit() and int(row) // 100 == chat]
         assert taken == list(range(len(moves))), chat
+
+
+def test_an_applicants_message_takes_the_sqlite_writer_only_for_the_work_it_brings(
+        worker_services: Services, api: SlowTelegramAPI) -> None:
+    """Queue, turn, claim and record take SQLite's one writer; a thread woken with nothing to do looks without
+    it (the file watch wakes the worker for every commit, its own too), so no turn or send waits behind it."""
+    if worker_services.database.is_postgres:
+        pytest.skip("PostgreSQL has no single writer")
+    writes: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        thread = threading.current_thread().name
+        # The other jobs (media, document reading) look after the replies, and every poll: not on the way.
+        if statement == "BEGIN IMMEDIATE" and thread not in ("ptibot-worker", "ptibot-document-reading"):
+            writes.append(thread)
+
+    client = Flask.test_client(create_app(worker_services.settings, worker_services))
+    time.sleep(0.6)  # the warm-up's wake-ups are over
+    event.listen(worker_services.database.engine, "before_cursor_execute", count)
+    try:
+        response = client.post("/webhooks/telegram", json=telegram_text_update(9001, 9001, "hola"),
+                               headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+        assert response.status_code == 200
+        api.wait_sent(2)  # the welcome and the menu
+        time.sleep(0.15)  # the other jobs' look, once the replies are out
+    finally:
+        event.remove(worker_services.database.engine, "before_cursor_execute", count)
+    # The webhook's queue, the turn, the claim, and each send recorded (the second claimed with the first's
+    # record). Woken for every commit and looking with the lock, the threads took it 20 to 23 times.
+    assert len(writes) == 5, writes

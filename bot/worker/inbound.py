@@ -51,6 +51,10 @@ class InboundWorker:
         """Run the next waiting turn; False when nothing is waiting."""
         started = time.perf_counter()
         delivery: QueuedDelivery | None = None
+        if self.database.single_writer:  # look before taking the one writer's turn: most wake-ups find nothing
+            with self.database.read_scope() as session:
+                if not InboundQueueRepository(session, self.cipher).any_waiting(self.clock()):
+                    return False
         try:
             with self.database.session_scope() as session:
                 queue = InboundQueueRepository(session, self.cipher)

@@ -22,6 +22,9 @@ TURNS_PER_PASS = 50  # queued turns run before the turns thread looks at its sto
 # need not look more often than this: each look is a transaction, and at 40 turns a second on PostgreSQL the
 # media job's look alone took a tenth of the worker's time. A downloaded photo waits at most this much more.
 JOBS_GAP = 0.2  # seconds
+# Woken by a turn, they first let its replies be claimed and sent: on SQLite each look takes the one writer's
+# turn, and a reply claimed after them waited for them.
+JOBS_SETTLE = 0.05  # seconds
 # Turns of different chats can run at once on PostgreSQL (each claims its chat's oldest delivery with SKIP
 # LOCKED and locks its conversation), and a turn there spends most of its time waiting for the server's
 # answers: a second thread does its work meanwhile (40 applicants at once: about 25 turns a second instead of
@@ -56,7 +59,9 @@ class Worker:
     Turns get their own thread so an applicant's message never waits behind a paced broadcast or a long
     scheduler pass; each turn that queues replies wakes the dispatcher. The dispatcher gets its own too, so
     a reply never waits for the scheduler either (a reminder day queues thousands of rows in one pass).
-    `wake()` wakes all three.
+    `wake()` wakes all three; `wake_turns()` only the turns, `wake_sends()` the dispatcher and the other jobs.
+    A thread woken for nothing takes the database's write lock (on SQLite, the one writer's) only to find
+    nothing, while the turn or the send that had work waits for it.
     """
 
     def __init__(self, dispatcher: Dispatcher, poll_interval: float = 0.5, jobs: Sequence[Job] = (),
@@ -78,9 +83,27 @@ class Worker:
         self._sends_wake.set()
         self._wake.set()
 
-    def run_forever(self) -> None:
+    def wake_turns(self) -> None:
+        """A delivery was queued: its turn is due (what the turn queues wakes the others)."""
+        self._turns_wake.set()
+
+    def wake_sends(self) -> None:
+        """A turn queued replies (and perhaps media to fetch or mail to send)."""
+        self._sends_wake.set()
+        self._wake.set()
+
+    def _wake_from_elsewhere(self) -> None:
+        self._turns_wake.set()
+        self._sends_wake.set()
+
+    def run_forever(self, watch_database: bool = True) -> None:
+        """Run until stopped. `watch_database`: also wake for what other processes commit (see
+        `storage.wakeup`); `ptibot serve` turns it off, since its webhooks and staff replies wake the worker
+        in-process, and SQLite's watch would wake it for every commit of its own."""
         log.info("worker started")
-        listener = wakeup_for(self.dispatcher.database.url, self.wake)
+        # Another process's commit (a webhook, a staff reply, a command) may have queued a turn or a message; the
+        # other jobs are woken by what this process queues, and look at least every poll.
+        listener = wakeup_for(self.dispatcher.database.url, self._wake_from_elsewhere) if watch_database else None
         if listener:
             listener.start()
         if self.turns is not None:
@@ -106,8 +129,8 @@ class Worker:
                 except Exception:  # the loop boundary: log, pause, go on (the database may be restarting)
                     log.exception("worker job %s failed", type(job).__name__)
             if handled == 0:
-                self._wake.wait(self.poll_interval)
-                self._stop.wait(max(0.0, started + JOBS_GAP - time.monotonic()))
+                woken = self._wake.wait(self.poll_interval)
+                self._stop.wait(max(JOBS_SETTLE if woken else 0.0, started + JOBS_GAP - time.monotonic()))
         if listener:
             listener.stop()
         for running in (*self._turns_threads, self._sends_thread):
@@ -139,24 +162,26 @@ class Worker:
         step: Callable[[], bool] | None = getattr(turns, "run_next", None)
         while not self._stop.is_set():
             self._turns_wake.clear()
+            more = False  # whether turns may still be waiting
             try:
                 if step is None:
-                    handled = turns.run_once()
+                    more = turns.run_once() > 0
+                    if more:
+                        self._sends_wake.set()  # their replies are queued: the dispatcher's turn
                 else:
                     handled = 0
                     while handled < TURNS_PER_PASS and step():
                         handled += 1
                         self._sends_wake.set()  # its replies are committed: the dispatcher's turn
+                    more = handled == TURNS_PER_PASS  # it stopped to look at the stop flag, not for want of turns
             except Exception:  # the database may be restarting: log, rest, try again
                 log.exception("queued turns failed")
-                handled = 0
-            if handled:
-                self._sends_wake.set()  # their replies are queued: the dispatcher's turn
-            else:
+            if not more:
                 self._turns_wake.wait(self.poll_interval)
 
-    def start_thread(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="ptibot-worker", daemon=True)
+    def start_thread(self, watch_database: bool = True) -> None:
+        self._thread = threading.Thread(target=self.run_forever, args=(watch_database,), name="ptibot-worker",
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

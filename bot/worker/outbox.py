@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.channels import Sender
@@ -51,6 +51,16 @@ MIN_SLOTS = 4
 CONTENDED_AFTER = 0.5  # seconds
 
 Outcome = tuple[str, str | None, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What one send left: the conversation's next message, to send now (None: the sender is done), and
+    whether it leaves work the outbox loop must look at: a next message it did not go on to, or a retry or
+    deferral due sooner than the loop may look again."""
+
+    following: OutboxItem | None
+    loose_ends: bool
 
 
 class Dispatcher:
@@ -86,6 +96,9 @@ class Dispatcher:
         self._pending: Counter[str] = Counter()  # claimed, not yet booked with the throttle, per channel
         self._sending: set[int] = set()  # messages claimed by this dispatcher's senders, not yet recorded
         self._ended = 0  # messages handled by senders since the last pass
+        # The last pass claimed all it was allowed (slots, a channel's rate): more may be due, and the end of a
+        # send, which frees a slot, is worth another pass.
+        self._saturated = False
         self._lock = threading.Lock()
         self._notify: Callable[[], None] | None = None
 
@@ -114,11 +127,18 @@ class Dispatcher:
         return max(min(MIN_SLOTS, self.concurrency), min(self.concurrency, math.ceil(needed * 1.5) + 2))
 
     def run_once(self) -> int:
-        """Send what is due now; return how many messages were handled (started, or ended since last time)."""
+        """Send what is due now; return how many messages were handled (started, or ended since last time).
+
+        In the background (see `run_in_background`) only those started count: a send that ended has already
+        called for this pass, which took its slot into account.
+        """
         ended = self._collect()
+        if self._notify is not None:
+            ended = 0  # in the background only the sends started count (see above)
         inline = self.concurrency == 1 and self._notify is None  # one after another in this thread, as claimed
         free = self.batch if inline else self.slots() - len(self._in_flight)
         if free <= 0:
+            self._saturated = True
             return ended
         recover = time.monotonic() >= self._next_recovery
         if recover:
@@ -132,6 +152,10 @@ class Dispatcher:
         if not recover and self._all_paced_out(limits):
             # Nothing may go before the pace frees a slot: a claim now would only take the database's lock.
             self._throttled_for = min(throttle.seconds_until_free(now) for throttle in self.throttles.values())
+            self._saturated = True
+            return ended
+        if not recover and self.database.single_writer and not self._any_due(now):
+            self._throttled_for, self._saturated = 0.0, False
             return ended
         with self.database.session_scope() as session:
             items = MessageRepository(session, self.cipher).claim_due(
@@ -140,6 +164,9 @@ class Dispatcher:
         self._throttled_for = 0.0 if items else min(
             (self.throttles[channel].seconds_until_free(now) for channel, room in limits.items() if room == 0),
             default=0.0)
+        claimed = Counter(item.channel for item in items)
+        self._saturated = (len(items) >= min(self.batch, free)
+                           or any(claimed[channel] >= room for channel, room in limits.items()))
         # Replies before broadcasts, unpaced channels first, so pacing never holds up what need not wait.
         items.sort(key=lambda item: (not item.urgent, item.channel in self.throttles))
         if inline:
@@ -170,16 +197,23 @@ class Dispatcher:
         loop by itself (a message of its chat in flight, whose end notifies; a deferred one before it, due
         later; the rate limit): the wait is until the next due time still to come, or the pace.
         """
+        self._in_flight = {future for future in self._in_flight if not future.done()}
         if self._in_flight and len(self._in_flight) >= self.slots():
             return ceiling  # every slot is busy: the end of a send wakes the loop
         if self._throttled_for:  # the pace frees a slot sooner than anything else can fall due
             return min(ceiling, max(0.01, self._throttled_for))
         now = self.clock()
-        with self.database.session_scope() as session:
+        with self.database.read_scope() as session:
             due = MessageRepository(session, self.cipher).next_due(after=now)
         if due is None:
             return ceiling
         return min(ceiling, max(0.01, (due - now).total_seconds()))
+
+    def _any_due(self, now: datetime) -> bool:
+        """Whether a claim could find anything, looked at without taking the one writer's turn (SQLite wakes
+        the worker for every commit, its own too)."""
+        with self.database.read_scope() as session:
+            return MessageRepository(session, self.cipher).any_due(now)
 
     def _sending_ids(self) -> list[int]:
         with self._lock:
@@ -195,9 +229,11 @@ class Dispatcher:
     def _work(self, item: OutboxItem) -> None:
         """One sender: this message, then its conversation's next ones while they may go now."""
         current: OutboxItem | None = item
+        loose_ends = True
         try:
             while current is not None:
-                following = self._deliver(current, follow=self._notify is not None, continuing=current is not item)
+                step = self._deliver(current, follow=self._notify is not None, continuing=current is not item)
+                following, loose_ends = step.following, step.loose_ends
                 with self._lock:
                     self._ended += 1
                     self._sending.discard(current.id)
@@ -209,7 +245,9 @@ class Dispatcher:
             with self._lock:
                 self._sending.discard(current.id if current is not None else item.id)
         finally:
-            if self._notify is not None:
+            # A slot is free again: worth a pass when the last one had to leave due messages behind, or when this
+            # send left some (otherwise the pass would only take the database's lock to find nothing).
+            if self._notify is not None and (loose_ends or self._saturated):
                 self._notify()
 
     # -- one message -------------------------------------------------------------------------------
@@ -235,7 +273,7 @@ class Dispatcher:
             if self._pending[item.channel] > 0:
                 self._pending[item.channel] -= 1
 
-    def _deliver(self, item: OutboxItem, *, follow: bool, continuing: bool = False) -> OutboxItem | None:
+    def _deliver(self, item: OutboxItem, *, follow: bool, continuing: bool = False) -> _Step:
         """Send one message and record the outcome; the conversation's next message when it may go now.
 
         `continuing`: the sender went on to it from the message before it, of the same answer.
@@ -245,7 +283,7 @@ class Dispatcher:
         joined_ids: list[int]
         throttle = self.throttles.get(item.channel) if item.outbound.kind != "ack" else None
         if throttle is not None and not self._pace(item, throttle, continuing):
-            return None
+            return _Step(None, loose_ends=True)  # put back until its chat may have it
         if throttle is None:  # unpaced (an ack, or a channel without limits): it was counted as pending all the same
             self._booked(item)
         chat = item.recipient.external_id
@@ -286,7 +324,8 @@ class Dispatcher:
         if joined_ids:
             with self._lock:
                 self._sending.difference_update(joined_ids)
-        return following
+        settled = kind in ("sent", "held", "suppressed") and (following is not None or not item.followed)
+        return _Step(following, loose_ends=not settled)
 
     def _join_following(self, item: OutboxItem, throttle: Throttle) -> tuple[Outbound, list[int]]:
         """The message to send for `item`: with the answer's next bubbles joined to it when they would not all
@@ -299,7 +338,7 @@ class Dispatcher:
             return item.outbound, []
         now = self.clock()
         room = throttle.chat_room(item.recipient.external_id, now)
-        with self.database.session_scope() as session:
+        with self.database.read_scope() as session:  # most answers go apart: looking takes no writer's turn
             messages = MessageRepository(session, self.cipher)
             run: list[tuple[int, Outbound]] = []
             for message_id, outbound, author in messages.following(item, now, MOST_JOINED):
@@ -310,7 +349,8 @@ class Dispatcher:
             ids = [message_id for message_id, _ in run[:count]]
             if not count or (count <= room and not self._contended(messages, throttle, item, now)):
                 return item.outbound, []
-            if not messages.claim_following(ids, now):
+        with self.database.session_scope() as session:  # they wait behind `item`: still queued, unless withdrawn
+            if not MessageRepository(session, self.cipher).claim_following(ids, now):
                 return item.outbound, []
         with self._lock:
             self._sending.update(ids)
