@@ -91,6 +91,7 @@ class ConversationRepository:
     def __init__(self, session: Session, cipher: Cipher) -> None:
         self.session = session
         self.cipher = cipher
+        self._locked: dict[int, Conversation] = {}  # rows `lock` loaded, by id
 
     def lock(self, contact_id: int, locale: str, now: datetime) -> tuple[int, DialogState]:
         """Load (creating if needed) the contact's conversation, locked until the transaction ends."""
@@ -102,6 +103,8 @@ class ConversationRepository:
                 "history": "[]", "owner": "bot", "misses": 0, "turns": 0,
             }, ["contact_id"])
             row = self.session.execute(query).scalar_one()
+        # The session only keeps a weak reference: held here, `save` finds it without loading it again.
+        self._locked[row.id] = row
         return row.id, self._state(row)
 
     def lock_by_id(self, conversation_id: int) -> DialogState | None:
@@ -130,7 +133,7 @@ class ConversationRepository:
         )
 
     def save(self, conversation_id: int, state: DialogState, events: tuple[str, ...]) -> None:
-        row = self.session.get(Conversation, conversation_id)
+        row = self._locked.get(conversation_id) or self.session.get(Conversation, conversation_id)
         assert row is not None
         row.flow, row.state, row.locale = state.flow, state.state, state.locale
         row.data = self.cipher.encrypt_json(state.data)
