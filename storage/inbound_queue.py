@@ -17,13 +17,17 @@ from storage.sql import insert_ignoring_duplicates
 
 _QUEUE = cast(Table, QueuedInbound.__table__)
 _EARLIER = _QUEUE.alias("earlier")
-# Built once: constructing this statement cost more than running it.
-_NEXT = skip_locked(
-    select(_QUEUE.c.id, _QUEUE.c.body, _QUEUE.c.attempts, _QUEUE.c.received_at)
+# Built once: constructing this statement cost more than running it. The delivery is taken off the queue as it
+# is claimed (one statement, not a claim and a delete): the delete holds the row until the turn's transaction
+# ends, and a turn that fails rolls it back onto the queue.
+_NEXT_ID = skip_locked(
+    select(_QUEUE.c.id)
     .where(_QUEUE.c.failed_at.is_(None), _QUEUE.c.available_at <= bindparam("now", type_=_QUEUE.c.available_at.type),
            ~exists().where(_EARLIER.c.chat_key == _QUEUE.c.chat_key, _EARLIER.c.id < _QUEUE.c.id,
                            _EARLIER.c.failed_at.is_(None)))
     .order_by(_QUEUE.c.id).limit(1), of=_QUEUE)
+_TAKE_NEXT = (delete(_QUEUE).where(_QUEUE.c.id == _NEXT_ID.scalar_subquery())
+              .returning(_QUEUE.c.id, _QUEUE.c.body, _QUEUE.c.attempts, _QUEUE.c.received_at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,26 +57,24 @@ class InboundQueueRepository:
             "attempts": 0,
         }, ["channel", "provider_id"]) is not None
 
-    def claim_next(self, now: datetime) -> QueuedDelivery | None:
-        """The oldest delivery whose chat has nothing older waiting, locked for this transaction.
+    def take_next(self, now: datetime) -> QueuedDelivery | None:
+        """The oldest delivery whose chat has nothing older waiting, off the queue when this transaction commits.
 
-        Another worker's locked row is skipped, and so is every later row of that chat (an older one
-        exists), so two workers never run one chat's turns at once or out of order. A failed row no
-        longer holds its chat back.
+        Another worker's row is skipped, and so is every later row of that chat (an older one still exists
+        until that worker's turn commits), so two workers never run one chat's turns at once or out of
+        order. If this transaction rolls back, the delivery is back in its place. A failed row no longer
+        holds its chat back.
         """
-        row = self.session.execute(_NEXT, {"now": now}).first()
+        row = self.session.execute(_TAKE_NEXT, {"now": now}).first()
         if row is None:
             return None
         return QueuedDelivery(row.id, Inbound.from_delivery(self.cipher.decrypt_json(row.body)), row.attempts,
                               row.received_at)
 
     def any_waiting(self, now: datetime) -> bool:
-        """Whether a delivery may be waiting for its turn (a cheap look: `claim_next` decides which)."""
+        """Whether a delivery may be waiting for its turn (a cheap look: `take_next` decides which)."""
         return self.session.execute(select(_QUEUE.c.id).where(
             _QUEUE.c.failed_at.is_(None), _QUEUE.c.available_at <= now).limit(1)).first() is not None
-
-    def remove(self, queue_id: int) -> None:
-        self.session.execute(delete(_QUEUE).where(_QUEUE.c.id == queue_id))
 
     def retry_later(self, queue_id: int, error: str, available_at: datetime) -> None:
         self.session.execute(update(_QUEUE).where(_QUEUE.c.id == queue_id).values(

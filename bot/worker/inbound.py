@@ -59,12 +59,11 @@ class InboundWorker:
             with self.database.session_scope() as session:
                 queue = InboundQueueRepository(session, self.cipher)
                 now = self.clock()
-                delivery = queue.claim_next(now)
+                delivery = queue.take_next(now)
                 if delivery is None:
                     return False
                 QUEUE_WAIT_SECONDS.observe(max(0.0, (now - delivery.received_at).total_seconds()))
                 outcome = self.turns.run_queued(session, delivery.inbound, now)
-                queue.remove(delivery.id)
         except OUTAGE_ERRORS:
             raise  # the database is unreachable or restarting: nothing was done, the loop rests and retries
         except Exception as error:
