@@ -19,6 +19,7 @@ from bot.core.clock import utcnow
 from bot.core.messages import Button, Inbound, Outbound
 from bot.web.app import create_app
 from bot.wiring import Services, build_services
+from bot.worker.loop import CLAIM_GAP
 from storage.conversations import ContactRepository, ConversationRepository
 from storage.messages import MessageRepository
 from storage.models import Message, QueuedInbound
@@ -387,3 +388,24 @@ def test_an_applicants_message_takes_the_sqlite_writer_only_for_the_work_it_brin
     # The webhook's queue, the turn, the claim, and each send recorded (the second claimed with the first's
     # record). Woken for every commit and looking with the lock, the threads took it 20 to 23 times.
     assert len(writes) == 5, writes
+
+
+def test_while_the_rate_is_the_limit_claim_passes_come_a_few_times_a_second_not_one_per_send(
+        worker_services: Services, api: SlowTelegramAPI) -> None:
+    """A broadcast paced at 30/s: each pass only tops up the slots the sends since the last one freed, so the
+    dispatcher looks every CLAIM_GAP instead of after every send (each look is a query, most found one row)."""
+    looks: list[float] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT messages.id, messages.channel") and "ORDER BY" in statement:
+            looks.append(time.monotonic())  # a pass looks once or twice: replies first, then the rest
+
+    event.listen(worker_services.database.engine, "before_cursor_execute", count)
+    try:
+        queue_many(worker_services, {chat: ["recordatorio"] for chat in range(2000, 2090)}, broadcast=True)
+        spans = api.wait_sent(90, timeout=30)
+    finally:
+        event.remove(worker_services.database.engine, "before_cursor_execute", count)
+    seconds = max(span.end for span in spans) - min(span.start for span in spans)
+    # 3 s: about 100 looks; a pass after every send made about 210.
+    assert len(looks) <= 2 * seconds / CLAIM_GAP + 10, (len(looks), seconds)

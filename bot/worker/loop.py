@@ -25,6 +25,10 @@ JOBS_GAP = 0.2  # seconds
 # Woken by a turn, they first let its replies be claimed and sent: on SQLite each look takes the one writer's
 # turn, and a reply claimed after them waited for them.
 JOBS_SETTLE = 0.05  # seconds
+# While the rate (or every sending slot) is the limit, a claim pass only tops up what the sends since the last one
+# freed, and each is a write: at 30 sends a second, a pass per send took a fifth of the worker's time, mostly
+# to claim one row or none. Then passes come this far apart; what they claim waits for the rate anyway.
+CLAIM_GAP = 0.05  # seconds
 # Turns of different chats can run at once on PostgreSQL (each claims its chat's oldest delivery with SKIP
 # LOCKED and locks its conversation), and a turn there spends most of its time waiting for the server's
 # answers: a second thread does its work meanwhile (40 applicants at once: about 25 turns a second instead of
@@ -147,6 +151,9 @@ class Worker:
             except Exception:  # the database may be restarting: log, rest, try again
                 log.exception("worker job Dispatcher failed")
                 handled = 0
+            if self.dispatcher.saturated:
+                self._stop.wait(CLAIM_GAP)
+                continue
             if handled:
                 continue
             try:

@@ -186,6 +186,11 @@ class Dispatcher:
             return self._collect()
         return len(items) + ended
 
+    @property
+    def saturated(self) -> bool:
+        """Whether the last pass claimed all it was allowed: the rate or the sending slots are the limit."""
+        return self._saturated
+
     def _all_paced_out(self, limits: Mapping[str, int]) -> bool:
         """Whether every configured channel is paced and its rate lets nothing more go soon."""
         return bool(limits) and all(room == 0 for room in limits.values()) and set(self.senders) <= set(limits)
