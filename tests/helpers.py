@@ -379,3 +379,13 @@ def post_json(url: str, body: Any, headers: dict[str, str] | None = None) -> tup
                                      headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read() or b"null")
+
+
+def telegram_welcome(api: Any, chat: int) -> list[dict[str, Any]]:
+    """The sendMessage calls the fake Bot API accepted for `chat`, in order, once the welcome and the menu (with
+    its buttons, last) have arrived: as two messages, or as one when the rate was behind and the bubbles went
+    joined (bot.worker.joining). Empty until then."""
+    sent = [call.params for call in api.calls_to("sendMessage")
+            if call.status == 200 and call.params["chat_id"] == chat]
+    complete = bool(sent) and "IMSS" in sent[0]["text"] and bool(sent[-1].get("reply_markup"))
+    return sent if complete else []

@@ -54,6 +54,7 @@ from tests.helpers import (
     post_json,
     skip_or_fail,
     telegram_text_update,
+    telegram_welcome,
 )
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
@@ -107,10 +108,9 @@ def assert_welcome_and_menu_once(api: FakeTelegramAPI, chats: tuple[int, ...]) -
     """Each chat got the welcome, then the menu with its buttons, once each: as two messages, or as one when
     the rate was behind (a bot-wide 429 kept the retries waiting) and the bubbles went joined."""
     for chat in chats:
-        sent = [call.params for call in api.calls_to("sendMessage")
-                if call.status == 200 and call.params["chat_id"] == chat]
-        assert len(sent) in (1, 2) and "IMSS" in sent[0]["text"], (chat, sent)
-        assert [bool(params.get("reply_markup")) for params in sent][-2:] in ([True], [False, True]), (chat, sent)
+        sent = telegram_welcome(api, chat)
+        assert len(sent) in (1, 2) and [bool(params.get("reply_markup")) for params in sent] in (
+            [True], [False, True]), (chat, api.calls_to("sendMessage"))
 
 
 @pytest.fixture

@@ -97,6 +97,7 @@ class Worker:
         self._wake.set()
 
     def _wake_from_elsewhere(self) -> None:
+        """Another process committed: a turn or a message may be due (not the other jobs: they poll)."""
         self._turns_wake.set()
         self._sends_wake.set()
 
