@@ -51,6 +51,10 @@ def test_language_of_a_message(text: str, english: bool, spanish: bool) -> None:
     ("me devuelven mi dinero?", "refund"), ("aceptan tarjeta?", "payment"), ("tienen pagina web?", "website"),
     ("inglés", "english"), ("español", "spanish"), ("holaa", "greeting"), ("ayudaa", "help"),
     ("hola quiero inscribirme", "enroll"),  # the longest phrase wins over the greeting
+    # Chat shorthand and slang: "q" is "que", "lana", "feria" and "varo" are money.
+    ("me regresan la lana?", "refund"), ("y si me arrepiento?", "refund"), ("cuanto tengo q pagar al imss", "costs"),
+    ("no será fraude?", "trust"), ("ustedes son del imss?", "trust"), ("puedo meter a mis hijos?", "family"),
+    ("no entiendo", "confused"), ("no le entendí", "confused"),
     ("55", None), ("GODE561231GR8", None), ("Av. Juárez 123", None),
 ])
 def test_understand(text: str, intent: str | None) -> None:

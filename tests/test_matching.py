@@ -22,6 +22,19 @@ def test_yes_no(said: str, expected: int | None) -> None:
     assert pick(said, YES_NO) == expected
 
 
+@pytest.mark.parametrize(("said", "expected"), [
+    ("sí, vendo comida en mi casa", 0), ("si tengo mi propio negocio", 0), ("claro, soy plomero", 0),
+    ("no tengo patrón", 1), ("no, nada más lo mío", 1), ("nunca", 1), ("nel, soy independiente", 1),
+    # A question, an answer that says both, a doubt: asked again rather than guessed.
+    ("si me rechazan, ¿me devuelven mi dinero?", None), ("si pero no", None), ("no sé si cuenta", None),
+    ("no, si tengo", None),
+])
+def test_a_yes_or_no_that_leads_an_explanation_answers_in_the_loose_pass_only(said: str, expected: int | None) -> None:
+    assert pick(said, YES_NO) == expected
+    if len(said.split()) > 1 and said != "nunca":
+        assert pick(said, YES_NO, strict=True) is None  # the intent layer is asked first
+
+
 MENU = [["Iniciar mi inscripción", "enroll", "inscribirme"], ["Requisitos", "requirements"],
         ["Cuánto cuesta el IMSS", "costs", "costos", "precio"], ["Hablar con un asesor", "asesor"]]
 

@@ -256,6 +256,9 @@ class Turn:
         elif intent.kind == "thanks":
             self.say(N_("You are welcome! 😊"))
             self.reprompt(short=True)
+        elif intent.kind == "confused":  # "no entiendo": say it is fine, point at the buttons and a person
+            self.miss(N_("Sorry, I was not clear. Answer as best you can or tap a button: an advisor checks "
+                         "everything before filing. Or write *asesor* to talk to a person."), {}, forgive=False)
         elif intent.kind == "unsure":  # a choice without an "unsure" option: help, and count it as a miss
             self.miss(N_("No problem. Choose the closest answer: an advisor checks everything before filing. "
                          "Or write *asesor* to talk to a person."), {}, forgive=False)

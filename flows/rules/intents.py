@@ -35,7 +35,7 @@ class Intent:
     """A meaning: `kind` says what the turn does with it, `answer` is a FAQ's short reply (a msgid)."""
 
     name: str
-    kind: str  # "faq" | "command" | "enroll" | "language" | "greeting" | "thanks" | "unsure" | "missing"
+    kind: str  # "faq" | "command" | "enroll" | "language" | "greeting" | "thanks" | "unsure" | "confused" | "missing"
     phrases: tuple[str, ...]
     answer: str = ""
 
@@ -70,9 +70,9 @@ INTENTS: tuple[Intent, ...] = (
           "slip of your first contribution. IMSS contributions are not included: you pay them to IMSS.")),
     Intent("privacy", "faq", (
         "es seguro", "seguro dar", "mis datos seguros", "datos seguros", "privacidad", "aviso de privacidad",
-        "que hacen con mis datos", "para que quieren mis datos", "para que mi curp", "confiable", "es confiable",
-        "estafa", "fraude", "son reales", "robar mis datos", "is it safe", "safe", "privacy", "my data safe",
-        "scam", "what do you do with my data", "proteccion de datos", "with my data", "use my data", "data safe",
+        "que hacen con mis datos", "para que quieren mis datos", "para que mi curp", "robar mis datos", "is it safe",
+        "safe", "privacy", "my data safe", "what do you do with my data", "proteccion de datos", "with my data",
+        "use my data", "data safe",
         "hacen con esa informacion", "hacen con mi informacion", "hacen con mis datos", "para que quieren saber",
         "para que lo quieren", "para que la quieren", "para que los quieren",
     ), N_("Yes. We use your data only to file your IMSS enrollment, which needs your CURP, RFC and ID. It "
@@ -88,8 +88,35 @@ INTENTS: tuple[Intent, ...] = (
     Intent("refund", "faq", (
         "reembolso", "reembolsan", "devuelven mi dinero", "devuelven el dinero", "devolucion", "regresan mi dinero",
         "regresan el dinero", "si no me aceptan", "si me rechazan", "refund", "money back", "get my money",
+        "regresan dinero", "devuelven dinero", "regresan lo que pague", "devuelven lo que pague", "arrepiento",
+        "arrepentirme", "me arrepiento", "change my mind",
     ), N_("There are no refunds, total or partial, once the procedure has started, whatever IMSS decides: "
           "the work of filing is already done. Only IMSS approves an enrollment.")),
+    # "¿Son una estafa?", "¿ustedes son del IMSS?": who we are, never a bare "yes" (the privacy answer starts so).
+    Intent("trust", "faq", (
+        "estafa", "fraude", "son reales", "es real", "confiable", "es confiable", "son confiables", "de confianza",
+        "es legal", "son legales", "es oficial", "son del imss", "son el imss", "ustedes son el imss",
+        "trabajan en el imss", "trabajan para el imss", "es del gobierno", "son del gobierno", "scam", "fraud",
+        "legit", "is this real", "are you imss", "official",
+    ), N_("We are a private service that files your IMSS enrollment for you; we are not IMSS. Only IMSS approves "
+          "an enrollment, and you pay its contributions directly to IMSS, never to us. You pay our fee only after "
+          "checking your summary, and you get a receipt. Your data and documents are stored encrypted.")),
+    # What IMSS itself charges (not our fee): at the menu its topic answers, elsewhere this short line.
+    Intent("costs", "faq", (
+        "cuanto cuesta el imss", "cuanto cobra el imss", "cuanto pago al imss", "cuanto se paga al imss",
+        "cuanto tengo que pagar al imss", "pagar al imss", "pago al imss", "cuota del imss", "cuotas del imss",
+        "cuota imss", "cuotas imss", "cuanto de cuota", "pagar de cuota", "cuota mensual", "cuanto es la cuota",
+        "how much is imss", "imss contributions", "imss fees",
+    ), N_("IMSS contributions depend on the income you declare and are paid directly to IMSS, never to us. "
+          "See *How much IMSS costs* in the menu for an idea; once you give your income I estimate yours.")),
+    # Beneficiaries (DOMAIN.md "Beneficiaries"): who may be registered with the applicant.
+    Intent("family", "faq", (
+        "mis hijos", "mi hijo", "mi hija", "mi esposa", "mi esposo", "mi pareja", "mi mama", "mi papa",
+        "mis papas", "mis padres", "mi familia", "beneficiario", "beneficiarios", "my children", "my wife",
+        "my husband", "my family", "my parents", "beneficiaries",
+    ), N_("Yes: with your enrollment you can register your spouse or partner, your children and your father and "
+          "mother as beneficiaries; I ask for them after your income. IMSS applies its medical questionnaire to "
+          "each of them too.")),
     Intent("payment", "faq", (
         "aceptan tarjeta", "pagar con tarjeta", "tarjeta", "formas de pago", "forma de pago", "como pago",
         "como les pago", "metodos de pago", "transferencia", "efectivo", "oxxo", "deposito", "puedo pagar",
@@ -183,6 +210,12 @@ INTENTS: tuple[Intent, ...] = (
         "como obtengo", "como saco", "donde saco", "como sacar", "como la consigo", "dont have", "dont have it",
         "i do not have", "later", "how do i get", "how to get",
     )),
+    # "No entiendo": the question was not clear; said apart from "no", which would answer it.
+    Intent("confused", "confused", (
+        "no entiendo", "no le entiendo", "no te entiendo", "no entendi", "no comprendo", "que es eso",
+        "a que se refiere", "a que te refieres", "que significa", "que quiere decir", "como que", "no le entendi",
+        "i dont understand", "what does that mean", "what do you mean",
+    )),
     Intent("unsure", "unsure", ("no se", "no lo se", "no me acuerdo", "no recuerdo", "no estoy seguro",
                                 "no estoy segura", "ni idea", "quien sabe", "not sure", "dont know",
                                 "dont remember", "nose")),
@@ -202,9 +235,15 @@ def fold(word: str) -> str:
     return word or "h"
 
 
+# Chat shorthand and slang read as the word they stand for: "q" is "que", "lana" and "feria" are money.
+_SHORTHAND = {"q": "que", "k": "que", "x": "por", "xq": "porque", "pq": "porque", "porq": "porque",
+              "lana": "dinero", "feria": "dinero", "varo": "dinero", "baro": "dinero"}
+
+
 def words(text: str) -> list[str]:
-    """The folded words of a message, apostrophes dropped ("don't" -> "dont")."""
-    return [fold(word) for word in normalise(text.replace("'", "").replace("’", "")).split()]
+    """The folded words of a message, apostrophes dropped ("don't" -> "dont"), shorthand spelled out."""
+    said = normalise(text.replace("'", "").replace("’", "")).split()
+    return [fold(_SHORTHAND.get(word, word)) for word in said]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ An answer is matched in two passes. `pick(strict=True)` takes only what cannot b
 number (a position, or a value inside an option's range such as an age), the yes/no words alone ("sip",
 "claro", "nel"), an option's exact name, its words in any order, or its name with only courtesy words
 around it ("no, gracias"). The dialog asks the intent layer (FAQ, commands) between the passes, and only
-then the loose pass: a close spelling (rapidfuzz). "no sé" is never "no": it names an "unsure" option
-or nothing.
+then the loose pass: a yes or no that leads an explanation ("sí, vendo comida", "no tengo patrón"), then a
+close spelling (rapidfuzz). "no sé" is never "no": it names an "unsure" option or nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ YES_WORDS = frozenset({"si", "sip", "sii", "siii", "sep", "simon", "claro", "ok"
                        "dale", "sale", "yes", "yeah", "yep", "yup", "sure", "correcto", "exacto", "afirmativo",
                        "de acuerdo", "por supuesto", "esta bien", "si claro", "asi es", "andale", "orale"})
 NO_WORDS = frozenset({"no", "nop", "nope", "nel", "nah", "negativo", "para nada", "nel pastel", "tampoco",
-                      "ninguno", "nada"})
+                      "ninguno", "ninguna", "nada", "nunca", "jamas"})
 # Words that may surround an option's name without changing it: "no, gracias", "el 2 por favor".
 COURTESY = frozenset({"gracias", "por", "favor", "porfa", "porfavor", "please", "thanks", "pls", "claro", "mmm",
                       "pues", "bueno", "oye", "ok", "la", "el", "opcion", "option", "quiero", "ver", "a", "de",
@@ -54,6 +54,22 @@ def _canonical(said: str) -> str:
                             and any(w in NO_WORDS for w in words)):
         return "no"
     return said
+
+
+def _leading_yes_no(said: str, text: str) -> str | None:
+    """ "sí, trabajo por mi cuenta" -> "si"; "no tengo patrón", "no, vivo en Monterrey" -> "no".
+
+    The loose pass only (the intent layer has already had "si me rechazan, ¿me devuelven?" and "no entiendo"),
+    and never for a question, an answer that says both, or a doubt ("no sé si…").
+    """
+    words = said.split()
+    if len(words) < 2 or "?" in text or "¿" in text or any(f" {doubt} " in f" {said} " for doubt in UNSURE):
+        return None
+    lead = _canonical(words[0])
+    if lead not in ("si", "no"):
+        return None
+    opposite = YES_WORDS if lead == "no" else NO_WORDS
+    return None if any(word in opposite for word in words[1:]) else lead
 
 
 def _by_range(said: str, ranges: Sequence[tuple[float, float] | None]) -> int | None:
@@ -119,6 +135,11 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
     found = _only(surrounded)
     if found is not None or strict:
         return found
+    lead = _leading_yes_no(said, text)
+    if lead is not None:
+        found = _only([i for i, option in enumerate(names) if lead in option])
+        if found is not None:
+            return found
     scored = sorted(((max((fuzz.ratio(said, name) for name in option), default=0.0), i)
                      for i, option in enumerate(names)), reverse=True)
     if scored and scored[0][0] >= SPELLING_SIMILARITY and (
