@@ -20,6 +20,9 @@ from flows.rules.validators import screen_answer
     ("gode 561231 hdfnzd03", "curp", "gode 561231 hdfnzd03", False),  # spaces inside: the parser joins them
     ("ahorita no tengo mi curp a la mano", "curp", None, True),
     ("mi correo es ana@gmail.com", "email", "ana@gmail.com", False),
+    ("ana lopez@gmail.com", "email", "ana lopez@gmail.com", False),  # a space inside: the parser says so
+    ("ocho mil pesos", "monthly_income", "8000 pesos", False),  # in words, read as a number
+    ("😊 me llamo Ana López", "full_name", "Ana López", False),
     ("¿12,500?", "monthly_income", "¿12,500?", False),  # a number with a question mark is still a number
     ("Av. Juárez 123, Col. Centro", "address", "Av. Juárez 123, Col. Centro", False),
 ])

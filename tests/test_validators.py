@@ -56,6 +56,7 @@ def accepted(parsed: Parsed) -> Any:
     ("ana o’connor pérez-gómez", "Ana O'Connor Pérez-Gómez"),
     ("Ma. Guadalupe Ruiz", "Ma. Guadalupe Ruiz"),
     ("Peña Nieto Ñoño", "Peña Nieto Ñoño"),
+    ("Ana 😊 López", "Ana López"), ("🙋‍♀️ Rosa Díaz 💐", "Rosa Díaz"),  # emoji are not part of a name
 ])
 def test_full_name_is_cleaned(said: str, stored: str) -> None:
     assert accepted(v.parse_full_name(said, {})) == stored
@@ -64,7 +65,6 @@ def test_full_name_is_cleaned(said: str, stored: str) -> None:
 @pytest.mark.parametrize(("said", "fragment"), [
     ("María", "first name and your surnames"),
     ("", "first name and your surnames"),
-    ("Ana 😊 López", "letters only"),
     ("Juan Pérez 2", "letters only"),
     ("juan@perez.com López", "letters only"),
     ("A Bo", "between 5 and 120"),
@@ -385,6 +385,7 @@ def test_occupation_errors(said: str) -> None:
     ("12 mil", 12000.0), ("12mil", 12000.0), ("12.5 mil", 12500.0), ("12,5 mil", 12500.0), ("12k", 12000.0),
     ("12K", 12000.0), ("$ 9 500", 9500.0), ("12.500", 12500.0), ("12.500,75", 12500.75),
     ("1,234,567.891", None), ("12500 pesos al mes", 12500.0), ("aprox. 8 mil", 8000.0), ("$8,000 MXN", 8000.0),
+    ("doce mil", 12000.0), ("ocho mil quinientos pesos", 8500.0), ("veinte mil al mes", 20000.0),  # in words
     ("12500.", 12500.0), ("9999999", 9999999.0), ("10,000,000", 10000000.0), ("0.333", None), ("7.5", 7.5),
 ])
 def test_income_formats(said: str, stored: float | None) -> None:
@@ -396,7 +397,7 @@ def test_income_formats(said: str, stored: float | None) -> None:
 
 
 @pytest.mark.parametrize(("said", "fragment"), [
-    ("mucho", "just the number"), ("", "just the number"), ("doce mil", "just the number"),
+    ("mucho", "just the number"), ("", "just the number"),
     ("entre 8 y 10 mil", "just the number"), ("10 15", "just the number"), ("1.2.3", "just the number"),
     ("0", "more than zero"), ("$0.00", "more than zero"), ("-500", "more than zero"),
     ("10,000,001", "too high"), ("50000 mil", "too high"),
@@ -429,6 +430,7 @@ def test_income_errors(said: str, fragment: str) -> None:
     ("María López - esposa", "María López", "spouse"),
     ("María López esposa", "María López", "spouse"),
     ("hija Sofía Ruiz", "Sofía Ruiz", "child"),
+    ("María 😊 López, esposa", "María López", "spouse"),
 ])
 def test_beneficiary_accepted(said: str, name: str, relationship: str) -> None:
     assert accepted(v.parse_beneficiary(said, {})) == {"name": name, "relationship": relationship}
@@ -441,7 +443,6 @@ def test_beneficiary_accepted(said: str, name: str, relationship: str) -> None:
     ("María López, tía", "spouse or partner, son or daughter, father or mother"),
     ("María López, abuela", "spouse or partner, son or daughter, father or mother"),
     ("María, esposa", "full name"),
-    ("María 😊 López, esposa", "full name"),
 ])
 def test_beneficiary_errors(said: str, fragment: str) -> None:
     assert fragment in rejected(v.parse_beneficiary(said, {}))

@@ -24,6 +24,29 @@ def normalise(text: str) -> str:
 
 
 
+def spelled_out_numbers(text: str) -> str:
+    """ "ocho mil pesos" -> "8000 pesos", "tengo treinta y cuatro" -> "tengo 34"; other words unchanged.
+
+    text2num's Spanish reader, which leaves lone small words ("un", "una") alone, so "tengo una tiendita" stays.
+    A text with digits is left as typed: "12 mil" is the income parser's to read.
+    """
+    if any(ch.isdigit() for ch in text):
+        return text
+    from text_to_num import alpha2digit  # a compiled extension: loaded on the first number typed in words
+
+    try:
+        return str(alpha2digit(text, "es"))
+    except (ValueError, TypeError):  # a reader's limit is never the applicant's problem
+        return text
+
+
+def without_symbols(text: str) -> str:
+    """Emoji and pictographs taken out ("Ana López 😊" -> "Ana López"): names and addresses never carry them."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Sk", "Cs", "Co")
+                   and ch not in "\u200d\ufe0f\ufe0e")
+    return _SPACES.sub(" ", kept).strip()
+
+
 def split_text(text: str, limit: int) -> list[str]:
     """Split a text into chunks of at most `limit` characters, preferring paragraph, line, then word breaks.
 

@@ -75,7 +75,7 @@ INTENTS: tuple[Intent, ...] = (
         "use my data", "data safe",
         "hacen con esa informacion", "hacen con mi informacion", "hacen con mis datos", "para que quieren saber",
         "para que lo quieren", "para que la quieren", "para que los quieren",
-    ), N_("Yes. We use your data only to file your IMSS enrollment, which needs your CURP, RFC and ID. It "
+    ), N_("We use your data only to file your IMSS enrollment, which needs your CURP, RFC and ID. It "
           "travels encrypted, your documents are stored encrypted and only our team sees them. Write *mis "
           "datos* to see it or *borrar mis datos* to delete it. Privacy notice: %(privacy_url)s")),
     Intent("duration", "faq", (

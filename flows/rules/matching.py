@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from rapidfuzz import fuzz
 
-from bot.core.text import normalise
+from bot.core.text import normalise, spelled_out_numbers
 
 _NUMBER_WORDS = {
     "uno": "1", "one": "1", "dos": "2", "two": "2", "tres": "3", "three": "3", "cuatro": "4",
@@ -102,8 +102,9 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
         if 0 <= index < len(options):
             return index
         return _by_range(said, ranges) if ranges else None
-    if ranges and _NUMBER.search(said):
-        found = _by_range(said, ranges)
+    if ranges and any(ranges):
+        numeric = normalise(spelled_out_numbers(said))  # "treinta y cuatro" is 34
+        found = _by_range(numeric, ranges) if _NUMBER.search(numeric) else None
         if found is not None:
             return found
     names = [[normalise(name) for name in option if name] for option in options]

@@ -18,7 +18,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, ValidationError
 from stdnum.mx import curp as stdnum_curp
 from stdnum.mx import rfc as stdnum_rfc
 
-from bot.core.text import normalise
+from bot.core.text import normalise, spelled_out_numbers, without_symbols
 from flows.model import Parsed
 from flows.rules.border_zone import zone_of_postal_code
 from flows.rules.identity import (
@@ -83,7 +83,7 @@ def _title(word: str, first: bool) -> str:
 
 def parse_full_name(text: str, data: Data) -> Parsed:
     """A person's name and surnames, title-cased ("maría DE la cruz" -> "María de la Cruz")."""
-    name = _collapse(text).replace("’", "'")
+    name = _collapse(without_symbols(text)).replace("’", "'")
     words = name.split()
     if not all(_NAME_WORD.fullmatch(word) for word in words):
         return _error(N_("Please write your name with letters only (accents, ñ, apostrophes and hyphens "
@@ -277,8 +277,8 @@ def _amount(number: str, thousands: bool) -> float | None:
 
 
 def parse_income(text: str, data: Data) -> Parsed:
-    """A monthly income in pesos: "$12,500", "12 mil", "12.5k", "$ 9 500". Not clamped here."""
-    cleaned = _INCOME_NOISE.sub(" ", text.lower()).strip().rstrip(".").strip()
+    """A monthly income in pesos: "$12,500", "12 mil", "12.5k", "$ 9 500", "ocho mil". Not clamped here."""
+    cleaned = _INCOME_NOISE.sub(" ", spelled_out_numbers(text.lower())).strip().rstrip(".").strip()
     match = _INCOME.fullmatch(cleaned)
     amount = _amount(match.group(2), bool(match.group(3))) if match else None
     if match is None or amount is None:
@@ -335,6 +335,10 @@ _NOT_NAME_WORDS = frozenset({
     "ayuda", "favor", "por", "necesito", "puedo", "pagar", "curp", "rfc", "nss", "imss", "dinero", "ya", "dije",
     "luego", "despues", "ahorita", "aqui", "eso", "esto", "algo", "nada", "name", "and", "hay", "cual",
 })
+_EMAIL_LEAD_IN = frozenset({
+    "", "mi", "correo", "email", "mail", "e mail", "electronico", "es", "este", "seria", "aqui", "esta", "va", "te",
+    "lo", "paso", "dejo", "el", "my", "is", "its", "here", "gracias", "ok", "listo", "personal",
+})
 _DIGIT_FIELDS = frozenset({"curp", "rfc", "nss", "phone", "postal_code", "monthly_income"})
 _SHAPES = {  # a token that is clearly the answer inside a sentence: "mi curp es GODE561231HDFNZD03"
     "curp": re.compile(r"[A-Za-zÑñ]{4}\d{6}[A-Za-z]{6}[A-Za-z0-9]\d"),
@@ -352,17 +356,22 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
     question, or a sentence where a name or a number goes, is refused (None is never stored).
     """
     stripped = text.strip()
+    if field == "monthly_income":
+        stripped = spelled_out_numbers(stripped)
     shape = _SHAPES.get(field)
     if shape is not None and len(stripped.split()) > 1:
-        found = [token.strip(".,;:!¡¿?()") for token in stripped.split()
-                 if shape.fullmatch(token.strip(".,;:!¡¿?()"))]
-        if len(found) == 1:
+        tokens = [token.strip(".,;:!¡¿?()") for token in stripped.split()]
+        found = [token for token in tokens if shape.fullmatch(token)]
+        # "juan perez@gmail.com" is an address typed with a space, not "perez@gmail.com" after a lead-in.
+        lead_in = field != "email" or all(normalise(token) in _EMAIL_LEAD_IN for token in tokens if token not in found)
+        if len(found) == 1 and lead_in:
             return found[0], None
     has_digit = any(ch.isdigit() for ch in stripped)
     if ("?" in stripped or "¿" in stripped) and (field not in _DIGIT_FIELDS or not has_digit):
         return stripped, N_("I could not answer that question here. Write *ayuda* to see what I can do, or "
                             "*asesor* to talk to a person.")
     if field in ("full_name", "beneficiaries"):
+        stripped = without_symbols(stripped)
         name = _NAME_LEAD.sub("", stripped) if field == "full_name" else stripped
         said = set(normalise(name).split())
         if field == "full_name" and said & _NOT_NAME_WORDS:

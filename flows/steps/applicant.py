@@ -205,10 +205,10 @@ STEPS = (
     Step("ask_frequency", (N_("How often will you pay IMSS? (always in advance)"),), tuple(
         Choice(key, title, "show_estimate", synonyms, {"payment_frequency": key})
         for key, title, synonyms in (
-            ("monthly", FREQUENCIES["monthly"], ("mensual", "cada mes")),
-            ("bimonthly", FREQUENCIES["bimonthly"], ("bimestral", "cada dos meses")),
-            ("semiannual", FREQUENCIES["semiannual"], ("semestral", "cada seis meses")),
-            ("annual", FREQUENCIES["annual"], ("anual", "cada ano")),
+            ("monthly", FREQUENCIES["monthly"], ("mensual", "cada mes", "al mes", "mensualmente")),
+            ("bimonthly", FREQUENCIES["bimonthly"], ("bimestral", "cada dos meses", "cada 2 meses")),
+            ("semiannual", FREQUENCIES["semiannual"], ("semestral", "cada seis meses", "cada 6 meses")),
+            ("annual", FREQUENCIES["annual"], ("anual", "cada ano", "al ano", "una vez al ano", "anualmente")),
         )
     ), where=N_("your payment frequency")),
     Step("show_estimate", (N_("%(estimate)s"),), (
