@@ -35,6 +35,21 @@ def test_a_yes_or_no_that_leads_an_explanation_answers_in_the_loose_pass_only(sa
         assert pick(said, YES_NO, strict=True) is None  # the intent layer is asked first
 
 
+SUMMARY = [["Todo está bien, envíalo", "confirm", "correcto", "esta correcto"],
+           ["Corregir algo", "edit", "cambiar", "no"]]
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("quiero cambiar mi correo", 1), ("ya está correcto", 0),
+    ("no está correcto", None),  # close in spelling to "está correcto", its opposite in meaning
+    ("¿puedo cambiar algo después?", None),  # a question names no answer
+    ("no quiero cambiar nada", None),  # the "no" denies the edit option's own word: asked again
+])
+def test_an_option_named_inside_a_sentence_is_picked_and_a_denial_never_confirms(
+        said: str, expected: int | None) -> None:
+    assert pick(said, SUMMARY) == expected
+
+
 MENU = [["Iniciar mi inscripción", "enroll", "inscribirme"], ["Requisitos", "requirements"],
         ["Cuánto cuesta el IMSS", "costs", "costos", "precio"], ["Hablar con un asesor", "asesor"]]
 

@@ -195,6 +195,8 @@ class Turn:
         if step.question and intent is not None and (
                 intent == "unsure" or (INTENTS[intent].kind == "faq" and not asks(text))):
             intent = None  # at a free-text question, "vendo seguros" is an answer, not a question on safety
+        if intent is not None and INTENTS[intent].asked and not asks(text):
+            intent = None  # "mi esposa y mis hijos" at the beneficiaries question is an answer
         if intent is not None and self.follow(intent):
             return
         index = pick(text, names, ranges) if step.choices else None

@@ -38,6 +38,7 @@ class Intent:
     kind: str  # "faq" | "command" | "enroll" | "language" | "greeting" | "thanks" | "unsure" | "confused" | "missing"
     phrases: tuple[str, ...]
     answer: str = ""
+    asked: bool = False  # only when the message reads as a question: "mi esposa y mis hijos" answers, it asks nothing
 
 
 def faq_values(context: Context) -> Mapping[str, Any]:
@@ -116,7 +117,7 @@ INTENTS: tuple[Intent, ...] = (
         "my husband", "my family", "my parents", "beneficiaries",
     ), N_("Yes: with your enrollment you can register your spouse or partner, your children and your father and "
           "mother as beneficiaries; I ask for them after your income. IMSS applies its medical questionnaire to "
-          "each of them too.")),
+          "each of them too."), asked=True),
     Intent("payment", "faq", (
         "aceptan tarjeta", "pagar con tarjeta", "tarjeta", "formas de pago", "forma de pago", "como pago",
         "como les pago", "metodos de pago", "transferencia", "efectivo", "oxxo", "deposito", "puedo pagar",

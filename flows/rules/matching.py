@@ -4,8 +4,9 @@ An answer is matched in two passes. `pick(strict=True)` takes only what cannot b
 number (a position, or a value inside an option's range such as an age), the yes/no words alone ("sip",
 "claro", "nel"), an option's exact name, its words in any order, or its name with only courtesy words
 around it ("no, gracias"). The dialog asks the intent layer (FAQ, commands) between the passes, and only
-then the loose pass: a yes or no that leads an explanation ("sí, vendo comida", "no tengo patrón"), then a
-close spelling (rapidfuzz). "no sé" is never "no": it names an "unsure" option or nothing.
+then the loose pass: a yes or no that leads an explanation ("sí, vendo comida", "no tengo patrón"), one
+option named inside a sentence ("quiero cambiar mi correo", "acepto todo"), then a close spelling
+(rapidfuzz). "no sé" is never "no": it names an "unsure" option or nothing.
 """
 
 from __future__ import annotations
@@ -70,6 +71,21 @@ def _leading_yes_no(said: str, text: str) -> str | None:
         return None
     opposite = YES_WORDS if lead == "no" else NO_WORDS
     return None if any(word in opposite for word in words[1:]) else lead
+
+
+def _named_inside(said: str, text: str, names: Sequence[Sequence[str]]) -> int | None:
+    """The one option whose name (a word of 4+ letters, or several words) is inside the sentence.
+
+    Not for a question, and not past a "no": "no está correcto" does not confirm, "no quiero cambiar nada" does not
+    edit.
+    """
+    if "?" in text or "¿" in text:
+        return None
+    padded = f" {said} "
+    found = [i for i, option in enumerate(names)
+             if any((len(name) >= 4 or " " in name) and name not in YES_WORDS and f" {name} " in padded
+                    for name in option)]
+    return None if any(word in NO_WORDS for word in said.split()) else _only(found)
 
 
 def _by_range(said: str, ranges: Sequence[tuple[float, float] | None]) -> int | None:
@@ -139,11 +155,19 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
     lead = _leading_yes_no(said, text)
     if lead is not None:
         found = _only([i for i, option in enumerate(names) if lead in option])
-        if found is not None:
+        # "no quiero cambiar nada" at "is everything right?": the "no" denies "cambiar", the edit option's own name.
+        rest = f" {said.partition(' ')[2]} "
+        if found is not None and not any(len(name) >= 4 and f" {name} " in rest for name in names[found]):
             return found
-    scored = sorted(((max((fuzz.ratio(said, name) for name in option), default=0.0), i)
+    found = _named_inside(said, text, names)
+    if found is not None:
+        return found
+    scored = sorted(((max((fuzz.ratio(said, name), name) for name in option) if option else (0.0, ""), i)
                      for i, option in enumerate(names)), reverse=True)
-    if scored and scored[0][0] >= SPELLING_SIMILARITY and (
-            len(scored) == 1 or scored[1][0] < scored[0][0] - SPELLING_MARGIN):
-        return scored[0][1]
+    if scored and scored[0][0][0] >= SPELLING_SIMILARITY and (
+            len(scored) == 1 or scored[1][0][0] < scored[0][0][0] - SPELLING_MARGIN):
+        (_, closest), index = scored[0]
+        # "no está correcto" is close to "está correcto" in spelling, and its opposite in meaning.
+        denied = {word for word in said.split() if word in NO_WORDS} - set(closest.split())
+        return None if denied else index
     return None

@@ -219,7 +219,8 @@ STEPS = (
         "Do you want to register beneficiaries now? They can be your spouse or partner, children, father and "
         "mother, if they depend on you economically (IMSS checks the conditions)."),), (
         Choice("yes", N_("Yes, add one"), "ask_beneficiary", ("si", "yes", "agregar")),
-        Choice("no", N_("Not now"), then("doc_intro"), ("no", "despues", "ahora no")),
+        Choice("no", N_("Not now"), then("doc_intro"), ("no", "despues", "ahora no", "nadie", "ninguno",
+                                                         "no por ahora", "por ahora no")),
     ), where=N_("your beneficiaries")),
     Step("ask_beneficiary", (N_("Write their full name and relationship, e.g. María López, wife."),),
          question=Question("beneficiaries", parse_beneficiary, "more_beneficiaries", append=True),

@@ -53,8 +53,20 @@ def case_values(context: Context) -> Mapping[str, Any]:
             **pending_values(context)}
 
 
+# What people call each item when they say what to correct: "el correo", "mi dirección", "me equivoqué en el CURP".
+EDIT_WORDS: dict[str, tuple[str, ...]] = {
+    "full_name": ("nombre", "mi nombre", "name"), "curp": ("curp",), "rfc": ("rfc",),
+    "nss": ("nss", "seguro social", "numero de seguro social"),
+    "email": ("correo", "email", "mail", "correo electronico", "e mail"),
+    "phone": ("telefono", "celular", "cel", "numero de telefono", "phone"),
+    "postal_code": ("codigo postal", "cp"), "address": ("direccion", "domicilio", "calle", "address"),
+    "occupation": ("ocupacion", "oficio", "a que me dedico", "occupation"),
+    "monthly_income": ("ingreso", "ingresos", "sueldo", "cuanto gano", "income"),
+    "payment_frequency": ("frecuencia", "cada cuando pago", "frequency"),
+    "beneficiaries": ("beneficiarios", "beneficiario", "beneficiaries"),
+}
 EDIT_CHOICES = tuple(
-    Choice(f"edit_{key}", label, step, (), {"editing": True}) for label, key, step in ITEMS
+    Choice(f"edit_{key}", label, step, EDIT_WORDS.get(key, ()), {"editing": True}) for label, key, step in ITEMS
 ) + (Choice("edit_documents", N_("Documents"), FIRST_MISSING[:-1] + (Route("doc_id_front"),), (),
             {"editing": True}),
      Choice("back", N_("Back to the summary"), "summary", ("volver", "regresar", "atras")))
@@ -63,8 +75,11 @@ STEPS = (
     Step("summary", (N_(
         "*Please check your data:*\n%(summary)s\n\n%(pending)s\nIs everything right?"),), (
         Choice("confirm", N_("Everything is right, send it"), "contract_offer",
-               ("si", "correcto", "enviar", "confirmar"), {"editing": False}),
-        Choice("edit", N_("Correct something"), "edit_menu", ("corregir", "cambiar", "no", "editar")),
+               ("si", "correcto", "enviar", "confirmar", "esta correcto", "todo correcto", "todo bien", "esta bien",
+                "todo esta bien"), {"editing": False}),
+        Choice("edit", N_("Correct something"), "edit_menu", ("corregir", "cambiar", "no", "editar", "modificar",
+                                                              "me equivoque", "equivoque", "hay un error", "esta mal",
+                                                              "no esta correcto", "no es correcto", "incorrecto")),
     ), where=N_("the summary of your data"), values=summary_values),
     Step("edit_menu", (N_("What do you want to correct?"),), EDIT_CHOICES, where=N_("the summary of your data")),
     # Filing says nothing itself: storage creates the case, then the "case_filed" event shows the folio.

@@ -43,6 +43,12 @@ YES = (N_("Yes"), ("si", "yes", "claro", "sip"))
 NO = (N_("No"), ("no", "nop", "nel"))
 
 
+# Naming a condition answers "do you have one?": "tengo diabetes", "sí, hipertensión" (the strict pass, before the
+# health FAQ, which would otherwise answer and ask the same question again).
+CONDITIONS = ("diabetes", "diabetica", "diabetico", "hipertension", "presion alta", "cancer", "asma", "epilepsia",
+              "vih", "insuficiencia renal", "artritis", "enfermedad cronica", "lupus", "tiroides")
+
+
 def yes_no(field: str, goto: str | tuple[Route, ...]) -> tuple[Choice, Choice]:
     return (Choice("yes", YES[0], goto, YES[1], {field: "yes"}), Choice("no", NO[0], goto, NO[1], {field: "no"}))
 
@@ -122,7 +128,8 @@ STEPS = (
     ),), (
         Choice("authorise", N_("I authorise it"), "q_preexisting", ("si", "autorizo", "acepto", "yes"),
                {"health_consent": True}, (RecordConsent("health", HEALTH_CONSENT_VERSION, True),)),
-        Choice("skip", N_("Skip these questions"), TO_RESULT, ("no", "saltar", "omitir", "skip"),
+        Choice("skip", N_("Skip these questions"), TO_RESULT, ("no", "saltar", "omitir", "skip", "prefiero no",
+                                                                 "prefiero no contestar", "no autorizo"),
                {"health_consent": False}, (RecordConsent("health", HEALTH_CONSENT_VERSION, False),)),
     ), where=WHERE),
     Step("q_preexisting", (N_(
@@ -131,7 +138,7 @@ STEPS = (
         "end coverage without refund."
     ),), (
         Choice("no", NO[0], "q_pregnancy", NO[1], {"elig_preexisting": "no"}),
-        Choice("yes", YES[0], "q_pregnancy", YES[1], {"elig_preexisting": "yes"}),
+        Choice("yes", YES[0], "q_pregnancy", (*YES[1], *CONDITIONS), {"elig_preexisting": "yes"}),
         Choice("skip", N_("I prefer not to say"), "q_pregnancy", ("prefiero no decir", "omitir", "saltar"),
                {"elig_preexisting": "skipped"}),
     ), where=WHERE),
