@@ -397,6 +397,7 @@ def test_income_formats(said: str, stored: float | None) -> None:
 
 
 @pytest.mark.parametrize(("said", "fragment"), [
+    ("no gano fijo", "usual month"), ("varía", "usual month"), ("depende del mes", "usual month"),
     ("mucho", "just the number"), ("", "just the number"),
     ("entre 8 y 10 mil", "just the number"), ("10 15", "just the number"), ("1.2.3", "just the number"),
     ("0", "more than zero"), ("$0.00", "more than zero"), ("-500", "more than zero"),

@@ -66,6 +66,7 @@ INTENTS: tuple[Intent, ...] = (
     Intent("included", "faq", (
         "que incluye", "que incluye el servicio", "que hacen", "que hacen ustedes", "en que consiste",
         "que me dan", "que servicio", "what is included", "what do you do", "whats included", "included",
+        "info", "informes", "informacion", "mas informacion", "me interesa", "more information", "more info",
     ), N_("We file your IMSS enrollment as a self-employed worker for you, remotely, with your data and "
           "documents, and guide you through it. You receive by email your enrollment receipt and the payment "
           "slip of your first contribution. IMSS contributions are not included: you pay them to IMSS.")),
@@ -193,6 +194,7 @@ INTENTS: tuple[Intent, ...] = (
     Intent("enroll", "enroll", (
         "inscribirme", "quiero inscribirme", "me quiero inscribir", "inscribir", "inscribo", "inscripcion",
         "darme de alta", "afiliarme", "registrarme", "enroll", "sign up", "register", "enrollment", "enrol",
+        "asegurarme", "tener seguro", "quiero el seguro", "quiero seguro social", "sacar mi seguro",
     )),
     Intent("english", "language", ("english", "ingles", "en ingles", "in english", "speak english",
                                    "habla ingles", "hablas ingles")),
@@ -254,6 +256,7 @@ class _Phrase:
 
 
 _PHRASES = tuple(_Phrase(intent.name, tuple(words(phrase))) for intent in INTENTS for phrase in intent.phrases)
+_SAYS_MORE = {intent.name: intent.kind not in ("greeting", "thanks") for intent in INTENTS}
 
 
 def _present(word: str, said: list[str]) -> float:
@@ -271,7 +274,7 @@ def understand(text: str) -> str | None:
     said = words(text)
     if not said or len(said) > 16 or all(word.isdigit() for word in said):
         return None
-    best: tuple[int, float, str] | None = None
+    best: tuple[bool, int, float, str] | None = None
     seen: dict[str, float] = {}  # phrases share many words ("cuanto", "que"): score each once
     for phrase in _PHRASES:
         if len(phrase.words) > len(said):
@@ -284,10 +287,11 @@ def understand(text: str) -> str | None:
             scores.append(score)
         if len(scores) < len(phrase.words):
             continue
-        rank = (len(phrase.words), sum(scores) / len(scores), phrase.intent)
-        if best is None or rank[:2] > best[:2]:
+        # A greeting or a thanks only when nothing else is said: "hola, quisiera información" asks for information.
+        rank = (_SAYS_MORE[phrase.intent], len(phrase.words), sum(scores) / len(scores), phrase.intent)
+        if best is None or rank[:3] > best[:3]:
             best = rank
-    return best[2] if best else None
+    return best[3] if best else None
 
 
 _ENGLISH = frozenset({"i", "you", "the", "to", "my", "is", "are", "do", "does", "what", "how", "much", "want",

@@ -58,6 +58,8 @@ _EMAIL_TYPOS = {
 _INCOME_NOISE = re.compile(r"\$|\b(?:mxn|m\.?n\.?|pesos?|al mes|mensual(?:es)?|aprox\w*\.?|como)(?=\s|$)")
 _NO_NUMBER = re.compile(r"\bs\s*/\s*n\b|\bsin n[uú]m", re.IGNORECASE)  # "S/N", "sin número"
 _INCOME = re.compile(r"(-?)\s*(\d[\d.,\s]*?)\s*(mil|k)?")
+# "No gano fijo", "varía", "depende del mes": an income that changes, with no number to read.
+_CHANGING_INCOME = re.compile(r"\b(?:fijo|fija|varia|variable|depende|a veces|cambia|no es igual|it varies|depends)\b")
 _RELATIONSHIPS = {
     "spouse": {"esposa", "esposo", "conyuge", "pareja", "concubina", "concubino", "marido",
                "wife", "husband", "spouse", "partner"},
@@ -276,11 +278,17 @@ def _amount(number: str, thousands: bool) -> float | None:
     return None
 
 
+CHANGING_INCOME = N_("If your income changes from month to month, write about what you earn in a usual month, "
+                     "just the number, for example: *%(example)s*")
+
+
 def parse_income(text: str, data: Data) -> Parsed:
     """A monthly income in pesos: "$12,500", "12 mil", "12.5k", "$ 9 500", "ocho mil". Not clamped here."""
     cleaned = _INCOME_NOISE.sub(" ", spelled_out_numbers(text.lower())).strip().rstrip(".").strip()
     match = _INCOME.fullmatch(cleaned)
     amount = _amount(match.group(2), bool(match.group(3))) if match else None
+    if (match is None or amount is None) and _CHANGING_INCOME.search(normalise(text)):
+        return _error(CHANGING_INCOME, example=INCOME_EXAMPLE)
     if match is None or amount is None:
         return _error(N_("Please write your monthly income in pesos, just the number, for example: "
                          "*%(example)s*"), example=INCOME_EXAMPLE)
@@ -377,6 +385,8 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
         if field == "full_name" and said & _NOT_NAME_WORDS:
             return name, N_("I only need your name and surnames here, for example: *%(example)s*")
         return name, None
+    if field == "monthly_income" and not has_digit and _CHANGING_INCOME.search(normalise(stripped)):
+        return stripped, None  # the parser says how to answer when it changes
     if field in _DIGIT_FIELDS and not has_digit and len(normalise(stripped).split()) >= 3:
         return stripped, N_("I only need %(where)s here, without other words.")
     return stripped, None
