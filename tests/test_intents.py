@@ -58,6 +58,8 @@ def test_language_of_a_message(text: str, english: bool, spanish: bool) -> None:
     ("me regresan la lana?", "refund"), ("y si me arrepiento?", "refund"), ("cuanto tengo q pagar al imss", "costs"),
     ("no será fraude?", "trust"), ("ustedes son del imss?", "trust"), ("puedo meter a mis hijos?", "family"),
     ("no entiendo", "confused"), ("no le entendí", "confused"),
+    # Short words are not folded: "hi" is a greeting, the English "I" is not ("hi" folds to "i").
+    ("hi", "greeting"), ("I sell food", None), ("can I add my kids?", "family"),
     ("55", None), ("GODE561231GR8", None), ("Av. Juárez 123", None),
 ])
 def test_understand(text: str, intent: str | None) -> None:

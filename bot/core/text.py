@@ -25,7 +25,7 @@ def normalise(text: str) -> str:
 
 
 def spelled_out_numbers(text: str) -> str:
-    """ "ocho mil pesos" -> "8000 pesos", "tengo treinta y cuatro" -> "tengo 34"; other words unchanged.
+    """ "ocho mil pesos" -> "8000 pesos", "tengo treinta y cuatro" -> "tengo 34", "eight thousand" -> "8000".
 
     text2num's Spanish reader, which leaves lone small words ("un", "una") alone, so "tengo una tiendita" stays.
     A text with digits is left as typed: "12 mil" is the income parser's to read.
@@ -35,7 +35,7 @@ def spelled_out_numbers(text: str) -> str:
     from text_to_num import alpha2digit  # a compiled extension: loaded on the first number typed in words
 
     try:
-        return str(alpha2digit(text, "es"))
+        return str(alpha2digit(alpha2digit(text, "es"), "en"))  # "eight thousand" too
     except (ValueError, TypeError):  # a reader's limit is never the applicant's problem
         return text
 

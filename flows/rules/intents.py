@@ -108,14 +108,14 @@ INTENTS: tuple[Intent, ...] = (
         "cuanto cuesta el imss", "cuanto cobra el imss", "cuanto pago al imss", "cuanto se paga al imss",
         "cuanto tengo que pagar al imss", "pagar al imss", "pago al imss", "cuota del imss", "cuotas del imss",
         "cuota imss", "cuotas imss", "cuanto de cuota", "pagar de cuota", "cuota mensual", "cuanto es la cuota",
-        "how much is imss", "imss contributions", "imss fees",
+        "how much is imss", "imss contributions", "imss fees", "pay imss", "pay to imss", "how much do i pay imss",
     ), N_("IMSS contributions depend on the income you declare and are paid directly to IMSS, never to us. "
           "See *How much IMSS costs* in the menu for an idea; once you give your income I estimate yours.")),
     # Beneficiaries (DOMAIN.md "Beneficiaries"): who may be registered with the applicant.
     Intent("family", "faq", (
         "mis hijos", "mi hijo", "mi hija", "mi esposa", "mi esposo", "mi pareja", "mi mama", "mi papa",
         "mis papas", "mis padres", "mi familia", "beneficiario", "beneficiarios", "my children", "my wife",
-        "my husband", "my family", "my parents", "beneficiaries",
+        "my husband", "my family", "my parents", "beneficiaries", "my kids", "my son", "my daughter", "add my",
     ), N_("Yes: with your enrollment you can register your spouse or partner, your children and your father and "
           "mother as beneficiaries; I ask for them after your income. IMSS applies its medical questionnaire to "
           "each of them too."), asked=True),
@@ -245,8 +245,9 @@ _SHORTHAND = {"q": "que", "k": "que", "x": "por", "xq": "porque", "pq": "porque"
 
 def words(text: str) -> list[str]:
     """The folded words of a message, apostrophes dropped ("don't" -> "dont"), shorthand spelled out."""
-    said = normalise(text.replace("'", "").replace("’", "")).split()
-    return [fold(_SHORTHAND.get(word, word)) for word in said]
+    said = [_SHORTHAND.get(word, word) for word in normalise(text.replace("'", "").replace("’", "")).split()]
+    # Short words are compared exactly (SHORT_WORD), so they are not folded either: "hi" would become "i".
+    return [fold(word) if len(word) > SHORT_WORD else word for word in said]
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,8 @@ STEPS = (
                 "todo esta bien"), {"editing": False}),
         Choice("edit", N_("Correct something"), "edit_menu", ("corregir", "cambiar", "no", "editar", "modificar",
                                                               "me equivoque", "equivoque", "hay un error", "esta mal",
-                                                              "no esta correcto", "no es correcto", "incorrecto")),
+                                                              "no esta correcto", "no es correcto", "incorrecto",
+                                                              "change", "fix", "wrong", "not right")),
     ), where=N_("the summary of your data"), values=summary_values),
     Step("edit_menu", (N_("What do you want to correct?"),), EDIT_CHOICES, where=N_("the summary of your data")),
     # Filing says nothing itself: storage creates the case, then the "case_filed" event shows the folio.
