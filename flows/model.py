@@ -19,6 +19,7 @@ class Parsed:
     error_values: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # msgids said after accepting (warnings such as "please double-check")
     updates: Mapping[str, Any] = field(default_factory=dict)  # derived fields stored with the value
+    note_values: Mapping[str, Any] = field(default_factory=dict)  # placeholders of the notes
 
     @property
     def ok(self) -> bool:

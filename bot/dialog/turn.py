@@ -25,7 +25,7 @@ from flows.rules.commands import BY_NAME
 from flows.rules.document_slots import LABELS as DOCUMENT_LABELS
 from flows.rules.document_slots import SLOTS
 from flows.rules.intents import BY_NAME as INTENTS
-from flows.rules.intents import asks, faq_values, looks_english, looks_spanish, understand
+from flows.rules.intents import asks, faq_values, looks_english, looks_spanish, only_pleasantries, understand
 from flows.rules.matching import pick
 from flows.rules.validators import NAME_EXAMPLE, screen_answer
 from locales import N_, translate
@@ -180,6 +180,8 @@ class Turn:
             self.choose(step.choices[index])
             return
         intent = understand(text)
+        if step.question and intent in ("greeting", "thanks") and not only_pleasantries(text):
+            intent = None  # "ana@yahoo.com.mx gracias": the answer, said politely
         keys = [choice.key for choice in step.choices]
         if intent in keys:  # "requisitos" at the menu: the topic's own button says more than the FAQ line
             self.choose(step.choices[keys.index(intent)])
@@ -318,7 +320,7 @@ class Turn:
             data[field_name] = parsed.value
         data.update(parsed.updates)
         for note in parsed.notes:
-            self.say(note)
+            self.say(note, **parsed.note_values)
 
     def miss(self, error: str | None, values: Any, *, forgive: bool) -> None:
         """A typed answer that does not fit: say what is wrong, ask again; offer a person on the third."""

@@ -26,6 +26,9 @@ from locales import N_
 
 # A word of a phrase counts as present when a word of the message is at least this close (0-100).
 WORD_SIMILARITY = 82
+# Short words one letter apart are often other words ("cuando"/"cuanto", "cuenta"/"cuesta", "ago"/"pago"): closer.
+SHORT_WORD_SIMILARITY = 90
+SHORT_WORD_LENGTH = 6
 # Words this short must be spelled exactly: "mi" is not "me".
 SHORT_WORD = 2
 
@@ -66,7 +69,7 @@ INTENTS: tuple[Intent, ...] = (
     Intent("included", "faq", (
         "que incluye", "que incluye el servicio", "que hacen", "que hacen ustedes", "en que consiste",
         "que me dan", "que servicio", "what is included", "what do you do", "whats included", "included",
-        "info", "informes", "informacion", "mas informacion", "me interesa", "more information", "more info",
+        "info", "informes", "informacion", "mas informacion", "more information", "more info",
     ), N_("We file your IMSS enrollment as a self-employed worker for you, remotely, with your data and "
           "documents, and guide you through it. You receive by email your enrollment receipt and the payment "
           "slip of your first contribution. IMSS contributions are not included: you pay them to IMSS.")),
@@ -76,7 +79,8 @@ INTENTS: tuple[Intent, ...] = (
         "safe", "privacy", "my data safe", "what do you do with my data", "proteccion de datos", "with my data",
         "use my data", "data safe",
         "hacen con esa informacion", "hacen con mi informacion", "hacen con mis datos", "para que quieren saber",
-        "para que lo quieren", "para que la quieren", "para que los quieren",
+        "para que lo quieren", "para que la quieren", "para que los quieren", "para que quieren", "eso para que",
+        "quien ve mis datos", "quien va a ver", "quien ve eso", "quien los ve", "who sees my data",
     ), N_("We use your data only to file your IMSS enrollment, which needs your CURP, RFC and ID. It "
           "travels encrypted, your documents are stored encrypted and only our team sees them. Write *mis "
           "datos* to see it or *borrar mis datos* to delete it. Privacy notice: %(privacy_url)s")),
@@ -109,6 +113,7 @@ INTENTS: tuple[Intent, ...] = (
         "cuanto tengo que pagar al imss", "pagar al imss", "pago al imss", "cuota del imss", "cuotas del imss",
         "cuota imss", "cuotas imss", "cuanto de cuota", "pagar de cuota", "cuota mensual", "cuanto es la cuota",
         "how much is imss", "imss contributions", "imss fees", "pay imss", "pay to imss", "how much do i pay imss",
+        "cuanto cuesta al mes", "cuanto pago al mes", "cuanto pago si gano", "cuanto pagaria", "cuanto pagaria al mes",
     ), N_("IMSS contributions depend on the income you declare and are paid directly to IMSS, never to us. "
           "See *How much IMSS costs* in the menu for an idea; once you give your income I estimate yours.")),
     # Beneficiaries (DOMAIN.md "Beneficiaries"): who may be registered with the applicant.
@@ -158,7 +163,8 @@ INTENTS: tuple[Intent, ...] = (
     ), N_("It depends on your case: IMSS applies a medical questionnaire, and some conditions have waiting periods "
           "or are not covered. An advisor will review your question and tell you; I have passed it on.")),
     Intent("benefits", "faq", (
-        "beneficios", "que gano", "que me da el imss", "prestaciones", "benefits", "what do i get",
+        "beneficios", "que gano", "que me da el imss", "prestaciones", "benefits", "what do i get", "guarderia",
+        "guarderias", "incapacidad", "incapacidades", "daycare", "sick leave",
     ), N_("Enrolling gives you IMSS medical care for you and your family, maternity, work-accident cover, "
           "invalidity and life insurance, retirement savings in your AFORE, daycare and social services. "
           "See *Benefits of enrolling* in the menu.")),
@@ -173,6 +179,7 @@ INTENTS: tuple[Intent, ...] = (
                                "comandos", "auxilio")),
     Intent("status", "command", (
         "como va mi tramite", "en que va mi tramite", "estado de mi tramite", "como va mi solicitud", "mi folio",
+        "ya pague y no", "no me llega nada", "no me han contestado",
         "status of my case", "case status", "my application",
     )),
     # The membership from anywhere (renewal notices say "escribe *membresía*"); "recordatorios" stays the menu's.
@@ -190,7 +197,8 @@ INTENTS: tuple[Intent, ...] = (
     Intent("menu", "command", ("volver al menu", "regresar al menu", "ver el menu", "menu principal",
                                "back to menu", "show menu", "opciones")),
     Intent("delete_data", "command", ("borren mis datos", "eliminen mis datos", "borrar datos",
-                                      "delete my information")),
+                                      "delete my information", "borren todo lo que les mande", "borrar todo lo que",
+                                      "borralos", "delete my data")),
     Intent("enroll", "enroll", (
         "inscribirme", "quiero inscribirme", "me quiero inscribir", "inscribir", "inscribo", "inscripcion",
         "darme de alta", "afiliarme", "registrarme", "enroll", "sign up", "register", "enrollment", "enrol",
@@ -200,7 +208,8 @@ INTENTS: tuple[Intent, ...] = (
                                    "habla ingles", "hablas ingles")),
     Intent("spanish", "language", ("espanol", "spanish", "en espanol", "in spanish", "speak spanish",
                                    "castellano")),
-    Intent("greeting", "greeting", ("hola", "holi", "hello", "hi", "hey", "buenas", "buenos dias",
+    Intent("greeting", "greeting", ("hola", "holi", "hello", "hi", "hey", "buenas", "buenos dias", "que onda",
+                                    "que hubo", "quiubo",
                                     "buenas tardes", "buenas noches", "que tal", "good morning",
                                     "good afternoon", "saludos")),
     Intent("thanks", "thanks", ("gracias", "muchas gracias", "grax", "thanks", "thank you", "mil gracias")),
@@ -211,6 +220,9 @@ INTENTS: tuple[Intent, ...] = (
         "todavia no tengo", "aun no tengo", "no cuento con", "luego", "despues", "mas tarde", "ahorita no",
         "luego te la paso", "luego lo paso", "como la saco", "como lo saco", "donde la saco", "donde lo saco",
         "como obtengo", "como saco", "donde saco", "como sacar", "como la consigo", "dont have", "dont have it",
+        "donde la consulto", "donde lo consulto", "donde lo veo", "donde la veo", "como lo busco", "como la busco",
+        "ahorita la busco", "ahorita lo busco", "buscarla", "buscarlo", "no estoy dado de alta", "sin homoclave",
+        "no tengo homoclave",
         "i do not have", "later", "how do i get", "how to get",
     )),
     # "No entiendo": the question was not clear; said apart from "no", which would answer it.
@@ -230,16 +242,20 @@ _FOLDS = (("qu", "k"), ("ce", "se"), ("ci", "si"), ("z", "s"), ("v", "b"), ("ll"
           ("h", ""), ("rr", "r"))
 
 
+_HELD = re.compile(r"(.)\1+")
+
+
 @cache
 def fold(word: str) -> str:
-    """A word as it sounds in Spanish, so phonetic misspellings compare equal."""
+    """A word as it sounds in Spanish, so phonetic misspellings compare equal; a held letter is one ("holaaa")."""
     for spelled, sound in _FOLDS:
         word = word.replace(spelled, sound)
-    return word or "h"
+    return _HELD.sub(r"\1", word) or "h"
 
 
 # Chat shorthand and slang read as the word they stand for: "q" is "que", "lana" and "feria" are money.
-_SHORTHAND = {"q": "que", "k": "que", "x": "por", "xq": "porque", "pq": "porque", "porq": "porque",
+_SHORTHAND = {"q": "que", "k": "que", "x": "por", "xq": "porque", "pq": "porque", "porq": "porque", "pa": "para",
+              "tmb": "tambien", "tb": "tambien", "xfa": "porfavor",
               "lana": "dinero", "feria": "dinero", "varo": "dinero", "baro": "dinero"}
 
 
@@ -257,7 +273,7 @@ class _Phrase:
 
 
 _PHRASES = tuple(_Phrase(intent.name, tuple(words(phrase))) for intent in INTENTS for phrase in intent.phrases)
-_SAYS_MORE = {intent.name: intent.kind not in ("greeting", "thanks") for intent in INTENTS}
+_SAYS_MORE = {intent.name: intent.kind not in ("greeting", "thanks", "confused", "unsure") for intent in INTENTS}
 
 
 def _present(word: str, said: list[str]) -> float:
@@ -266,7 +282,8 @@ def _present(word: str, said: list[str]) -> float:
         return 100.0
     if len(word) <= SHORT_WORD:
         return 0.0
-    best = process.extractOne(word, said, scorer=fuzz.ratio, score_cutoff=WORD_SIMILARITY)
+    cutoff = SHORT_WORD_SIMILARITY if len(word) <= SHORT_WORD_LENGTH else WORD_SIMILARITY
+    best = process.extractOne(word, said, scorer=fuzz.ratio, score_cutoff=cutoff)
     return float(best[1]) if best else 0.0
 
 
@@ -288,7 +305,8 @@ def understand(text: str) -> str | None:
             scores.append(score)
         if len(scores) < len(phrase.words):
             continue
-        # A greeting or a thanks only when nothing else is said: "hola, quisiera información" asks for information.
+        # A greeting, a thanks, "no entiendo" or "no sé" only when nothing else is said: "hola, quisiera
+        # información" asks for information, "¿cómo sé que no es fraude?" asks whether we are.
         rank = (_SAYS_MORE[phrase.intent], len(phrase.words), sum(scores) / len(scores), phrase.intent)
         if best is None or rank[:3] > best[:3]:
             best = rank
@@ -303,6 +321,15 @@ _SPANISH = frozenset({"de", "la", "que", "el", "en", "y", "es", "mi", "por", "qu
                       "tengo", "los", "las", "un", "una", "se", "su", "al", "lo", "cuanto", "hola", "si",
                       "usted", "ustedes", "gracias", "soy", "estoy", "esta", "pero", "mas", "del", "le"})
 _WORD = re.compile(r"[a-z]+")
+
+
+_PLEASANTRY_WORDS = frozenset(word for phrase in _PHRASES if BY_NAME[phrase.intent].kind in ("greeting", "thanks")
+                              for word in phrase.words) | frozenset(words("muchas mil por favor buen dia oye"))
+
+
+def only_pleasantries(text: str) -> bool:
+    """Whether a message is nothing but greetings and thanks: "juan pérez gracias" is a name said politely."""
+    return all(word in _PLEASANTRY_WORDS for word in words(text))
 
 
 def looks_english(text: str) -> bool:

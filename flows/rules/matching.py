@@ -34,7 +34,12 @@ COURTESY = frozenset({"gracias", "por", "favor", "porfa", "porfavor", "please", 
                       "pues", "bueno", "oye", "ok", "la", "el", "opcion", "option", "quiero", "ver", "a", "de",
                       "mi", "me", "los", "las", "sobre", "lo", "the", "i", "want", "to", "see", "about", "soy", "yo",
                       "estoy", "am", "im", "edad", "anos", "tengo", "years", "old", "una", "un", "mejor", "vivo", "en",
-                      "te", "mando", "envio", "paso"})
+                      "te", "mando", "envio", "paso", "con", "dios", "pos", "oiga", "oigan", "ps"})
+# The bare negations, which name no option on their own inside a sentence ("nunca" or "ninguno" may).
+_BARE_NO = frozenset({"no", "nop", "nope", "nel", "nah"})
+# Words around a number that leave it the answer: "de 18 a 59", "tengo 34 años cumplidos", "desde 1995".
+_RANGE_WORDS = frozenset({"cumplidos", "anos", "desde", "y", "o", "mas", "menos", "del", "al", "entre", "ya", "apenas",
+                          "medio"})
 # "I am not sure" in the ways people say it; an "unsure" option lists these as synonyms.
 UNSURE = ("no se", "no lo se", "no me acuerdo", "no recuerdo", "no estoy seguro", "no estoy segura", "ni idea",
           "quien sabe", "tal vez", "no sabria decir", "nose", "not sure", "i dont know", "dont know",
@@ -64,6 +69,8 @@ def _leading_yes_no(said: str, text: str) -> str | None:
     and never for a question, an answer that says both, or a doubt ("no sé si…").
     """
     words = said.split()
+    while len(words) > 2 and words[0] in COURTESY and words[0] not in YES_WORDS:  # "pues sí, vendo ropa"
+        words = words[1:]
     if len(words) < 2 or "?" in text or "¿" in text or any(f" {doubt} " in f" {said} " for doubt in UNSURE):
         return None
     lead = _canonical(words[0])
@@ -82,10 +89,15 @@ def _named_inside(said: str, text: str, names: Sequence[Sequence[str]]) -> int |
     if "?" in text or "¿" in text:
         return None
     padded = f" {said} "
-    found = [i for i, option in enumerate(names)
-             if any((len(name) >= 4 or " " in name) and name not in YES_WORDS and f" {name} " in padded
-                    for name in option)]
-    return None if any(word in NO_WORDS for word in said.split()) else _only(found)
+    named = [(i, name) for i, option in enumerate(names) for name in option
+             if (len(name) >= 3 or " " in name) and name not in YES_WORDS and name not in _BARE_NO
+             and f" {name} " in padded]
+    index = _only([i for i, _ in named])
+    if index is None:
+        return None
+    # A "no" in the sentence denies the option, unless the option's own name is the negative ("nunca", "ni uno").
+    negative = any(word in NO_WORDS for name in (n for i, n in named if i == index) for word in name.split())
+    return index if negative or not any(word in NO_WORDS for word in said.split()) else None
 
 
 def _by_range(said: str, ranges: Sequence[tuple[float, float] | None]) -> int | None:
@@ -113,6 +125,10 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
     if not said:
         return None
     said = _NUMBER_WORDS.get(said, said)
+    words = said.split()
+    if len(words) > 1 and all(word in COURTESY or word.isdigit() for word in words) and \
+            sum(word.isdigit() for word in words) == 1:  # "opción 1", "la 5", "el 2 por favor"
+        said = next(word for word in words if word.isdigit()) if not any(ranges) else said
     if said.isdigit():
         index = int(said) - 1
         if 0 <= index < len(options):
@@ -120,7 +136,11 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
         return _by_range(said, ranges) if ranges else None
     if ranges and any(ranges):
         numeric = normalise(spelled_out_numbers(said))  # "treinta y cuatro" is 34
-        found = _by_range(numeric, ranges) if _NUMBER.search(numeric) else None
+        # A number is the answer among courtesy words ("tengo 34 años") or as a year ("en 1995"), not in "tengo 3
+        # hijos", "voy a cumplir 60" or "la tercera edad".
+        plain = all(word in COURTESY or word in _RANGE_WORDS or word.isdigit() for word in numeric.split())
+        years = any(len(word) == 4 and word.isdigit() for word in numeric.split())
+        found = _by_range(numeric, ranges) if _NUMBER.search(numeric) and (plain or years) else None
         if found is not None:
             return found
     names = [[normalise(name) for name in option if name] for option in options]
@@ -157,7 +177,9 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
         found = _only([i for i, option in enumerate(names) if lead in option])
         # "no quiero cambiar nada" at "is everything right?": the "no" denies "cambiar", the edit option's own name.
         rest = f" {said.partition(' ')[2]} "
-        if found is not None and not any(len(name) >= 4 and f" {name} " in rest for name in names[found]):
+        denied = lead == "no" and found is not None and any(
+            len(name) >= 4 and f" {name} " in rest for name in names[found])
+        if found is not None and not denied:
             return found
     found = _named_inside(said, text, names)
     if found is not None:
@@ -168,6 +190,6 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
             len(scored) == 1 or scored[1][0][0] < scored[0][0][0] - SPELLING_MARGIN):
         (_, closest), index = scored[0]
         # "no está correcto" is close to "está correcto" in spelling, and its opposite in meaning.
-        denied = {word for word in said.split() if word in NO_WORDS} - set(closest.split())
+        denied = bool({word for word in said.split() if word in NO_WORDS} - set(closest.split()))
         return None if denied else index
     return None

@@ -47,7 +47,8 @@ MAX_INCOME = 10_000_000
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 _NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "van", "von", "da", "di"})
 _NAME_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|[^\W\d_]{1,2}\.", re.UNICODE)
-_NO_NSS = frozenset({"no", "ninguno", "ninguna", "nada", "omitir", "saltar", "skip", "none", "nope"})
+_NO_NSS = frozenset({"no", "ninguno", "ninguna", "nada", "omitir", "saltar", "skip", "none", "nope", "nop", "nel",
+                     "nunca"})
 _EMAIL_TYPOS = {
     "gmial.com": "gmail.com", "gmal.com": "gmail.com", "gmai.com": "gmail.com", "gamil.com": "gmail.com",
     "gnail.com": "gmail.com", "gmail.co": "gmail.com", "gmail.cm": "gmail.com", "gmail.com.mx": "gmail.com",
@@ -55,8 +56,13 @@ _EMAIL_TYPOS = {
     "hotmail.co": "hotmail.com", "hotmail": "hotmail.com", "outlok.com": "outlook.com",
     "outllok.com": "outlook.com", "yaho.com": "yahoo.com", "yahoo.com.mz": "yahoo.com.mx",
 }
-_INCOME_NOISE = re.compile(r"\$|\b(?:mxn|m\.?n\.?|pesos?|al mes|mensual(?:es)?|aprox\w*\.?|como)(?=\s|$)")
-_NO_NUMBER = re.compile(r"\bs\s*/\s*n\b|\bsin n[uú]m", re.IGNORECASE)  # "S/N", "sin número"
+_INCOME_NOISE = re.compile(r"\$|\b(?:mxn|m\.?n\.?|pesos?|al mes|mensual(?:es)?|aprox\w*\.?|como|unos|unas|gano|"
+                           r"mas o menos|alrededor de|around|about|a month|per month|monthly|i earn|i make)(?=\s|$)")
+# An income said per week or per fortnight: counted per month (52 weeks ÷ 12; two fortnights), with a note.
+_PER_WEEK = re.compile(r"\b(?:a la semana|por semana|cada semana|semanal(?:es)?|a week|per week|weekly)\b")
+_PER_FORTNIGHT = re.compile(r"\b(?:a la quincena|por quincena|cada quincena|quincenal(?:es)?)\b")
+# "S/N", "sin número", "domicilio conocido" (a usual rural address: the town knows the house)
+_NO_NUMBER = re.compile(r"\bs\s*/\s*n\b|\bsin n[uú]m|\bconocido\b", re.IGNORECASE)
 _INCOME = re.compile(r"(-?)\s*(\d[\d.,\s]*?)\s*(mil|k)?")
 # "No gano fijo", "varía", "depende del mes": an income that changes, with no number to read.
 _CHANGING_INCOME = re.compile(r"\b(?:fijo|fija|varia|variable|depende|a veces|cambia|no es igual|it varies|depends)\b")
@@ -254,6 +260,9 @@ def parse_address(text: str, data: Data) -> Parsed:
 def parse_occupation(text: str, data: Data) -> Parsed:
     """What the person does for a living, in their own words."""
     occupation = _collapse(text)
+    if set(normalise(occupation).split()) <= _NO_OCCUPATION:  # "nada ahorita": no occupation to record
+        return _error(N_("Tell me what you do for a living in a few words (3 to 80 characters), for "
+                         "example: *carpenter* or *I sell food*"))
     if not 3 <= len(occupation) <= 80 or not any(ch.isalpha() for ch in occupation):
         return _error(N_("Tell me what you do for a living in a few words (3 to 80 characters), for "
                          "example: *carpenter* or *I sell food*"))
@@ -278,13 +287,21 @@ def _amount(number: str, thousands: bool) -> float | None:
     return None
 
 
+WEEKLY_INCOME = N_("I counted %(amount)s a week as about %(monthly)s a month. If that is not right, write your "
+                   "monthly income.")
+FORTNIGHTLY_INCOME = N_("I counted %(amount)s a fortnight as %(monthly)s a month. If that is not right, write your "
+                        "monthly income.")
 CHANGING_INCOME = N_("If your income changes from month to month, write about what you earn in a usual month, "
                      "just the number, for example: *%(example)s*")
 
 
 def parse_income(text: str, data: Data) -> Parsed:
     """A monthly income in pesos: "$12,500", "12 mil", "12.5k", "$ 9 500", "ocho mil". Not clamped here."""
-    cleaned = _INCOME_NOISE.sub(" ", spelled_out_numbers(text.lower())).strip().rstrip(".").strip()
+    said = spelled_out_numbers(text.lower())
+    per, times = (WEEKLY_INCOME, 52 / 12) if _PER_WEEK.search(said) else \
+        (FORTNIGHTLY_INCOME, 2.0) if _PER_FORTNIGHT.search(said) else (None, 1.0)
+    said = _PER_FORTNIGHT.sub(" ", _PER_WEEK.sub(" ", said))
+    cleaned = _INCOME_NOISE.sub(" ", said).strip().rstrip(".").strip()
     match = _INCOME.fullmatch(cleaned)
     amount = _amount(match.group(2), bool(match.group(3))) if match else None
     if (match is None or amount is None) and _CHANGING_INCOME.search(normalise(text)):
@@ -296,10 +313,13 @@ def parse_income(text: str, data: Data) -> Parsed:
     if match.group(1) or amount <= 0:
         return _error(N_("Your monthly income should be more than zero. Please write it in pesos, for "
                          "example: *%(example)s*"), example=INCOME_EXAMPLE)
-    if amount > MAX_INCOME:
+    monthly = round(amount * times, 2)
+    if monthly > MAX_INCOME:
         return _error(N_("That amount seems too high for a monthly income. Please check it, for example: "
                          "*%(example)s*"), example=INCOME_EXAMPLE)
-    return Parsed(value=round(amount, 2))
+    if per is None:
+        return Parsed(value=monthly)
+    return Parsed(value=monthly, notes=(per,), note_values={"amount": f"${amount:,.0f}", "monthly": f"${monthly:,.0f}"})
 
 
 def _relationship(text: str) -> str | None:
@@ -334,15 +354,23 @@ def parse_beneficiary(text: str, data: Data) -> Parsed:
 # A question's parser only sees text the intent layer did not recognise; these checks stop the rest of the
 # non-answers ("no sé", "¿y eso para qué?", "cuánto cobran ustedes") from being stored as a name or a number.
 _NAME_LEAD = re.compile(r"^(?:(?:hola|buenas|buenos dias|hi|hello)[\s,.!]+)?(?:mi nombre completo es|mi nombre es|"
-                        r"me llamo|mi nombre|my full name is|my name is|i am|i'm|im|soy|nombre)[\s:,]+",
-                        re.IGNORECASE)
+                        r"me llamo|mi nombre|my full name is|my name is|i am|i'm|im|soy|nombre|ah[ií] va|aqu[ií] va|"
+                        r"va)[\s:,]+", re.IGNORECASE)
+# Titles are not part of the name IMSS records: "la sra. Guadalupe Ramírez" is Guadalupe Ramírez.
+_HONORIFIC = re.compile(r"^(?:(?:la|el)\s+)?(?:sra|sr|srita|se[ñn]ora|se[ñn]or|se[ñn]orita|don|do[ñn]a|lic|ing|dr|dra|"
+                        r"mtro|mtra|profe?|maestra|maestro)\.?\s+", re.IGNORECASE)
+_PLEASANTRY_TAIL = re.compile(r"[\s,.!]+(?:muchas\s+)?(?:gracias|por\s+favor|porfa|saludos|thanks|thank\s+you)[\s.!]*$",
+                              re.IGNORECASE)
 _NOT_NAME_WORDS = frozenset({
     "quiero", "tengo", "cuanto", "cuanta", "cobran", "cuesta", "ustedes", "usted", "que", "como", "porque", "para",
     "pero", "no", "se", "si", "gracias", "hola", "donde", "cuando", "es", "son", "esta", "estoy", "mi",
     "tu", "su", "nombre", "llamo", "the", "want", "how", "what", "is", "my", "your", "you", "ok", "nose", "sabe",
     "ayuda", "favor", "por", "necesito", "puedo", "pagar", "curp", "rfc", "nss", "imss", "dinero", "ya", "dije",
-    "luego", "despues", "ahorita", "aqui", "eso", "esto", "algo", "nada", "name", "and", "hay", "cual",
+    "luego", "despues", "ahorita", "aqui", "eso", "esto", "algo", "nada", "name", "and", "hay", "cual", "mismo",
+    "misma", "whats", "whatsapp", "telegram", "igual",
 })
+_NO_OCCUPATION = frozenset({"nada", "ahorita", "no", "ninguna", "ninguno", "por", "el", "momento", "se", "nose",
+                            "nothing", "none", "ya", "ok"})
 _EMAIL_LEAD_IN = frozenset({
     "", "mi", "correo", "email", "mail", "e mail", "electronico", "es", "este", "seria", "aqui", "esta", "va", "te",
     "lo", "paso", "dejo", "el", "my", "is", "its", "here", "gracias", "ok", "listo", "personal",
@@ -379,12 +407,14 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
         return stripped, N_("I could not answer that question here. Write *ayuda* to see what I can do, or "
                             "*asesor* to talk to a person.")
     if field in ("full_name", "beneficiaries"):
-        stripped = without_symbols(stripped)
-        name = _NAME_LEAD.sub("", stripped) if field == "full_name" else stripped
+        stripped = _PLEASANTRY_TAIL.sub("", without_symbols(stripped))
+        name = _HONORIFIC.sub("", _NAME_LEAD.sub("", stripped)) if field == "full_name" else stripped
         said = set(normalise(name).split())
         if field == "full_name" and said & _NOT_NAME_WORDS:
             return name, N_("I only need your name and surnames here, for example: *%(example)s*")
         return name, None
+    if field == "nss" and not has_digit and set(normalise(stripped).split()) & _NO_NSS:
+        return stripped, None  # "nunca he tenido": the parser records that there is none
     if field == "monthly_income" and not has_digit and _CHANGING_INCOME.search(normalise(stripped)):
         return stripped, None  # the parser says how to answer when it changes
     if field in _DIGIT_FIELDS and not has_digit and len(normalise(stripped).split()) >= 3:

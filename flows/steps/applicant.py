@@ -205,10 +205,13 @@ STEPS = (
     Step("ask_frequency", (N_("How often will you pay IMSS? (always in advance)"),), tuple(
         Choice(key, title, "show_estimate", synonyms, {"payment_frequency": key})
         for key, title, synonyms in (
-            ("monthly", FREQUENCIES["monthly"], ("mensual", "cada mes", "al mes", "mensualmente")),
-            ("bimonthly", FREQUENCIES["bimonthly"], ("bimestral", "cada dos meses", "cada 2 meses")),
-            ("semiannual", FREQUENCIES["semiannual"], ("semestral", "cada seis meses", "cada 6 meses")),
-            ("annual", FREQUENCIES["annual"], ("anual", "cada ano", "al ano", "una vez al ano", "anualmente")),
+            ("monthly", FREQUENCIES["monthly"], ("mensual", "cada mes", "al mes", "mensualmente", "every month")),
+            ("bimonthly", FREQUENCIES["bimonthly"], ("bimestral", "cada dos meses", "cada 2 meses", "bimestre",
+                                                     "bimestralmente", "every two months")),
+            ("semiannual", FREQUENCIES["semiannual"], ("semestral", "cada seis meses", "cada 6 meses", "semestre",
+                                                       "semestralmente", "every six months")),
+            ("annual", FREQUENCIES["annual"], ("anual", "cada ano", "al ano", "una vez al ano", "anualmente",
+                                               "every year", "once a year")),
         )
     ), where=N_("your payment frequency")),
     Step("show_estimate", (N_("%(estimate)s"),), (
@@ -218,9 +221,11 @@ STEPS = (
     Step("ask_beneficiaries", (N_(
         "Do you want to register beneficiaries now? They can be your spouse or partner, children, father and "
         "mother, if they depend on you economically (IMSS checks the conditions)."),), (
-        Choice("yes", N_("Yes, add one"), "ask_beneficiary", ("si", "yes", "agregar")),
+        Choice("yes", N_("Yes, add one"), "ask_beneficiary", ("si", "yes", "agregar", "mis hijos", "mi hijo", "mi hija",
+                                                               "mi esposa", "mi esposo", "mi pareja", "mis papas",
+                                                               "mis padres", "mi mama", "mi papa")),
         Choice("no", N_("Not now"), then("doc_intro"), ("no", "despues", "ahora no", "nadie", "ninguno",
-                                                         "no por ahora", "por ahora no")),
+                                                         "no por ahora", "por ahora no", "luego")),
     ), where=N_("your beneficiaries")),
     Step("ask_beneficiary", (N_("Write their full name and relationship, e.g. María López, wife."),),
          question=Question("beneficiaries", parse_beneficiary, "more_beneficiaries", append=True),

@@ -69,18 +69,20 @@ EDIT_CHOICES = tuple(
     Choice(f"edit_{key}", label, step, EDIT_WORDS.get(key, ()), {"editing": True}) for label, key, step in ITEMS
 ) + (Choice("edit_documents", N_("Documents"), FIRST_MISSING[:-1] + (Route("doc_id_front"),), (),
             {"editing": True}),
-     Choice("back", N_("Back to the summary"), "summary", ("volver", "regresar", "atras")))
+     Choice("back", N_("Back to the summary"), "summary", ("volver", "regresar", "atras", "ya nada", "nada")))
 
 STEPS = (
     Step("summary", (N_(
         "*Please check your data:*\n%(summary)s\n\n%(pending)s\nIs everything right?"),), (
         Choice("confirm", N_("Everything is right, send it"), "contract_offer",
                ("si", "correcto", "enviar", "confirmar", "esta correcto", "todo correcto", "todo bien", "esta bien",
-                "todo esta bien"), {"editing": False}),
+                "todo esta bien", "todo ok", "perfecto", "mandalo", "envialo", "looks good", "all good"),
+               {"editing": False}),
         Choice("edit", N_("Correct something"), "edit_menu", ("corregir", "cambiar", "no", "editar", "modificar",
                                                               "me equivoque", "equivoque", "hay un error", "esta mal",
                                                               "no esta correcto", "no es correcto", "incorrecto",
-                                                              "change", "fix", "wrong", "not right")),
+                                                              "change", "fix", "wrong", "not right", "dato mal",
+                                                              "falta")),
     ), where=N_("the summary of your data"), values=summary_values),
     Step("edit_menu", (N_("What do you want to correct?"),), EDIT_CHOICES, where=N_("the summary of your data")),
     # Filing says nothing itself: storage creates the case, then the "case_filed" event shows the folio.

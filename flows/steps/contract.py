@@ -131,7 +131,8 @@ STEPS = (
     Step("payment_card", (N_(
         "Pay *%(amount)s MXN* (IVA included) with a card or in cash at OXXO here:\n%(url)s\n"
         "As soon as the payment is confirmed I will tell you here and we file your enrollment."),), (
-        Choice("spei", N_("Bank transfer (SPEI)"), "payment_starting", ("transferencia", "spei"), {},
+        Choice("spei", N_("Bank transfer (SPEI)"), "payment_starting", ("transferencia", "spei", "deposito",
+                                                                        "deposito en banco", "bank transfer"), {},
                (StartPayment("spei"),)),
         PAY_LATER,
     ), where=WHERE, values=payment_values),

@@ -28,8 +28,11 @@ def held_data(context: Context) -> Mapping[str, Any]:
 STEPS = (
     Step("my_data", (N_("*Your data with us*\n%(summary)s\n\nTo correct something, write *inscribirme* and "
                         "choose it in the summary of your data."),), (
-        Choice("delete", N_("Delete my data"), "confirm_delete", ("borrar", "eliminar")),
-        Choice("oppose", N_("Stop using my data for messages"), "confirm_opposition", ("oponerme", "oposicion")),
+        Choice("delete", N_("Delete my data"), "confirm_delete", ("borrar", "eliminar", "borren", "borrar todo",
+                                                                  "borralos", "eliminen")),
+        Choice("oppose", N_("Stop using my data for messages"), "confirm_opposition", (
+            "oponerme", "oposicion", "no quiero que me manden", "no me manden", "dejen de mandarme",
+            "ya no quiero mensajes", "no quiero mensajes")),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your data"), values=held_data, event=DialogEvent.DATA_ACCESS),
     Step("confirm_opposition", (N_(

@@ -46,11 +46,29 @@ NO = (N_("No"), ("no", "nop", "nel"))
 # Naming a condition answers "do you have one?": "tengo diabetes", "sí, hipertensión" (the strict pass, before the
 # health FAQ, which would otherwise answer and ask the same question again).
 CONDITIONS = ("diabetes", "diabetica", "diabetico", "hipertension", "presion alta", "cancer", "asma", "epilepsia",
-              "vih", "insuficiencia renal", "artritis", "enfermedad cronica", "lupus", "tiroides")
+              "vih", "insuficiencia renal", "artritis", "enfermedad cronica", "lupus", "tiroides", "corazon",
+              "hipotiroidismo", "padezco", "rinon", "renal", "colesterol", "depresion")
 
 
-def yes_no(field: str, goto: str | tuple[Route, ...]) -> tuple[Choice, Choice]:
-    return (Choice("yes", YES[0], goto, YES[1], {field: "yes"}), Choice("no", NO[0], goto, NO[1], {field: "no"}))
+def yes_no(field: str, goto: str | tuple[Route, ...], yes: tuple[str, ...] = (),
+           no: tuple[str, ...] = ()) -> tuple[Choice, Choice]:
+    """A yes/no question; `yes` and `no`: what people say instead ("vendo ropa" is a yes to own income)."""
+    return (Choice("yes", YES[0], goto, (*YES[1], *yes), {field: "yes"}),
+            Choice("no", NO[0], goto, (*NO[1], *no), {field: "no"}))
+
+
+# Nationalities and countries people name most often when they are not Mexican (one in a sentence is enough).
+FOREIGN = ("venezolano", "venezolana", "venezuela", "colombiano", "colombiana", "colombia", "guatemalteco",
+           "guatemalteca", "guatemala", "hondureno", "hondurena", "honduras", "salvadoreno", "salvadorena",
+           "el salvador", "cubano", "cubana", "cuba", "haitiano", "haitiana", "haiti", "argentino", "argentina",
+           "peruano", "peruana", "peru", "estadounidense", "gringo", "gringa", "espanol", "espanola", "espana",
+           "nicaraguense", "nicaragua", "ecuatoriano", "ecuatoriana", "ecuador", "chileno", "chilena", "chile")
+# Saying what they do answers the question (one such word in a sentence: flows/rules/matching.py).
+OWN_ACTIVITY = ("por mi cuenta", "independiente", "negocio", "puesto", "vendo", "freelance", "freelancer", "chambitas",
+                "honorarios", "comerciante", "emprendedor", "emprendedora", "self employed", "my own business")
+GOVERNMENT = ("gobierno", "ayuntamiento", "municipio", "presidencia municipal", "burocrata", "dependencia",
+              "secretaria de", "government")
+PAYROLL = ("nomina", "empresa", "patron", "asalariado", "asalariada", "payroll", "employer")
 
 
 # "Solo quiero pensión": the pension-only alternatives, as information (the menu's topic, DOMAIN.md "pitfalls").
@@ -62,42 +80,48 @@ STEPS = (
         "is always IMSS's."
     ),), then="q_own_income", where=WHERE, resumable=False),
     Step("q_own_income", (N_("Do you earn income from your own activity (business, trade, fees, sales…)?"),), (
-        *yes_no("elig_own_income", "q_public_admin"),
+        *yes_no("elig_own_income", "q_public_admin", yes=OWN_ACTIVITY),
         Choice("unsure", N_("I am not sure"), "q_public_admin", UNSURE,
                {"elig_own_income": "unsure"}),
     ), where=WHERE),
     Step("q_public_admin", (N_(
         "Do you work for the federal, state or municipal public administration?"),),
-        yes_no("elig_public_admin", "q_salaried"), where=WHERE),
+        yes_no("elig_public_admin", "q_salaried", yes=GOVERNMENT), where=WHERE),
     Step("q_salaried", (N_("Do you also have a salaried job (on a payroll)?"),),
-         yes_no("elig_salaried", "q_nationality"), where=WHERE),
+         yes_no("elig_salaried", "q_nationality", yes=PAYROLL, no=("solo por mi cuenta",)), where=WHERE),
     Step("q_nationality", (N_("Are you Mexican?"),), (
         Choice("mexican", N_("Yes, Mexican"), "q_abroad",
                ("si", "mexicano", "mexicana", "yes", "mexicano de nacimiento", "mexicana de nacimiento",
-                "naci en mexico", "nacido en mexico", "nacida en mexico"),
+                "naci en mexico", "nacido en mexico", "nacida en mexico", "de aqui de mexico", "mexican"),
                {"elig_nationality": "mexican"}),
-        Choice("foreign", N_("No, I am a foreigner"), "q_legal_stay", ("no", "extranjero", "extranjera"),
+        Choice("foreign", N_("No, I am a foreigner"), "q_legal_stay", ("no", "extranjero", "extranjera", *FOREIGN),
                {"elig_nationality": "foreign"}),
     ), where=WHERE),
     Step("q_legal_stay", (N_("Do you have legal stay in Mexico and a CURP?"),), (
-        Choice("yes", YES[0], "q_abroad", YES[1], {"elig_legal_stay": "yes"}),
-        Choice("in_process", N_("It is in process"), "q_abroad", ("en tramite", "tramite", "proceso"),
+        Choice("yes", YES[0], "q_abroad", (*YES[1], "residencia", "residente", "tarjeta de residente"),
+               {"elig_legal_stay": "yes"}),
+        Choice("in_process", N_("It is in process"), "q_abroad", ("en tramite", "tramite", "proceso", "tramitando",
+                                                                  "migracion", "papeles"),
                {"elig_legal_stay": "in_process"}),
         Choice("no", NO[0], "q_abroad", NO[1], {"elig_legal_stay": "no"}),
     ), where=WHERE),
     Step("q_abroad", (N_("Do you live in Mexico right now?"),), (
         Choice("mexico", N_("Yes, in Mexico"), "q_first_registration", ("si", "mexico", "yes"), {"elig_abroad": "no"}),
-        Choice("abroad", N_("No, I live abroad"), "q_first_registration", ("no", "extranjero", "fuera"),
+        Choice("abroad", N_("No, I live abroad"), "q_first_registration",
+               ("no", "extranjero", "fuera", "otro lado", "estados unidos", "usa", "gabacho", "abroad"),
                {"elig_abroad": "yes"}),
     ), where=WHERE),
     Step("q_first_registration", (N_("When were you first registered with IMSS?"),), (
-        Choice("before_1997", N_("Before 1 July 1997"), "q_age", ("antes", "antes de 1997", "ley 73"),
-               {"elig_first_registration": "before_1997"}),
-        Choice("after_1997", N_("From 1 July 1997 on"), "q_age", ("despues", "despues de 1997", "ley 97"),
-               {"elig_first_registration": "after_1997"}),
+        # "antes" alone is not a date: "ya estuve asegurado antes" says nothing of 1997. A year is (1997 itself
+        # is on both sides of 1 July: asked again).
+        Choice("before_1997", N_("Before 1 July 1997"), "q_age", ("antes de 1997", "antes del 97", "ley 73"),
+               {"elig_first_registration": "before_1997"}, numbers=(1943, 1996)),
+        Choice("after_1997", N_("From 1 July 1997 on"), "q_age", ("despues de 1997", "despues del 97", "ley 97"),
+               {"elig_first_registration": "after_1997"}, numbers=(1998, 2030)),
         Choice("never", N_("Never registered"), "q_age",
                ("nunca", "primera vez", "es la primera vez", "nunca he cotizado", "nunca me registraron",
-                "nunca he estado inscrito", "never", "first time"), {"elig_first_registration": "never"}),
+                "nunca he estado inscrito", "never", "first time", "nunca he tenido"),
+               {"elig_first_registration": "never"}),
         Choice("unknown", N_("I do not know"), "q_age", UNSURE,
                {"elig_first_registration": "unknown"}),
     ), where=WHERE),
@@ -110,7 +134,8 @@ STEPS = (
                numbers=(65, 120)),
     ), where=WHERE),
     Step("q_pensioner", (N_("Do you receive a pension (from IMSS or another institution)?"),),
-         yes_no("elig_pensioner", "health_consent"), where=WHERE),
+         yes_no("elig_pensioner", "health_consent", yes=("jubilado", "jubilada", "pensionado", "pensionada",
+                                                         "retired")), where=WHERE),
     # RACERF arts. 81-87: how IMSS applies them to this scheme is not confirmed (DOMAIN.md), so "may apply"
     # and a person reviews the case; pre-existing conditions (art. 82) and exclusions (art. 84) are named too.
     Step("waiting_periods", (N_(
@@ -129,7 +154,8 @@ STEPS = (
         Choice("authorise", N_("I authorise it"), "q_preexisting", ("si", "autorizo", "acepto", "yes"),
                {"health_consent": True}, (RecordConsent("health", HEALTH_CONSENT_VERSION, True),)),
         Choice("skip", N_("Skip these questions"), TO_RESULT, ("no", "saltar", "omitir", "skip", "prefiero no",
-                                                                 "prefiero no contestar", "no autorizo"),
+                                                                 "prefiero no contestar", "no autorizo", "paso",
+                                                                 "saltate", "siguiente"),
                {"health_consent": False}, (RecordConsent("health", HEALTH_CONSENT_VERSION, False),)),
     ), where=WHERE),
     Step("q_preexisting", (N_(
@@ -145,12 +171,14 @@ STEPS = (
     # Asked of everyone, neutrally: the questionnaire comes before the CURP, so sex is not known yet, and a
     # separate question on sex would be one more piece of personal data. "Neither" is one tap; it can be skipped.
     Step("q_pregnancy", (N_("Last one: do you have a pregnancy in progress or a surgery planned?"),), (
-        Choice("none", N_("Neither"), TO_RESULT, ("no", "ninguno", "ninguna", "nada", "ni uno ni otro"),
+        Choice("none", N_("Neither"), TO_RESULT, ("no", "ninguno", "ninguna", "nada", "ni uno ni otro",
+                                                  "ni embarazo ni cirugia", "ninguna de las dos"),
                {"elig_pregnancy": "none"}),
-        Choice("pregnant", N_("A pregnancy"), "waiting_periods", ("embarazada", "embarazo", "estoy embarazada"),
+        Choice("pregnant", N_("A pregnancy"), "waiting_periods", ("embarazada", "embarazo", "estoy embarazada",
+                                                                  "esperando bebe", "pregnant"),
                {"elig_pregnancy": "pregnant"}),
         Choice("surgery", N_("A planned surgery"), "waiting_periods", (
-            "cirugia", "operacion", "cirugia programada", "operacion programada"),
+            "cirugia", "operacion", "cirugia programada", "operacion programada", "operar", "operarme", "surgery"),
                {"elig_pregnancy": "surgery"}),
         Choice("skip", N_("I prefer not to say"), TO_RESULT, ("prefiero no decir", "omitir", "saltar"),
                {"elig_pregnancy": "skipped"}),

@@ -149,9 +149,9 @@ STEPS = (
         "Plans (IVA included): %(monthly_amount)s MXN a month or %(yearly_amount)s MXN a year. You can cancel "
         "any time by writing *cancelar membresía*."),), (
         Choice("subscribe", N_("I want the membership"), "membership_plan",
-               ("si", "quiero", "suscribirme", "yes", "contratar")),
+               ("si", "quiero", "suscribirme", "yes", "contratar", "me interesa", "lo quiero", "la quiero")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
-        Choice("menu", N_("Main menu"), "@menu", ("menu", "no", "ahora no", "despues")),
+        Choice("menu", N_("Main menu"), "@menu", ("menu", "no", "ahora no", "despues", "luego")),
     ), where=WHERE, values=plan_values),
     Step("membership_plan", (N_(
         "Which plan do you want?\n• Monthly: %(monthly_amount)s MXN a month\n"

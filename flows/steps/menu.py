@@ -27,7 +27,8 @@ HUMAN = Choice("human", N_("Talk to a person"), "@human", ("asesor", "persona", 
 MORE_BENEFITS = Choice("more", N_("Other benefits"), "benefits", ("otro", "otros", "mas", "beneficios"))
 # "Solo quiero pensión": typed words that lead to the pension-only topic (also offered on the eligibility result).
 PENSION_ONLY_WORDS = ("modalidad 40", "mod 40", "modalidad cuarenta", "solo pension", "solo quiero pension",
-                      "solo la pension", "pension sin servicio medico", "only a pension", "pension only")
+                      "solo la pension", "pension sin servicio medico", "only a pension", "pension only",
+                      "mi pension", "la pension", "nomas la pension")
 
 
 def cost_values(context: Context) -> Mapping[str, Any]:
@@ -67,7 +68,8 @@ STEPS = (
         Choice("requirements", N_("Requirements"), "requirements",
                ("requisitos", "documentos", "que necesito", "requirements")),
         Choice("costs", N_("How much IMSS costs"), "costs",
-               ("costos", "costo", "cuanto cuesta", "cuotas", "precio", "costs", "price")),
+               # "precio", "cuánto cuesta" alone ask for our fee (the price FAQ); IMSS's cost is named as such.
+               ("cuotas", "cuotas del imss", "cuanto cuesta el imss", "costo del imss", "costs", "imss costs")),
         Choice("status", N_("My case status"), "@status", ("estado", "mi caso")),
         Choice("reminders", N_("Payment reminders"), "reminders_info",
                ("recordatorios", "membresia", "reminders")),
