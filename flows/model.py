@@ -125,6 +125,9 @@ class Choice:
     sets: Mapping[str, Any] = field(default_factory=dict)
     effects: tuple[Effect, ...] = ()
     numbers: tuple[float, float] | None = None  # a typed number in this range picks it ("tengo 55" -> 18 to 59)
+    # Consent, confirming, deleting: taken only when tapped or said plainly (the strict pass, and not as a question),
+    # never guessed from a sentence ("sí, pero primero quiero leerlo", "ni loco acepto", "todo bien excepto…").
+    explicit: bool = False
 
 
 @dataclass(frozen=True, slots=True)

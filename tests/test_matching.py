@@ -35,6 +35,17 @@ def test_a_yes_or_no_that_leads_an_explanation_answers_in_the_loose_pass_only(sa
         assert pick(said, YES_NO, strict=True) is None  # the intent layer is asked first
 
 
+@pytest.mark.parametrize(("said", "expected"), [
+    ("ni loco acepto eso", None), ("I don't accept", None), ("mi esposo tiene un negocio", None),
+    ("antes tenía negocio", None), ("todo bien excepto el correo", None), ("no manches, vendo tamales", None),
+    ("sí, tengo un negocio", 0), ("no, ya regresé", 1),
+])
+def test_the_loose_pass_abstains_on_contrast_negation_someone_else_and_the_past(
+        said: str, expected: int | None) -> None:
+    options = [["Sí", "si", "acepto", "negocio", "todo bien"], ["No", "no", "no acepto"]]
+    assert pick(said, options) == expected
+
+
 SUMMARY = [["Todo está bien, envíalo", "confirm", "correcto", "esta correcto"],
            ["Corregir algo", "edit", "cambiar", "no"]]
 

@@ -176,8 +176,8 @@ class Turn:
                  for c in step.choices]
         ranges = [c.numbers for c in step.choices]
         index = pick(text, names, ranges, strict=True) if step.choices else None
-        if index is not None:
-            self.choose(step.choices[index])
+        if index is not None and not (step.choices[index].explicit and ("?" in text or "¿" in text)):
+            self.choose(step.choices[index])  # "¿acepto?" is a question, not consent
             return
         intent = understand(text)
         if step.question and intent in ("greeting", "thanks") and not only_pleasantries(text):
@@ -202,6 +202,8 @@ class Turn:
         if intent is not None and self.follow(intent):
             return
         index = pick(text, names, ranges) if step.choices else None
+        if index is not None and step.choices[index].explicit:
+            index = None  # guessing from a sentence never consents, confirms or deletes: asked again
         if index is not None:
             self.choose(step.choices[index])
         elif step.question:

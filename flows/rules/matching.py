@@ -28,7 +28,22 @@ YES_WORDS = frozenset({"si", "sip", "sii", "siii", "sep", "simon", "claro", "ok"
                        "dale", "sale", "yes", "yeah", "yep", "yup", "sure", "correcto", "exacto", "afirmativo",
                        "de acuerdo", "por supuesto", "esta bien", "si claro", "asi es", "andale", "orale"})
 NO_WORDS = frozenset({"no", "nop", "nope", "nel", "nah", "negativo", "para nada", "nel pastel", "tampoco",
-                      "ninguno", "ninguna", "nada", "nunca", "jamas"})
+                      "ninguno", "ninguna", "nada", "nunca", "jamas", "not", "never", "dont"})
+# Words that make a sentence too subtle to guess from (the loose pass abstains; the applicant is asked again):
+# a contrast ("sí, pero…", "todo bien excepto el correo"), a negation the yes/no words miss ("ni loco acepto",
+# "I don't accept"), someone else ("mi esposo tiene un negocio"), the past ("antes tenía negocio").
+_TOO_SUBTLE = frozenset({
+    "pero", "excepto", "menos", "salvo", "aunque", "solo que", "nada mas que", "but", "except", "unless",
+    "ni", "sin", "not", "dont", "doesnt", "didnt", "wont", "cant", "cannot", "isnt", "arent", "never", "without",
+    "esposo", "esposa", "marido", "mama", "papa", "hijo", "hija", "hijos", "hermano", "hermana", "pareja", "novio",
+    "novia", "abuela", "abuelo", "suegra", "suegro", "husband", "wife", "mom", "dad", "son", "daughter", "brother",
+    "sister", "partner", "antes", "tenia", "trabajaba", "era", "cerre", "deje", "dejé", "used", "was", "former",
+    "emprender", "quisiera", "si tuviera", "if", "tuve", "tuvo", "salio bien", "esta bien", "algun dia",
+    "hace anos",
+})
+# Idioms that start with "no" or "nada" and deny nothing: "no manches, vendo tamales", "nada más vendo por catálogo".
+_NOT_DENIALS = ("no manches", "no mames", "no pos", "no pues", "no hay problema", "no hay bronca", "no hay pedo",
+                "nada mas", "nomas")
 # Words that may surround an option's name without changing it: "no, gracias", "el 2 por favor".
 COURTESY = frozenset({"gracias", "por", "favor", "porfa", "porfavor", "please", "thanks", "pls", "claro", "mmm",
                       "pues", "bueno", "oye", "ok", "la", "el", "opcion", "option", "quiero", "ver", "a", "de",
@@ -38,8 +53,9 @@ COURTESY = frozenset({"gracias", "por", "favor", "porfa", "porfavor", "please", 
 # The bare negations, which name no option on their own inside a sentence ("nunca" or "ninguno" may).
 _BARE_NO = frozenset({"no", "nop", "nope", "nel", "nah"})
 # Words around a number that leave it the answer: "de 18 a 59", "tengo 34 años cumplidos", "desde 1995".
-_RANGE_WORDS = frozenset({"cumplidos", "anos", "desde", "y", "o", "mas", "menos", "del", "al", "entre", "ya", "apenas",
-                          "medio"})
+_RANGE_WORDS = frozenset({"cumplidos", "anos", "desde", "y", "entre", "ya", "apenas", "medio"})
+# Words around a number that make it a button's position, even where numbers are ages: "opción 3", "la 2".
+_POSITION_WORDS = frozenset({"la", "el", "opcion", "option", "numero", "boton", "the", "number"})
 # "I am not sure" in the ways people say it; an "unsure" option lists these as synonyms.
 UNSURE = ("no se", "no lo se", "no me acuerdo", "no recuerdo", "no estoy seguro", "no estoy segura", "ni idea",
           "quien sabe", "tal vez", "no sabria decir", "nose", "not sure", "i dont know", "dont know",
@@ -62,6 +78,14 @@ def _canonical(said: str) -> str:
     return said
 
 
+def _too_subtle(said: str, option: Sequence[str] = ()) -> bool:
+    """Whether a _TOO_SUBTLE word is in the sentence, other than in the option's own names ("mi esposa" answers
+    "do you want to add beneficiaries?")."""
+    own = {word for name in option for word in name.split()}
+    padded = f" {said} "
+    return any(f" {word} " in padded for word in _TOO_SUBTLE if word not in own)
+
+
 def _leading_yes_no(said: str, text: str) -> str | None:
     """ "sí, trabajo por mi cuenta" -> "si"; "no tengo patrón", "no, vivo en Monterrey" -> "no".
 
@@ -71,7 +95,8 @@ def _leading_yes_no(said: str, text: str) -> str | None:
     words = said.split()
     while len(words) > 2 and words[0] in COURTESY and words[0] not in YES_WORDS:  # "pues sí, vendo ropa"
         words = words[1:]
-    if len(words) < 2 or "?" in text or "¿" in text or any(f" {doubt} " in f" {said} " for doubt in UNSURE):
+    if len(words) < 2 or "?" in text or "¿" in text or any(f" {doubt} " in f" {said} " for doubt in UNSURE) \
+            or " ".join(words).startswith(_NOT_DENIALS):
         return None
     lead = _canonical(words[0])
     if lead not in ("si", "no"):
@@ -86,14 +111,15 @@ def _named_inside(said: str, text: str, names: Sequence[Sequence[str]]) -> int |
     Not for a question, and not past a "no": "no está correcto" does not confirm, "no quiero cambiar nada" does not
     edit.
     """
-    if "?" in text or "¿" in text:
+    if "?" in text or "¿" in text or said.startswith(_NOT_DENIALS):
         return None
     padded = f" {said} "
+    short = len(said.split()) <= 3  # "no, nunca" names "nunca"; "nunca me acuerdo de eso" does not
     named = [(i, name) for i, option in enumerate(names) for name in option
              if (len(name) >= 3 or " " in name) and name not in YES_WORDS and name not in _BARE_NO
-             and f" {name} " in padded]
+             and (short or name not in NO_WORDS) and f" {name} " in padded]
     index = _only([i for i, _ in named])
-    if index is None:
+    if index is None or _too_subtle(said, names[index]):
         return None
     # A "no" in the sentence denies the option, unless the option's own name is the negative ("nunca", "ni uno").
     negative = any(word in NO_WORDS for name in (n for i, n in named if i == index) for word in name.split())
@@ -126,9 +152,10 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
         return None
     said = _NUMBER_WORDS.get(said, said)
     words = said.split()
-    if len(words) > 1 and all(word in COURTESY or word.isdigit() for word in words) and \
-            sum(word.isdigit() for word in words) == 1:  # "opción 1", "la 5", "el 2 por favor"
-        said = next(word for word in words if word.isdigit()) if not any(ranges) else said
+    if len(words) > 1 and sum(word.isdigit() for word in words) == 1 and (
+            all(word in _POSITION_WORDS or word.isdigit() for word in words)
+            or (not any(ranges) and all(word in COURTESY or word.isdigit() for word in words))):
+        said = next(word for word in words if word.isdigit())  # "opción 1", "la 5", "el 2 por favor"
     if said.isdigit():
         index = int(said) - 1
         if 0 <= index < len(options):
@@ -136,11 +163,10 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
         return _by_range(said, ranges) if ranges else None
     if ranges and any(ranges):
         numeric = normalise(spelled_out_numbers(said))  # "treinta y cuatro" is 34
-        # A number is the answer among courtesy words ("tengo 34 años") or as a year ("en 1995"), not in "tengo 3
-        # hijos", "voy a cumplir 60" or "la tercera edad".
+        # A number is the answer among courtesy words only ("tengo 34 años", "en 1995"), not in "tengo 3 hijos",
+        # "voy a cumplir 60", "soy del 75", "nací en 1985" or "la tercera edad".
         plain = all(word in COURTESY or word in _RANGE_WORDS or word.isdigit() for word in numeric.split())
-        years = any(len(word) == 4 and word.isdigit() for word in numeric.split())
-        found = _by_range(numeric, ranges) if _NUMBER.search(numeric) and (plain or years) else None
+        found = _by_range(numeric, ranges) if _NUMBER.search(numeric) and plain else None
         if found is not None:
             return found
     names = [[normalise(name) for name in option if name] for option in options]
@@ -177,9 +203,16 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
         found = _only([i for i, option in enumerate(names) if lead in option])
         # "no quiero cambiar nada" at "is everything right?": the "no" denies "cambiar", the edit option's own name.
         rest = f" {said.partition(' ')[2]} "
-        denied = lead == "no" and found is not None and any(
+        # Unless a comma sets the "no" apart ("no, vivo en el otro lado"), it denies what follows it.
+        apart = re.match(r"^\W*\w+\s*[,.;:!]", text) is not None
+        denied = lead == "no" and not apart and found is not None and any(
             len(name) >= 4 and f" {name} " in rest for name in names[found])
-        if found is not None and not denied:
+        # "sí, de Guatemala", "no, ya regresé a México": the rest names another option (not denied in turn, as in
+        # "no soy burócrata" or "no, no estoy pensionado").
+        conflict = found is not None and (lead == "si" or apart) and not any(w in NO_WORDS for w in rest.split()) \
+            and any(len(name) >= 4 and f" {name} " in rest
+                    for i, option in enumerate(names) if i != found for name in option)
+        if found is not None and not denied and not conflict and not _too_subtle(said, names[found]):
             return found
     found = _named_inside(said, text, names)
     if found is not None:
@@ -190,6 +223,7 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
             len(scored) == 1 or scored[1][0][0] < scored[0][0][0] - SPELLING_MARGIN):
         (_, closest), index = scored[0]
         # "no está correcto" is close to "está correcto" in spelling, and its opposite in meaning.
-        denied = bool({word for word in said.split() if word in NO_WORDS} - set(closest.split()))
+        denied = bool({word for word in said.split() if word in NO_WORDS or word in ("sin", "ni")}
+                      - set(closest.split()))
         return None if denied else index
     return None

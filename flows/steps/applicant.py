@@ -188,14 +188,15 @@ STEPS = (
         "Next I need your monthly income. It is financial data: do you give us your express consent to use "
         "it only for your enrollment and to estimate your contributions?"),), (
         Choice("accept", N_("I give my consent"), "ask_income", ("si", "acepto", "autorizo", "yes"),
-               {"financial_consent": True}, (RecordConsent("financial", FINANCIAL_CONSENT_VERSION, True),)),
+               {"financial_consent": True}, (RecordConsent("financial", FINANCIAL_CONSENT_VERSION, True),),
+               explicit=True),
         Choice("decline", N_("I do not"), "income_declined", ("no", "no acepto"),
                {"financial_consent": False}, (RecordConsent("financial", FINANCIAL_CONSENT_VERSION, False),)),
     ), where=N_("your income")),
     Step("income_declined", (N_(
         "I understand. IMSS needs your declared income to enroll you, so we cannot go on without it. You can "
         "change your mind or talk to a person."),), (
-        Choice("accept", N_("I give my consent"), "income_consent", ("si", "acepto")),
+        Choice("accept", N_("I give my consent"), "income_consent", ("si", "acepto"), explicit=True),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your income")),

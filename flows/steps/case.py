@@ -77,7 +77,7 @@ STEPS = (
         Choice("confirm", N_("Everything is right, send it"), "contract_offer",
                ("si", "correcto", "enviar", "confirmar", "esta correcto", "todo correcto", "todo bien", "esta bien",
                 "todo esta bien", "todo ok", "perfecto", "mandalo", "envialo", "looks good", "all good"),
-               {"editing": False}),
+               {"editing": False}, explicit=True),
         Choice("edit", N_("Correct something"), "edit_menu", ("corregir", "cambiar", "no", "editar", "modificar",
                                                               "me equivoque", "equivoque", "hay un error", "esta mal",
                                                               "no esta correcto", "no es correcto", "incorrecto",

@@ -22,6 +22,9 @@ def links(context: Context) -> Mapping[str, Any]:
 
 
 WHERE = N_("the terms of the service")
+# Consent said plainly (the option is `explicit`: never guessed from a longer sentence).
+ACCEPT_WORDS = ("acepto", "si", "si acepto", "de acuerdo", "ok", "acepto todo", "acepto los terminos",
+                "acepto el aviso", "acepto las condiciones")
 STEPS = (
     Step("enroll_start", (N_(
         "Great, let's start! First, the key points of our service:\n"
@@ -32,8 +35,8 @@ STEPS = (
         "• No refunds once the procedure has started.\n"
         "Full terms: %(terms_url)s"
     ),), (
-        Choice("accept", N_("I accept"), "privacy_notice", ("acepto", "si", "si acepto", "de acuerdo", "ok"),
-               {"terms_version": TERMS.version}, (RecordConsent("terms", TERMS.version, True),)),
+        Choice("accept", N_("I accept"), "privacy_notice", ACCEPT_WORDS,
+               {"terms_version": TERMS.version}, (RecordConsent("terms", TERMS.version, True),), explicit=True),
         Choice("decline", N_("I do not accept"), "consent_declined", ("no acepto", "no", "rechazo"),
                {}, (RecordConsent("terms", TERMS.version, False),)),
     ), where=WHERE, values=links),
@@ -46,8 +49,9 @@ STEPS = (
         "*mis datos* or *borrar mis datos*.\n"
         "Full notice: %(privacy_url)s"
     ),), (
-        Choice("accept", N_("I accept"), "elig_intro", ("acepto", "si", "si acepto", "de acuerdo", "ok"),
-               {"privacy_version": PRIVACY.version}, (RecordConsent("privacy", PRIVACY.version, True),)),
+        Choice("accept", N_("I accept"), "elig_intro", ACCEPT_WORDS,
+               {"privacy_version": PRIVACY.version}, (RecordConsent("privacy", PRIVACY.version, True),),
+               explicit=True),
         Choice("decline", N_("I do not accept"), "consent_declined", ("no acepto", "no", "rechazo"),
                {}, (RecordConsent("privacy", PRIVACY.version, False),)),
     ), where=N_("the privacy notice"), values=links),
@@ -56,7 +60,8 @@ STEPS = (
         "Terms: %(terms_url)s\nPrivacy: %(privacy_url)s"),), (
         Choice("accept", N_("I accept"), "@back", ("acepto", "si", "de acuerdo", "ok"),
                {"terms_version": TERMS.version, "privacy_version": PRIVACY.version},
-               (RecordConsent("terms", TERMS.version, True), RecordConsent("privacy", PRIVACY.version, True))),
+               (RecordConsent("terms", TERMS.version, True), RecordConsent("privacy", PRIVACY.version, True)),
+               explicit=True),
         Choice("decline", N_("I do not accept"), "consent_declined", ("no acepto", "no", "rechazo"),
                {}, (RecordConsent("terms", TERMS.version, False),)),
     ), where=N_("the new terms of the service"), values=links, resumable=False),

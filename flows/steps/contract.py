@@ -91,7 +91,7 @@ STEPS = (
         "Full terms: %(terms_url)s\n"
         "Do you accept and want to pay?"),), (
         Choice("accept", N_("I accept"), "payment_starting", ("acepto", "si", "si acepto", "de acuerdo", "ok"),
-               {}, (AcceptContract("service", SERVICE, TERMS.version),)),
+               {}, (AcceptContract("service", SERVICE, TERMS.version),), explicit=True),
         Choice("summary", N_("Back to the summary"), "summary", ("volver", "regresar", "corregir", "no")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
     ), where=N_("what you are hiring"), values=offer_values, prompt=N_("Do you accept and want to pay?")),

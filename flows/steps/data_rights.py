@@ -38,7 +38,7 @@ STEPS = (
     Step("confirm_opposition", (N_(
         "If you object, we will stop every reminder and notice that is not essential to your procedure. "
         "Do you want that?"),), (
-        Choice("yes", N_("Yes, stop them"), "opposition_done", ("si", "yes")),
+        Choice("yes", N_("Yes, stop them"), "opposition_done", ("si", "yes"), explicit=True),
         Choice("no", N_("No, keep them"), "@back", ("no",)),
     ), where=N_("your data")),
     Step("opposition_done", (N_("Done: we will only write to you about your procedure when you ask us."),),
@@ -47,7 +47,7 @@ STEPS = (
         "Are you sure you want me to delete your personal data? This cannot be undone."
     ),), (
         Choice("yes", N_("Yes, delete it"), "data_deleted", ("si", "si borrar", "yes", "borrar"),
-               {"_erase": True}),
+               {"_erase": True}, explicit=True),
         Choice("no", N_("No, keep it"), "@back", ("no", "keep", "conservar")),
     ), where=N_("deleting your data")),
     Step("data_deleted", (N_("Done: I deleted your personal data from this conversation."),),

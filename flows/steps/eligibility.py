@@ -64,11 +64,12 @@ FOREIGN = ("venezolano", "venezolana", "venezuela", "colombiano", "colombiana", 
            "peruano", "peruana", "peru", "estadounidense", "gringo", "gringa", "espanol", "espanola", "espana",
            "nicaraguense", "nicaragua", "ecuatoriano", "ecuatoriana", "ecuador", "chileno", "chilena", "chile")
 # Saying what they do answers the question (one such word in a sentence: flows/rules/matching.py).
-OWN_ACTIVITY = ("por mi cuenta", "independiente", "negocio", "puesto", "vendo", "freelance", "freelancer", "chambitas",
+OWN_ACTIVITY = ("por mi cuenta", "independiente", "mi negocio", "un negocio", "mi propio negocio", "puestito",
+                "un puesto de", "vendo", "freelance", "freelancer", "chambitas",
                 "honorarios", "comerciante", "emprendedor", "emprendedora", "self employed", "my own business")
-GOVERNMENT = ("gobierno", "ayuntamiento", "municipio", "presidencia municipal", "burocrata", "dependencia",
-              "secretaria de", "government")
-PAYROLL = ("nomina", "empresa", "patron", "asalariado", "asalariada", "payroll", "employer")
+GOVERNMENT = ("trabajo en el gobierno", "trabajo para el gobierno", "ayuntamiento", "presidencia municipal",
+              "burocrata", "servidor publico", "servidora publica", "dependencia de gobierno", "government job")
+PAYROLL = ("nomina", "trabajo en una empresa", "tengo patron", "asalariado", "asalariada", "payroll")
 
 
 # "Solo quiero pensión": the pension-only alternatives, as information (the menu's topic, DOMAIN.md "pitfalls").
@@ -98,7 +99,7 @@ STEPS = (
                {"elig_nationality": "foreign"}),
     ), where=WHERE),
     Step("q_legal_stay", (N_("Do you have legal stay in Mexico and a CURP?"),), (
-        Choice("yes", YES[0], "q_abroad", (*YES[1], "residencia", "residente", "tarjeta de residente"),
+        Choice("yes", YES[0], "q_abroad", (*YES[1], "tengo residencia", "residente", "tarjeta de residente"),
                {"elig_legal_stay": "yes"}),
         Choice("in_process", N_("It is in process"), "q_abroad", ("en tramite", "tramite", "proceso", "tramitando",
                                                                   "migracion", "papeles"),
@@ -119,14 +120,15 @@ STEPS = (
         Choice("after_1997", N_("From 1 July 1997 on"), "q_age", ("despues de 1997", "despues del 97", "ley 97"),
                {"elig_first_registration": "after_1997"}, numbers=(1998, 2030)),
         Choice("never", N_("Never registered"), "q_age",
-               ("nunca", "primera vez", "es la primera vez", "nunca he cotizado", "nunca me registraron",
+               ("nunca", "es la primera vez", "nunca he cotizado", "nunca me registraron",
                 "nunca he estado inscrito", "never", "first time", "nunca he tenido"),
                {"elig_first_registration": "never"}),
         Choice("unknown", N_("I do not know"), "q_age", UNSURE,
                {"elig_first_registration": "unknown"}),
     ), where=WHERE),
     Step("q_age", (N_("How old are you?"),), (
-        Choice("under_18", N_("Under 18"), "q_pensioner", ("menor", "menos de 18"), {"elig_age": "under_18"},
+        Choice("under_18", N_("Under 18"), "q_pensioner", ("menor de edad", "soy menor", "menos de 18"),
+               {"elig_age": "under_18"},
                numbers=(0, 17)),
         Choice("18_59", N_("18 to 59"), "q_pensioner", ("18 a 59",), {"elig_age": "18_59"}, numbers=(18, 59)),
         Choice("60_64", N_("60 to 64"), "q_pensioner", ("60 a 64",), {"elig_age": "60_64"}, numbers=(60, 64)),
@@ -152,7 +154,7 @@ STEPS = (
         "answers only to review your enrollment? You can skip them."
     ),), (
         Choice("authorise", N_("I authorise it"), "q_preexisting", ("si", "autorizo", "acepto", "yes"),
-               {"health_consent": True}, (RecordConsent("health", HEALTH_CONSENT_VERSION, True),)),
+               {"health_consent": True}, (RecordConsent("health", HEALTH_CONSENT_VERSION, True),), explicit=True),
         Choice("skip", N_("Skip these questions"), TO_RESULT, ("no", "saltar", "omitir", "skip", "prefiero no",
                                                                  "prefiero no contestar", "no autorizo", "paso",
                                                                  "saltate", "siguiente"),

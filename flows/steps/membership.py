@@ -131,7 +131,8 @@ def terms_step(plan: str) -> Step:
         "Terms: %(terms_url)s\n"
         "Do you accept?"),), (
         Choice("accept", N_("I accept"), "membership_payment_starting", ("acepto", "si", "si acepto", "ok"), {},
-               (AcceptContract("membership", plan, TERMS.version), RecordConsent("reminders", CONSENT_VERSION, True))),
+               (AcceptContract("membership", plan, TERMS.version), RecordConsent("reminders", CONSENT_VERSION, True)),
+               explicit=True),
         Choice("plans", N_("See the plans"), "membership_plan", ("planes", "otro plan", "cambiar")),
         MENU,
     ), where=WHERE, values=plan_values, prompt=N_("Do you accept?"), resumable=False)
@@ -149,7 +150,7 @@ STEPS = (
         "Plans (IVA included): %(monthly_amount)s MXN a month or %(yearly_amount)s MXN a year. You can cancel "
         "any time by writing *cancelar membresía*."),), (
         Choice("subscribe", N_("I want the membership"), "membership_plan",
-               ("si", "quiero", "suscribirme", "yes", "contratar", "me interesa", "lo quiero", "la quiero")),
+               ("si", "si quiero", "suscribirme", "yes", "contratar", "me interesa", "lo quiero", "la quiero")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
         Choice("menu", N_("Main menu"), "@menu", ("menu", "no", "ahora no", "despues", "luego")),
     ), where=WHERE, values=plan_values),
