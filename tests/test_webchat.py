@@ -136,3 +136,14 @@ def test_staff_replies_carry_the_first_name(phone: Phone, services: Services, st
     staff = [m for m in phone.client.get("/webchat/api/messages?after=0").get_json()["messages"]
              if m["author"] == "staff"]
     assert [(m["text"], m["staff_name"]) for m in staff] == [("Hola, te ayudo", "Ana")]
+
+
+def test_consent_is_never_guessed_from_a_sentence_and_a_plain_answer_still_gives_it(phone: Phone) -> None:
+    """Typed through the web chat API: "ni loco acepto" or "sí, pero primero quiero leerlo" record no consent."""
+    phone.send("hola")
+    terms = phone.send("quiero inscribirme")
+    assert any("Acepto" in button["title"] for message in terms for button in message["buttons"])
+    for sentence in ("ni loco acepto eso", "sí, pero primero quiero leerlo", "¿acepto?"):
+        replies = " ".join(message["text"] for message in phone.send(sentence))
+        assert "Aviso de privacidad" not in replies, sentence
+    assert "Aviso de privacidad" in " ".join(message["text"] for message in phone.send("sí, acepto"))

@@ -42,8 +42,8 @@ def spelled_out_numbers(text: str) -> str:
 
 def without_symbols(text: str) -> str:
     """Emoji and pictographs taken out ("Ana López 😊" -> "Ana López"): names and addresses never carry them."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Sk", "Cs", "Co")
-                   and ch not in "\u200d\ufe0f\ufe0e")
+    kept = "".join(ch for ch in text if ch in "´`"  # typed as apostrophes: the name parser asks about them
+                   or (unicodedata.category(ch) not in ("So", "Sk", "Cs", "Co") and ch not in "\u200d\ufe0f\ufe0e"))
     return _SPACES.sub(" ", kept).strip()
 
 

@@ -37,7 +37,7 @@ _TOO_SUBTLE = frozenset({
     "ni", "sin", "not", "dont", "doesnt", "didnt", "wont", "cant", "cannot", "isnt", "arent", "never", "without",
     "esposo", "esposa", "marido", "mama", "papa", "hijo", "hija", "hijos", "hermano", "hermana", "pareja", "novio",
     "novia", "abuela", "abuelo", "suegra", "suegro", "husband", "wife", "mom", "dad", "son", "daughter", "brother",
-    "sister", "partner", "antes", "tenia", "trabajaba", "era", "cerre", "deje", "dejé", "used", "was", "former",
+    "sister", "partner", "antes", "tenia", "trabajaba", "era", "cerre", "deje", "used", "was", "former",
     "emprender", "quisiera", "si tuviera", "if", "tuve", "tuvo", "salio bien", "esta bien", "algun dia",
     "hace anos",
 })
@@ -103,6 +103,30 @@ def _leading_yes_no(said: str, text: str) -> str | None:
         return None
     opposite = YES_WORDS if lead == "no" else NO_WORDS
     return None if any(word in opposite for word in words[1:]) else lead
+
+
+def _led_by_yes_no(said: str, text: str, names: Sequence[Sequence[str]]) -> int | None:
+    """The yes or no option a leading "sí"/"no" answers, unless the rest of the sentence takes it back."""
+    lead = _leading_yes_no(said, text)
+    found = _only([i for i, option in enumerate(names) if lead in option]) if lead else None
+    if found is None or _too_subtle(said, names[found]):
+        return None
+    rest = f" {said.partition(' ')[2]} "
+
+    def names_in_rest(indexes: Sequence[int]) -> bool:
+        return any(len(name) >= 4 and f" {name} " in rest for i in indexes for name in names[i])
+
+    # Unless a comma sets the "no" apart ("no, vivo en el otro lado"), it denies what follows it: "no quiero
+    # cambiar nada" at "is everything right?" denies "cambiar", the edit option's own name.
+    apart = re.match(r"^\W*\w+\s*[,.;:!]", text) is not None
+    if lead == "no" and not apart and names_in_rest([found]):
+        return None
+    # "sí, de Guatemala", "no, ya regresé a México": the rest names another option (not denied in turn, as in
+    # "no soy burócrata" or "no, no estoy pensionado").
+    others = [i for i in range(len(names)) if i != found]
+    if (lead == "si" or apart) and not any(word in NO_WORDS for word in rest.split()) and names_in_rest(others):
+        return None
+    return found
 
 
 def _named_inside(said: str, text: str, names: Sequence[Sequence[str]]) -> int | None:
@@ -198,23 +222,9 @@ def pick(text: str, options: Sequence[Sequence[str]], ranges: Sequence[tuple[flo
     found = _only(surrounded)
     if found is not None or strict:
         return found
-    lead = _leading_yes_no(said, text)
-    if lead is not None:
-        found = _only([i for i, option in enumerate(names) if lead in option])
-        # "no quiero cambiar nada" at "is everything right?": the "no" denies "cambiar", the edit option's own name.
-        rest = f" {said.partition(' ')[2]} "
-        # Unless a comma sets the "no" apart ("no, vivo en el otro lado"), it denies what follows it.
-        apart = re.match(r"^\W*\w+\s*[,.;:!]", text) is not None
-        denied = lead == "no" and not apart and found is not None and any(
-            len(name) >= 4 and f" {name} " in rest for name in names[found])
-        # "sí, de Guatemala", "no, ya regresé a México": the rest names another option (not denied in turn, as in
-        # "no soy burócrata" or "no, no estoy pensionado").
-        conflict = found is not None and (lead == "si" or apart) and not any(w in NO_WORDS for w in rest.split()) \
-            and any(len(name) >= 4 and f" {name} " in rest
-                    for i, option in enumerate(names) if i != found for name in option)
-        if found is not None and not denied and not conflict and not _too_subtle(said, names[found]):
-            return found
-    found = _named_inside(said, text, names)
+    found = _led_by_yes_no(said, text, names)
+    if found is None:
+        found = _named_inside(said, text, names)
     if found is not None:
         return found
     scored = sorted(((max((fuzz.ratio(said, name), name) for name in option) if option else (0.0, ""), i)
