@@ -169,6 +169,7 @@ class Step:
     resumable: bool = True  # False: coming back to the flow starts at its beginning instead of here
     event: str | None = None  # reported to the caller on entering (e.g. "needs_review" puts it in the staff queue)
     prompt: str | None = None  # the one short line that asks again after a miss or a FAQ (default: the last bubble)
+    ages: bool = False  # the choices' numbers are ages: "nací en 1985" is read as the age it gives today
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,22 @@ def test_pay_later_keeps_the_data_and_the_enrollment_resumes_at_the_payment(phon
         assert session.execute(select(func.count()).select_from(Payment)).scalar_one() == 1
 
 
+def test_thinking_it_over_at_the_offer_opens_nothing_and_the_enrollment_comes_back_to_the_offer(
+        phone: Phone, services: Services) -> None:
+    """ "déjame pensarlo" is neither a yes nor a "back to the summary": no contract, no payment, data kept."""
+    applicant_at_summary(phone)
+    phone.send("1")
+    phone.send("déjame pensarlo, luego te aviso")
+    assert "Tus datos están guardados" in phone.text()
+    with services.database.session_scope() as session:
+        assert session.execute(select(func.count()).select_from(Payment)).scalar_one() == 0
+        assert session.execute(select(func.count()).select_from(Contract)).scalar_one() == 0
+    phone.press(es("Start my enrollment"))
+    assert "Total $1,499.00 MXN (IVA incluido)" in phone.text()
+    phone.press(es("I accept"))
+    assert the_payment(services).status == "pending"
+
+
 def test_ya_pague_during_a_transfer_asks_for_its_receipt(phone: Phone, services: Services) -> None:
     """ "ya pagué" while the service fee waits for a transfer is about that transfer, not the IMSS reminders."""
     applicant_at_summary(phone)

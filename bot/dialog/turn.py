@@ -21,6 +21,7 @@ from bot.core.state import DialogState
 from bot.core.text import split_text
 from bot.dialog.machines import ARRIVE, PROCEED, Position
 from flows.model import AssignDocument, Choice, Effect, Parsed, Step
+from flows.rules.ages import birth_age
 from flows.rules.commands import BY_NAME
 from flows.rules.document_slots import LABELS as DOCUMENT_LABELS
 from flows.rules.document_slots import SLOTS
@@ -175,7 +176,9 @@ class Turn:
         names = [[translate(self.conversation.locale, c.title), c.title, c.key.replace("_", " "), *c.synonyms]
                  for c in step.choices]
         ranges = [c.numbers for c in step.choices]
-        index = pick(text, names, ranges, strict=True) if step.choices else None
+        # "nací en 1985": the age it gives today, for the options to hold
+        said = (birth_age(text, self.engine.local_date(self.now)) if step.ages else None) or text
+        index = pick(said, names, ranges, strict=True) if step.choices else None
         if index is not None and not (step.choices[index].explicit and ("?" in text or "¿" in text)):
             self.choose(step.choices[index])  # "¿acepto?" is a question, not consent
             return
@@ -201,7 +204,7 @@ class Turn:
             intent = None  # "mi esposa y mis hijos" at the beneficiaries question is an answer
         if intent is not None and self.follow(intent):
             return
-        index = pick(text, names, ranges) if step.choices else None
+        index = pick(said, names, ranges) if step.choices else None
         if index is not None and step.choices[index].explicit:
             index = None  # guessing from a sentence never consents, confirms or deletes: asked again
         if index is not None:

@@ -168,6 +168,15 @@ INTENTS: tuple[Intent, ...] = (
     ), N_("Enrolling gives you IMSS medical care for you and your family, maternity, work-accident cover, "
           "invalidity and life insurance, retirement savings in your AFORE, daycare and social services. "
           "See *Benefits of enrolling* in the menu.")),
+    # Wanting only a pension (DOMAIN.md: Modalidad 40 is another IMSS scheme); at the benefits its topic answers.
+    Intent("pension_only", "faq", (
+        "solo quiero pension", "solo quiero la pension", "quiero solo la pension", "solo me interesa la pension",
+        "nomas quiero la pension", "nada mas quiero la pension", "solo para la pension", "solo pensionarme",
+        "me interesa pensionarme", "quiero pensionarme", "modalidad 40", "mod 40", "modalidad cuarenta",
+        "pension sin servicio medico", "only want a pension", "just a pension", "only a pension", "pension only",
+    ), N_("This scheme covers the five insurances, medical care included, and you pay for all of them. Modalidad "
+          "40 is a different IMSS option: pension only, without medical care. We do not advise which suits you: "
+          "an advisor can explain the difference, and IMSS decides. See *Only a pension?* in the benefits.")),
     Intent("human", "command", (
         "hablar con alguien", "hablar con una persona", "hablar con un humano", "hablar con un asesor",
         "quiero un asesor", "quiero un humano", "pasame a un asesor", "pasame con alguien", "persona real",

@@ -93,8 +93,17 @@ STEPS = (
         Choice("accept", N_("I accept"), "payment_starting", ("acepto", "si", "si acepto", "de acuerdo", "ok"),
                {}, (AcceptContract("service", SERVICE, TERMS.version),), explicit=True),
         Choice("summary", N_("Back to the summary"), "summary", ("volver", "regresar", "corregir", "no")),
+        # Thinking it over, or paying another day: nothing is lost, and "Start my enrollment" comes back here.
+        Choice("later", N_("Not now, later"), "contract_later", (
+            "despues", "luego", "mas tarde", "otro dia", "manana", "ahorita no", "todavia no", "aun no", "lo pienso",
+            "lo voy a pensar", "dejame pensarlo", "dejeme pensarlo", "lo pensare", "te aviso", "le aviso",
+            "no tengo dinero", "no tengo para pagar", "no me alcanza", "cuando me paguen", "en la quincena",
+            "not now", "let me think", "i will think about it", "tomorrow")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
     ), where=N_("what you are hiring"), values=offer_values, prompt=N_("Do you accept and want to pay?")),
+    Step("contract_later", (N_(
+        "No problem, take your time. Your data is saved. When you are ready, tap *Start my enrollment* in the "
+        "menu and we go on from here."),), then="main_menu", where=N_("what you are hiring"), resumable=False),
     # Opening the payment says nothing itself: storage records the contract, then the payment step is entered.
     Step("payment_starting", (), where=WHERE, resumable=False),
     Step("payment_spei", (N_(

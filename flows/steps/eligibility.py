@@ -134,7 +134,7 @@ STEPS = (
         Choice("60_64", N_("60 to 64"), "q_pensioner", ("60 a 64",), {"elig_age": "60_64"}, numbers=(60, 64)),
         Choice("65_plus", N_("65 or more"), "q_pensioner", ("65 o mas", "mas de 65"), {"elig_age": "65_plus"},
                numbers=(65, 120)),
-    ), where=WHERE),
+    ), where=WHERE, ages=True),
     Step("q_pensioner", (N_("Do you receive a pension (from IMSS or another institution)?"),),
          yes_no("elig_pensioner", "health_consent", yes=("jubilado", "jubilada", "pensionado", "pensionada",
                                                          "retired")), where=WHERE),
