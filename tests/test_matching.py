@@ -124,3 +124,20 @@ def test_an_options_words_in_any_order() -> None:
 ])
 def test_intents(said: str, intent: str | None) -> None:
     assert understand(said) == intent
+
+
+LIVE_IN_MEXICO = [["Sí, en México", "si", "mexico", "yes"], ["No, vivo fuera", "no", "usa", "texas", "chicago"]]
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    # "si" without its accent before "me", "fuera"…: a condition, not a yes.
+    ("si me contratan en una empresa", None), ("si fuera gratis sí", None), ("si me jubilo el año que entra", None),
+    ("si tengo mi propio negocio", 0), ("sí, me contrataron", 0),
+    # Someone else, the past, a wish: asked again.
+    ("mis papás viven en Texas", None), ("viví en Chicago diez años", None), ("me gustaría vivir en México", None),
+    # A short place name after a "yes" takes the yes back ("usa" names the other option); both places named: asked.
+    ("yes, in the USA", 1), ("estoy en México de vacaciones, vivo en Chicago", None), ("vivo en texas", 1),
+])
+def test_the_loose_pass_abstains_on_a_condition_someone_else_the_past_or_both_places(
+        said: str, expected: int | None) -> None:
+    assert pick(said, LIVE_IN_MEXICO) == expected

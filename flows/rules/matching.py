@@ -37,10 +37,20 @@ _TOO_SUBTLE = frozenset({
     "ni", "sin", "not", "dont", "doesnt", "didnt", "wont", "cant", "cannot", "isnt", "arent", "never", "without",
     "esposo", "esposa", "marido", "mama", "papa", "hijo", "hija", "hijos", "hermano", "hermana", "pareja", "novio",
     "novia", "abuela", "abuelo", "suegra", "suegro", "husband", "wife", "mom", "dad", "son", "daughter", "brother",
-    "sister", "partner", "antes", "tenia", "trabajaba", "era", "cerre", "deje", "used", "was", "former",
+    "sister", "partner", "papas", "padres", "familia", "hermanos", "abuelos", "tio", "tia", "primo", "prima",
+    "amigo", "amiga", "parents", "family", "friend",
+    "antes", "tenia", "trabajaba", "era", "cerre", "deje", "used", "was", "former", "vivi", "vivia", "quebro",
+    "cerro", "cerramos", "fue", "hicieron",
     "emprender", "quisiera", "si tuviera", "if", "tuve", "tuvo", "salio bien", "esta bien", "algun dia",
-    "hace anos",
+    "hace anos", "buscando", "quiero ser", "me gustaria", "would like",
 })
+# "si" without its accent before these is "if", not "yes": "si me contratan me doy de baja", "si fuera gratis".
+_CONDITIONAL = re.compile(r"(?:^|[^\w])si\s+(?:me|te|se|le|lo|la|nos|les|fuera|fueran|tuviera|hubiera|pudiera|"
+                          r"llego|llega|llegara|algun|alguna|acaso)\b", re.IGNORECASE)
+# Putting it off, said any way: an option for "later" lists these ("déjame pensarlo" is not a yes to anything).
+LATER = ("despues", "luego", "mas tarde", "otro dia", "ahorita no", "ahora no", "todavia no", "aun no", "lo pienso",
+         "lo voy a pensar", "lo quiero pensar", "quiero pensarlo", "dejame pensarlo", "dejeme pensarlo", "pensarlo",
+         "lo pensare", "te aviso", "le aviso", "not now", "let me think", "think about it", "maybe later")
 # Idioms that start with "no" or "nada" and deny nothing: "no manches, vendo tamales", "nada más vendo por catálogo".
 _NOT_DENIALS = ("no manches", "no mames", "no pos", "no pues", "no hay problema", "no hay bronca", "no hay pedo",
                 "nada mas", "nomas")
@@ -78,12 +88,12 @@ def _canonical(said: str) -> str:
     return said
 
 
-def _too_subtle(said: str, option: Sequence[str] = ()) -> bool:
+def _too_subtle(said: str, text: str, option: Sequence[str] = ()) -> bool:
     """Whether a _TOO_SUBTLE word is in the sentence, other than in the option's own names ("mi esposa" answers
-    "do you want to add beneficiaries?")."""
+    "do you want to add beneficiaries?"), or the sentence is a condition ("si me contratan…")."""
     own = {word for name in option for word in name.split()}
     padded = f" {said} "
-    return any(f" {word} " in padded for word in _TOO_SUBTLE if word not in own)
+    return any(f" {word} " in padded for word in _TOO_SUBTLE if word not in own) or bool(_CONDITIONAL.search(text))
 
 
 def _leading_yes_no(said: str, text: str) -> str | None:
@@ -109,12 +119,13 @@ def _led_by_yes_no(said: str, text: str, names: Sequence[Sequence[str]]) -> int 
     """The yes or no option a leading "sí"/"no" answers, unless the rest of the sentence takes it back."""
     lead = _leading_yes_no(said, text)
     found = _only([i for i, option in enumerate(names) if lead in option]) if lead else None
-    if found is None or _too_subtle(said, names[found]):
+    if found is None or _too_subtle(said, text, names[found]):
         return None
     rest = f" {said.partition(' ')[2]} "
 
     def names_in_rest(indexes: Sequence[int]) -> bool:
-        return any(len(name) >= 4 and f" {name} " in rest for i in indexes for name in names[i])
+        return any(len(name) >= 3 and name not in YES_WORDS and name not in _BARE_NO and f" {name} " in rest
+                   for i in indexes for name in names[i])
 
     # Unless a comma sets the "no" apart ("no, vivo en el otro lado"), it denies what follows it: "no quiero
     # cambiar nada" at "is everything right?" denies "cambiar", the edit option's own name.
@@ -143,7 +154,7 @@ def _named_inside(said: str, text: str, names: Sequence[Sequence[str]]) -> int |
              if (len(name) >= 3 or " " in name) and name not in YES_WORDS and name not in _BARE_NO
              and (short or name not in NO_WORDS) and f" {name} " in padded]
     index = _only([i for i, _ in named])
-    if index is None or _too_subtle(said, names[index]):
+    if index is None or _too_subtle(said, text, names[index]):
         return None
     # A "no" in the sentence denies the option, unless the option's own name is the negative ("nunca", "ni uno").
     negative = any(word in NO_WORDS for name in (n for i, n in named if i == index) for word in name.split())

@@ -17,6 +17,7 @@ from typing import Any
 from flows.model import AcceptContract, Choice, Context, Data, Parsed, Question, Route, StartPayment, Step, Upload
 from flows.rules.document_slots import has_case
 from flows.rules.legal import TERMS
+from flows.rules.matching import LATER
 from flows.rules.prices import SERVICE, amount, quote_values
 from flows.rules.validators import parse_postal_code, parse_rfc
 from locales import N_
@@ -95,10 +96,8 @@ STEPS = (
         Choice("summary", N_("Back to the summary"), "summary", ("volver", "regresar", "corregir", "no")),
         # Thinking it over, or paying another day: nothing is lost, and "Start my enrollment" comes back here.
         Choice("later", N_("Not now, later"), "contract_later", (
-            "despues", "luego", "mas tarde", "otro dia", "manana", "ahorita no", "todavia no", "aun no", "lo pienso",
-            "lo voy a pensar", "dejame pensarlo", "dejeme pensarlo", "lo pensare", "te aviso", "le aviso",
-            "no tengo dinero", "no tengo para pagar", "no me alcanza", "cuando me paguen", "en la quincena",
-            "not now", "let me think", "i will think about it", "tomorrow")),
+            *LATER, "manana", "no tengo dinero", "no tengo para pagar", "no me alcanza", "cuando me paguen",
+            "en la quincena", "tomorrow")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
     ), where=N_("what you are hiring"), values=offer_values, prompt=N_("Do you accept and want to pay?")),
     Step("contract_later", (N_(

@@ -63,6 +63,10 @@ FOREIGN = ("venezolano", "venezolana", "venezuela", "colombiano", "colombiana", 
            "el salvador", "cubano", "cubana", "cuba", "haitiano", "haitiana", "haiti", "argentino", "argentina",
            "peruano", "peruana", "peru", "estadounidense", "gringo", "gringa", "espanol", "espanola", "espana",
            "nicaraguense", "nicaragua", "ecuatoriano", "ecuatoriana", "ecuador", "chileno", "chilena", "chile")
+# Where Mexicans abroad most often live, as they name it (one in a sentence is enough; with "México" too, asked again).
+ABROAD = ("eu", "eua", "eeuu", "united states", "the us", "the states", "texas", "california", "arizona", "illinois",
+          "chicago", "los angeles", "houston", "dallas", "nueva york", "new york", "florida", "georgia", "nevada",
+          "las vegas", "carolina", "colorado", "washington", "oregon", "canada", "espana", "gringolandia")
 # Saying what they do answers the question (one such word in a sentence: flows/rules/matching.py).
 OWN_ACTIVITY = ("por mi cuenta", "independiente", "mi negocio", "un negocio", "mi propio negocio", "puestito",
                 "un puesto de", "vendo", "freelance", "freelancer", "chambitas",
@@ -109,7 +113,7 @@ STEPS = (
     Step("q_abroad", (N_("Do you live in Mexico right now?"),), (
         Choice("mexico", N_("Yes, in Mexico"), "q_first_registration", ("si", "mexico", "yes"), {"elig_abroad": "no"}),
         Choice("abroad", N_("No, I live abroad"), "q_first_registration",
-               ("no", "extranjero", "fuera", "otro lado", "estados unidos", "usa", "gabacho", "abroad"),
+               ("no", "extranjero", "fuera", "otro lado", "estados unidos", "usa", "gabacho", "abroad", *ABROAD),
                {"elig_abroad": "yes"}),
     ), where=WHERE),
     Step("q_first_registration", (N_("When were you first registered with IMSS?"),), (

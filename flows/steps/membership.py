@@ -30,6 +30,7 @@ from flows.model import (
     Upload,
 )
 from flows.rules.legal import TERMS
+from flows.rules.matching import LATER
 from flows.rules.payments import long_date
 from flows.rules.prices import MEMBERSHIP_PLANS, amount, price_for, quote_values
 from flows.rules.records import FREQUENCIES
@@ -152,7 +153,7 @@ STEPS = (
         Choice("subscribe", N_("I want the membership"), "membership_plan",
                ("si", "si quiero", "suscribirme", "yes", "contratar", "me interesa", "lo quiero", "la quiero")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
-        Choice("menu", N_("Main menu"), "@menu", ("menu", "no", "ahora no", "despues", "luego")),
+        Choice("menu", N_("Main menu"), "@menu", ("menu", "no", *LATER)),
     ), where=WHERE, values=plan_values),
     Step("membership_plan", (N_(
         "Which plan do you want?\n• Monthly: %(monthly_amount)s MXN a month\n"
