@@ -116,6 +116,14 @@ INTENTS: tuple[Intent, ...] = (
         "cuanto cuesta al mes", "cuanto pago al mes", "cuanto pago si gano", "cuanto pagaria", "cuanto pagaria al mes",
     ), N_("IMSS contributions depend on the income you declare and are paid directly to IMSS, never to us. "
           "See *How much IMSS costs* in the menu for an idea; once you give your income I estimate yours.")),
+    # How much income to declare (DOMAIN.md "Contributions", LSS arts. 227 and 28; under-declaring is a pitfall).
+    Intent("declared_income", "faq", (
+        "conviene declarar", "cuanto declaro", "cuanto debo declarar", "cuanto tengo que declarar", "que declaro",
+        "cuanto declarar", "declarar menos", "declaro menos", "declarar el minimo", "declaro el minimo",
+        "how much should i declare", "how much to declare", "declare less", "declare the minimum",
+    ), N_("Declare your real monthly income: it sets your IMSS contributions and your cash benefits, such as sick "
+          "pay, so declaring less pays less now and gives you less when you need them. IMSS takes it between one "
+          "minimum wage and 25 UMA a day. We do not advise an amount: an advisor can explain.")),
     # Beneficiaries (DOMAIN.md "Beneficiaries"): who may be registered with the applicant.
     Intent("family", "faq", (
         "mis hijos", "mi hijo", "mi hija", "mi esposa", "mi esposo", "mi pareja", "mi mama", "mi papa",
