@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.rules.intents import asks, looks_english, looks_spanish, understand
+from flows.rules.intents import applies, asks, looks_english, looks_spanish, understand
 from flows.rules.validators import screen_answer
 
 
@@ -64,3 +64,15 @@ def test_language_of_a_message(text: str, english: bool, spanish: bool) -> None:
 ])
 def test_understand(text: str, intent: str | None) -> None:
     assert understand(text) == intent
+
+
+@pytest.mark.parametrize(("text", "intent", "applies_here"), [
+    ("quincenal", "payment_frequency", True), ("¿puedo pagar cada semana?", "payment_frequency", True),
+    ("sí, me pagan semanal por mis trabajos", "payment_frequency", False),
+    ("mi esposa y mis hijos", "family", False), ("¿puedo meter a mis hijos?", "family", True),
+    ("cuanto cobran", "price", True),
+])
+def test_an_intent_said_only_as_a_question_or_alone_is_not_taken_from_a_sentence(text: str, intent: str,
+                                                                                   applies_here: bool) -> None:
+    assert understand(text) == intent
+    assert applies(intent, text) is applies_here

@@ -26,7 +26,7 @@ from flows.rules.commands import BY_NAME
 from flows.rules.document_slots import LABELS as DOCUMENT_LABELS
 from flows.rules.document_slots import SLOTS
 from flows.rules.intents import BY_NAME as INTENTS
-from flows.rules.intents import asks, faq_values, looks_english, looks_spanish, only_pleasantries, understand
+from flows.rules.intents import applies, asks, faq_values, looks_english, looks_spanish, only_pleasantries, understand
 from flows.rules.matching import pick
 from flows.rules.validators import NAME_EXAMPLE, screen_answer
 from locales import N_, translate
@@ -200,7 +200,7 @@ class Turn:
         if step.question and intent is not None and (
                 intent == "unsure" or (INTENTS[intent].kind == "faq" and not asks(text))):
             intent = None  # at a free-text question, "vendo seguros" is an answer, not a question on safety
-        if intent is not None and INTENTS[intent].asked and not asks(text):
+        if intent is not None and not applies(intent, text):
             intent = None  # "mi esposa y mis hijos" at the beneficiaries question is an answer
         if intent is not None and self.follow(intent):
             return

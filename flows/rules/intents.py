@@ -42,6 +42,11 @@ class Intent:
     phrases: tuple[str, ...]
     answer: str = ""
     asked: bool = False  # only when the message reads as a question: "mi esposa y mis hijos" answers, it asks nothing
+    brief: bool = False  # with `asked`, also a message of a few words that is little more than a phrase ("quincenal")
+
+
+# A message this short is the phrase itself, not a sentence that mentions it ("sí, me pagan semanal").
+BRIEF_WORDS = 3
 
 
 def faq_values(context: Context) -> Mapping[str, Any]:
@@ -124,6 +129,12 @@ INTENTS: tuple[Intent, ...] = (
     ), N_("Declare your real monthly income: it sets your IMSS contributions and your cash benefits, such as sick "
           "pay, so declaring less pays less now and gives you less when you need them. IMSS takes it between one "
           "minimum wage and 25 UMA a day. We do not advise an amount: an advisor can explain.")),
+    # Paying IMSS weekly or fortnightly: it takes monthly, bimonthly, semiannual or annual payments (LSS art. 224).
+    Intent("payment_frequency", "faq", (
+        "quincenal", "cada quincena", "por quincena", "semanal", "cada semana", "por semana", "diario", "cada dia",
+        "cada 15 dias", "weekly", "every week", "biweekly", "fortnightly", "every two weeks", "daily",
+    ), N_("IMSS takes its contributions in advance: monthly, every 2 months, every 6 months or yearly. It has no "
+          "weekly or fortnightly payment."), asked=True, brief=True),
     # Beneficiaries (DOMAIN.md "Beneficiaries"): who may be registered with the applicant.
     Intent("family", "faq", (
         "mis hijos", "mi hijo", "mi hija", "mi esposa", "mi esposo", "mi pareja", "mi mama", "mi papa",
@@ -365,6 +376,14 @@ _QUESTION_LEADS = frozenset({"cuanto", "cuanta", "cuantos", "cuantas", "como", "
                              "son", "hay", "tienen", "tiene", "aceptan", "puedo", "se", "me", "para", "por", "porque",
                              "y", "oye", "pero", "ustedes", "how", "what", "is", "do", "does", "can", "where", "when",
                              "why", "are", "will", "q", "k", "neta", "a"})
+
+
+def applies(name: str, text: str) -> bool:
+    """Whether an intent found in the text is what the message is about, given how the intent may be said."""
+    intent = BY_NAME[name]
+    if not intent.asked or asks(text):
+        return True
+    return intent.brief and len(normalise(text).split()) <= BRIEF_WORDS
 
 
 def asks(text: str) -> bool:
