@@ -9,7 +9,7 @@ new phrasing. Each row runs against the pure engine on a fresh conversation stan
 - `faq:<name>`: the FAQ's short answer, then the same question again, nothing stored;
 - `store:<value>`: the question's field stored with exactly that value;
 - `refuse`: nothing stored, the same question again (a question, a sentence where a name or number goes…);
-- `miss`: not understood, counted as a miss; `greeting`, `thanks`, `unsure`: a short line, nothing stored;
+- `miss`: not understood, counted as a miss; `greeting`, `thanks`, `unsure`, `doubt`: a short line, nothing stored;
 - `enroll`: "we are already on your enrollment" inside the enrollment; `lang:<locale>`: the language switches.
 """
 
@@ -34,7 +34,8 @@ ENGINE = Engine(FLOWS)
 LINES = {"greeting": "Hi! 👋", "thanks": "You are welcome! 😊",
          "enroll": "We are already on your enrollment. Let's go on:",
          "unsure": "No problem. Choose the closest answer: an advisor checks everything before filing. Or write "
-                   "*asesor* to talk to a person."}
+                   "*asesor* to talk to a person.",
+         "doubt": "Sure, write your question and I will answer it. If you prefer a person, write *asesor*."}
 SWITCHED_TO_ENGLISH = "Sure, let's go on in English. Write *español* to switch back."
 BASE_DATA = {"confirm_email": {"email": "ana@gmail.com"}}
 

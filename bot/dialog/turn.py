@@ -265,6 +265,9 @@ class Turn:
         elif intent.kind == "thanks":
             self.say(N_("You are welcome! 😊"))
             self.reprompt(short=True)
+        elif intent.kind == "doubt":  # "tengo una duda": ask away, the pending question stays
+            self.say(N_("Sure, write your question and I will answer it. If you prefer a person, write *asesor*."))
+            self.reprompt(short=True)
         elif intent.kind == "confused":  # "no entiendo": say it is fine, point at the buttons and a person
             self.miss(N_("Sorry, I was not clear. Answer as best you can or tap a button: an advisor checks "
                          "everything before filing. Or write *asesor* to talk to a person."), {}, forgive=False)

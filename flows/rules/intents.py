@@ -38,7 +38,8 @@ class Intent:
     """A meaning: `kind` says what the turn does with it, `answer` is a FAQ's short reply (a msgid)."""
 
     name: str
-    kind: str  # "faq" | "command" | "enroll" | "language" | "greeting" | "thanks" | "unsure" | "confused" | "missing"
+    # "faq" | "command" | "enroll" | "language" | "greeting" | "thanks" | "unsure" | "confused" | "doubt" | "missing"
+    kind: str
     phrases: tuple[str, ...]
     answer: str = ""
     asked: bool = False  # only when the message reads as a question: "mi esposa y mis hijos" answers, it asks nothing
@@ -253,6 +254,12 @@ INTENTS: tuple[Intent, ...] = (
         "no tengo homoclave",
         "i do not have", "later", "how do i get", "how to get",
     )),
+    # "Tengo una duda": an invitation to ask (the question itself, if said with it, outranks this).
+    Intent("doubt", "doubt", (
+        "tengo una duda", "tengo dudas", "tengo otra duda", "una duda", "tengo una pregunta", "una pregunta",
+        "otra pregunta", "quiero preguntar", "puedo preguntar", "te pregunto algo", "le pregunto algo",
+        "i have a question", "can i ask", "quick question",
+    )),
     # "No entiendo": the question was not clear; said apart from "no", which would answer it.
     Intent("confused", "confused", (
         "no entiendo", "no le entiendo", "no te entiendo", "no entendi", "no comprendo", "que es eso",
@@ -301,7 +308,8 @@ class _Phrase:
 
 
 _PHRASES = tuple(_Phrase(intent.name, tuple(words(phrase))) for intent in INTENTS for phrase in intent.phrases)
-_SAYS_MORE = {intent.name: intent.kind not in ("greeting", "thanks", "confused", "unsure") for intent in INTENTS}
+_SAYS_MORE = {intent.name: intent.kind not in ("greeting", "thanks", "confused", "unsure", "doubt")
+              for intent in INTENTS}
 
 
 def _present(word: str, said: list[str]) -> float:

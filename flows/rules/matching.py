@@ -53,7 +53,7 @@ LATER = ("despues", "luego", "mas tarde", "otro dia", "ahorita no", "ahora no", 
          "lo pensare", "te aviso", "le aviso", "not now", "let me think", "think about it", "maybe later")
 # Idioms that start with "no" or "nada" and deny nothing: "no manches, vendo tamales", "nada más vendo por catálogo".
 _NOT_DENIALS = ("no manches", "no mames", "no pos", "no pues", "no hay problema", "no hay bronca", "no hay pedo",
-                "nada mas", "nomas")
+                "nada mas", "nomas", "no es que")
 # Words that may surround an option's name without changing it: "no, gracias", "el 2 por favor".
 COURTESY = frozenset({"gracias", "por", "favor", "porfa", "porfavor", "please", "thanks", "pls", "claro", "mmm",
                       "pues", "bueno", "oye", "ok", "la", "el", "opcion", "option", "quiero", "ver", "a", "de",
