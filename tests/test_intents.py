@@ -69,10 +69,16 @@ def test_understand(text: str, intent: str | None) -> None:
 @pytest.mark.parametrize(("text", "intent", "applies_here"), [
     ("quincenal", "payment_frequency", True), ("¿puedo pagar cada semana?", "payment_frequency", True),
     ("sí, me pagan semanal por mis trabajos", "payment_frequency", False),
-    ("mi esposa y mis hijos", "family", False), ("¿puedo meter a mis hijos?", "family", True),
+    ("mis hijos también entran", "family", False), ("¿puedo meter a mis hijos?", "family", True),
     ("cuanto cobran", "price", True),
 ])
 def test_an_intent_said_only_as_a_question_or_alone_is_not_taken_from_a_sentence(text: str, intent: str,
                                                                                    applies_here: bool) -> None:
     assert understand(text) == intent
     assert applies(intent, text) is applies_here
+
+
+@pytest.mark.parametrize("text", ["es el de mi mamá 12348512349", "puedo poner el de mi hija?",
+                                  "mi esposa y mis hijos"])
+def test_naming_a_relative_is_not_asking_about_beneficiaries(text: str) -> None:
+    assert understand(text) != "family"

@@ -386,7 +386,9 @@ def test_occupation_errors(said: str) -> None:
     ("12K", 12000.0), ("$ 9 500", 9500.0), ("12.500", 12500.0), ("12.500,75", 12500.75),
     ("1,234,567.891", None), ("12500 pesos al mes", 12500.0), ("aprox. 8 mil", 8000.0), ("$8,000 MXN", 8000.0),
     ("doce mil", 12000.0), ("ocho mil quinientos pesos", 8500.0), ("veinte mil al mes", 20000.0),  # in words
-    ("12500.", 12500.0), ("9999999", 9999999.0), ("10,000,000", 10000000.0), ("0.333", None), ("7.5", 7.5),
+    ("12500.", 12500.0), ("9999999", 9999999.0), ("10,000,000", 10000000.0), ("0.333", None),
+    ("pues unos 6000 pesos al mes", 6000.0), ("12 mil 500", 12500.0), ("15 mil netos", 15000.0),
+    ("me va como en 8 mil al mes", 8000.0), ("8 mil y cacho", 8000.0),
 ])
 def test_income_formats(said: str, stored: float | None) -> None:
     parsed = v.parse_income(said, {})
@@ -399,7 +401,7 @@ def test_income_formats(said: str, stored: float | None) -> None:
 @pytest.mark.parametrize(("said", "fragment"), [
     ("no gano fijo", "usual month"), ("varía", "usual month"), ("depende del mes", "usual month"),
     ("mucho", "just the number"), ("", "just the number"),
-    ("entre 8 y 10 mil", "just the number"), ("10 15", "just the number"), ("1.2.3", "just the number"),
+    ("10 15", "just the number"), ("1.2.3", "just the number"),
     ("0", "more than zero"), ("$0.00", "more than zero"), ("-500", "more than zero"),
     ("10,000,001", "too high"), ("50000 mil", "too high"),
 ])
@@ -516,3 +518,85 @@ def test_the_example_search_finds_a_wrong_example() -> None:
     shapes = {kind: shape.findall("p. ej. GODE561231HDFRRN09") for kind, shape in IDENTIFIER_SHAPES.items()}
     assert shapes["curp"] == ["GODE561231HDFRRN09"] and not v.parse_curp("GODE561231HDFRRN09", {}).ok
     assert IDENTIFIER_SHAPES["nss"].findall("(p. ej. 12345678903)") == ["12345678903"]
+
+
+@pytest.mark.parametrize(("said", "stored", "note"), [
+    ("entre 8 y 10 mil", 9000.0, "middle of $8,000 and $10,000"), ("de 10 a 12 mil", 11000.0, "$11,000 a month"),
+    ("10-12 mil", 11000.0, "middle"), ("entre 8000 y 10000", 9000.0, "middle"),
+    ("30 mil al año", 2500.0, "a year"), ("como 7 mil a la semana", 30333.33, "a week"),
+])
+def test_an_income_given_as_a_range_or_per_year_is_counted_per_month_with_a_note(said: str, stored: float,
+                                                                                  note: str) -> None:
+    parsed = v.parse_income(said, {})
+    assert accepted(parsed) == stored
+    assert note in parsed.notes[0] % parsed.note_values
+
+
+@pytest.mark.parametrize(("said", "fragment"), [
+    ("8", "$8,000 a month?"), ("12,50", "$12,500 a month?"), ("7.5", "$7,500 a month?"),
+    ("150", "seems low for a whole month"), ("no gano nada ahorita", "at least one minimum wage"),
+])
+def test_an_implausible_monthly_income_is_never_stored(said: str, fragment: str) -> None:
+    parsed = v.parse_income(said, {})
+    assert fragment in rejected(parsed) % parsed.error_values
+
+
+@pytest.mark.parametrize(("said", "field", "answer"), [
+    ("JUAN PEREZ HERNANDEZ soy yo", "full_name", "JUAN PEREZ HERNANDEZ"),
+    ("buenas noches soy Juan Perez Hernandez", "full_name", "Juan Perez Hernandez"),
+    ("es como viene en mi acta: Juana Inés de la Cruz", "full_name", "Juana Inés de la Cruz"),
+    ("JUAN PEREZ (asi viene en mi INE)", "full_name", "JUAN PEREZ"), ("rosa maria delgado vega.", "full_name",
+                                                                       "rosa maria delgado vega"),
+    ("Pedro Infante Cruz, soy taxista", "full_name", "Pedro Infante Cruz"),
+    ("curp:PEHJ901105HDFRRN05", "curp", "PEHJ901105HDFRRN05"), ('"PEHJ901105HDFRRN05"', "curp", "PEHJ901105HDFRRN05"),
+    ("PEHJ 901105 K77 es mi rfc", "rfc", "PEHJ 901105 K77"), ("3312345678 gracias", "phone", "3312345678"),
+    ("5512345678 es de mi esposa", "phone", "5512345678"), ("06600.", "postal_code", "06600"),
+    ("juanperez@gmail.com.", "email", "juanperez@gmail.com"), ("correo:ana@gmail.com", "email", "ana@gmail.com"),
+    ("juan perez arroba gmail punto com", "email", "juanperez@gmail.com"),
+    ("mi dirección es Calle Hidalgo 45, León gracias", "address", "Calle Hidalgo 45, León"),
+    ("Calle Reforma 22 🏠", "address", "Calle Reforma 22"), ("taxista gracias", "occupation", "taxista"),
+])
+def test_the_answer_is_taken_out_of_what_surrounds_it(said: str, field: str, answer: str) -> None:
+    assert v.screen_answer(said, field) == (answer, None)
+
+
+@pytest.mark.parametrize(("said", "field", "fragment"), [
+    ("el de mi esposo es 43127807204", "nss", "not someone else's"), ("no te voy a dar eso", "curp", "I understand"),
+    ("no te importa", "occupation", "I understand"), ("no tengo correo", "email", "create a free one"),
+    ("el mismo de whatsapp", "phone", "cannot see your number"), ("no se mi codigo postal", "postal_code", "bill"),
+])
+def test_a_refusal_someone_elses_identifier_or_a_missing_one_gets_its_own_answer(said: str, field: str,
+                                                                                fragment: str) -> None:
+    answer, refusal = v.screen_answer(said, field)
+    assert refusal is not None and fragment in refusal
+
+
+def test_an_invoice_goes_to_a_company_the_general_public_or_the_applicants_own_rfc() -> None:
+    assert accepted(v.parse_invoice_rfc("ABC010101AB9", {})) == "ABC010101AB9"
+    assert accepted(v.parse_invoice_rfc("público en general", {})) == v.GENERAL_PUBLIC_RFC
+    assert accepted(v.parse_invoice_rfc("el mío", {"rfc": "PEHJ901105K77"})) == "PEHJ901105K77"
+    # someone else's RFC is not compared with the applicant's CURP
+    assert accepted(v.parse_invoice_rfc("GOLM850312AB1", {"curp": "PEHJ901105HDFRRN05"})) == "GOLM850312AB1"
+    assert "público en general" in rejected(v.parse_invoice_rfc("no sé", {}))
+
+
+@pytest.mark.parametrize(("typed", "suggestion"), [("gmil.com", "gmail.com"), ("yhaoo.com", "yahoo.com"),
+                                                   ("gmail.om", "gmail.com"), ("empresa.com.mx", None),
+                                                   ("gmx.com", None), ("mail.com", None)])
+def test_a_common_provider_one_typo_away_is_pointed_out_before_the_address_is_confirmed(typed: str,
+                                                                                      suggestion: str | None) -> None:
+    parsed = v.parse_email(f"ana@{typed}", {})
+    assert accepted(parsed) == f"ana@{typed}"
+    assert (parsed.note_values.get("suggestion") if parsed.notes else None) == suggestion
+
+
+def test_a_letter_o_where_the_curp_has_a_digit_is_pointed_out() -> None:
+    assert "letter O" in rejected(v.parse_curp("PEHJ901105HDFRRNO5", {}))
+
+
+@pytest.mark.parametrize(("said", "name", "relationship"), [
+    ("mi esposa maria lopez hernandez", "Maria Lopez Hernandez", "spouse"),
+    ("Ana López, mi señora", "Ana López", "spouse"), ("Sofía Pérez López, hija, 5 años", "Sofía Pérez López", "child"),
+])
+def test_beneficiaries_said_the_usual_ways(said: str, name: str, relationship: str) -> None:
+    assert accepted(v.parse_beneficiary(said, {})) == {"name": name, "relationship": relationship}

@@ -6,10 +6,12 @@ import io
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from bot.wiring import Services
 from locales import translate
-from tests.helpers import Phone, conversation_id_of, post_form
+from storage.models import Conversation
+from tests.helpers import CURP, ELIGIBLE, FULL_NAME, NSS, RFC, Phone, conversation_id_of, post_form
 from tests.samples import document_photo, id_card_photo
 
 
@@ -147,3 +149,38 @@ def test_consent_is_never_guessed_from_a_sentence_and_a_plain_answer_still_gives
         replies = " ".join(message["text"] for message in phone.send(sentence))
         assert "Aviso de privacidad" not in replies, sentence
     assert "Aviso de privacidad" in " ".join(message["text"] for message in phone.send("sí, acepto"))
+
+
+def test_answers_typed_the_way_people_type_them_are_stored_clean(phone: Phone, services: Services) -> None:
+    """Through the web chat API: the answer is taken out of greetings, labels, thanks and emoji; someone else's
+    NSS, an implausible income and a refusal are answered and never stored; a range of incomes keeps its middle."""
+    phone.send("hola")
+    phone.send("1")
+    phone.send("acepto")
+    phone.send("acepto")
+    for answer in [*ELIGIBLE, "2", "continuar"]:
+        phone.send(answer)
+    assert "nombre completo" in phone.text()
+    phone.send(f"buenas noches, soy {FULL_NAME} mucho gusto")
+    phone.send("no te voy a dar eso")
+    assert "sin ese dato no puedo hacer el trámite" in phone.text()
+    phone.send(f"curp:{CURP}")
+    phone.send(f"'{RFC}' gracias")
+    phone.send(f"el de mi esposo es {NSS}")
+    assert "de nadie más" in phone.text()
+    phone.send(NSS)
+    phone.send("ana arroba example punto mx")
+    assert "ana@example.mx" in phone.text()
+    for answer in ("si", "5512345678 gracias", "06600.", "mi domicilio es Av. Juárez 123, Centro, CDMX 🏠",
+                   "carpintero gracias", "si"):
+        phone.send(answer)
+    phone.send("8")
+    assert "¿Son $8,000 al mes?" in phone.text()
+    phone.send("entre 8 y 10 mil")
+    assert "Tomé el punto medio entre $8,000 y $10,000: $9,000 al mes" in phone.text()
+    with services.database.session_scope() as session:
+        data = services.cipher.decrypt_json(session.execute(select(Conversation.data)).scalar_one())
+    assert data["full_name"] == FULL_NAME and data["curp"] == CURP and data["rfc"] == RFC and data["nss"] == NSS
+    assert data["email"] == "ana@example.mx" and data["phone"] == "+525512345678" and data["postal_code"] == "06600"
+    assert data["address"] == "Av. Juárez 123, Centro, CDMX" and data["occupation"] == "carpintero"
+    assert data["monthly_income"] == 9000.0

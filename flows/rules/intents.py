@@ -137,10 +137,14 @@ INTENTS: tuple[Intent, ...] = (
     ), N_("IMSS takes its contributions in advance: monthly, every 2 months, every 6 months or yearly. It has no "
           "weekly or fortnightly payment."), asked=True, brief=True),
     # Beneficiaries (DOMAIN.md "Beneficiaries"): who may be registered with the applicant.
+    # A relative named with what would be done for them ("¿puedo meter a mis hijos?"), not "es el de mi mamá".
     Intent("family", "faq", (
-        "mis hijos", "mi hijo", "mi hija", "mi esposa", "mi esposo", "mi pareja", "mi mama", "mi papa",
-        "mis papas", "mis padres", "mi familia", "beneficiario", "beneficiarios", "my children", "my wife",
-        "my husband", "my family", "my parents", "beneficiaries", "my kids", "my son", "my daughter", "add my",
+        *(f"{verb} {who}" for verb in ("meter", "asegurar", "agregar", "incluir", "registrar", "inscribir", "cubre",
+                                       "cubrir", "entra", "entran", "tambien", "sirve", "alcanza", "protege")
+          for who in ("hijos", "hijo", "hija", "esposa", "esposo", "pareja", "mama", "papa", "papas", "padres",
+                      "familia")),
+        "beneficiario", "beneficiarios", "beneficiaries", "add my", "cover my", "covers my", "include my",
+        "my family too", "my kids too",
     ), N_("Yes: with your enrollment you can register your spouse or partner, your children and your father and "
           "mother as beneficiaries; I ask for them after your income. IMSS applies its medical questionnaire to "
           "each of them too."), asked=True),
@@ -249,6 +253,7 @@ INTENTS: tuple[Intent, ...] = (
         "todavia no tengo", "aun no tengo", "no cuento con", "luego", "despues", "mas tarde", "ahorita no",
         "luego te la paso", "luego lo paso", "como la saco", "como lo saco", "donde la saco", "donde lo saco",
         "como obtengo", "como saco", "donde saco", "como sacar", "como la consigo", "dont have", "dont have it",
+        "donde lo consigo", "donde la consigo", "como lo consigo", "donde lo encuentro", "donde la encuentro",
         "donde la consulto", "donde lo consulto", "donde lo veo", "donde la veo", "como lo busco", "como la busco",
         "ahorita la busco", "ahorita lo busco", "buscarla", "buscarlo", "no estoy dado de alta", "sin homoclave",
         "no tengo homoclave",
@@ -402,4 +407,6 @@ def asks(text: str) -> bool:
     if "?" in text or "¿" in text:
         return True
     said = normalise(text).split()
-    return bool(said) and said[0] in _QUESTION_LEADS
+    # "como 7 mil a la semana", "como en 8 mil": "about", not "how"
+    about = len(said) > 1 and said[0] == "como" and (said[1][0].isdigit() or said[1] in ("en", "unos", "unas"))
+    return bool(said) and said[0] in _QUESTION_LEADS and not about

@@ -13,6 +13,7 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from rapidfuzz.distance import DamerauLevenshtein
 from stdnum import luhn
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, ValidationError
 from stdnum.mx import curp as stdnum_curp
@@ -43,12 +44,16 @@ POSTAL_CODE_EXAMPLE = "06600"
 ADDRESS_EXAMPLE = "Av. Juárez 123, Col. Centro, Cuauhtémoc"
 INCOME_EXAMPLE = "$12,500"
 MAX_INCOME = 10_000_000
+LOWEST_MONTHLY = 1_000  # below this no one's month is meant (a day's or a week's pay is); the base is a minimum wage
 
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 _NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "van", "von", "da", "di"})
 _NAME_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|[^\W\d_]{1,2}\.", re.UNICODE)
 _NO_NSS = frozenset({"no", "ninguno", "ninguna", "nada", "omitir", "saltar", "skip", "none", "nope", "nop", "nel",
                      "nunca"})
+COMMON_DOMAINS = ("gmail.com", "hotmail.com", "outlook.com", "yahoo.com", "yahoo.com.mx", "icloud.com", "live.com",
+                  "live.com.mx", "hotmail.es", "outlook.es", "prodigy.net.mx", "mail.com", "aol.com", "msn.com",
+                  "me.com", "protonmail.com", "proton.me", "gmx.com", "ymail.com")
 _EMAIL_TYPOS = {
     "gmial.com": "gmail.com", "gmal.com": "gmail.com", "gmai.com": "gmail.com", "gamil.com": "gmail.com",
     "gnail.com": "gmail.com", "gmail.co": "gmail.com", "gmail.cm": "gmail.com", "gmail.com.mx": "gmail.com",
@@ -57,17 +62,25 @@ _EMAIL_TYPOS = {
     "outllok.com": "outlook.com", "yaho.com": "yahoo.com", "yahoo.com.mz": "yahoo.com.mx",
 }
 _INCOME_NOISE = re.compile(r"\$|\b(?:mxn|m\.?n\.?|pesos?|al mes|mensual(?:es)?|aprox\w*\.?|como|unos|unas|gano|"
-                           r"mas o menos|alrededor de|around|about|a month|per month|monthly|i earn|i make)(?=\s|$)")
+                           r"mas o menos|m[aá]s o menos|alrededor de|around|about|a month|per month|monthly|i earn|"
+                           r"i make|pues|netos?|libres?|me va|me queda|en|y cacho|y pico|y feria)(?=\s|$)")
+_PER_YEAR = re.compile(r"\b(?:al a[ñn]o|por a[ñn]o|cada a[ñn]o|anual(?:es)?|a year|per year|yearly)\b")
+# "entre 8 y 10 mil", "de 10 a 12 mil", "10-12 mil": the bot asked for "más o menos", so the middle, with a note.
+_INCOME_RANGE = re.compile(r"(?:entre|de|between)?\s*(\d[\d.,]*)\s*(mil|k)?\s*(?:y|a|-|–|and|to)\s*(\d[\d.,]*)"
+                           r"\s*(mil|k)?")
+_NO_INCOME = re.compile(r"\b(?:no gano nada|no gano ahorita|no tengo ingresos?|nada ahorita|cero|i earn nothing|"
+                        r"no income)\b")
 # An income said per week or per fortnight: counted per month (52 weeks ÷ 12; two fortnights), with a note.
 _PER_WEEK = re.compile(r"\b(?:a la semana|por semana|cada semana|semanal(?:es)?|a week|per week|weekly)\b")
 _PER_FORTNIGHT = re.compile(r"\b(?:a la quincena|por quincena|cada quincena|quincenal(?:es)?)\b")
 # "S/N", "sin número", "domicilio conocido" (a usual rural address: the town knows the house)
 _NO_NUMBER = re.compile(r"\bs\s*/\s*n\b|\bsin n[uú]m|\bconocido\b", re.IGNORECASE)
 _INCOME = re.compile(r"(-?)\s*(\d[\d.,\s]*?)\s*(mil|k)?")
+_THOUSANDS_AND = re.compile(r"\b(\d{1,3})\s*mil\s+(\d{1,3})\b")  # "12 mil 500"
 # "No gano fijo", "varía", "depende del mes": an income that changes, with no number to read.
 _CHANGING_INCOME = re.compile(r"\b(?:fijo|fija|varia|variable|depende|a veces|cambia|no es igual|it varies|depends)\b")
 _RELATIONSHIPS = {
-    "spouse": {"esposa", "esposo", "conyuge", "pareja", "concubina", "concubino", "marido",
+    "spouse": {"esposa", "esposo", "conyuge", "pareja", "concubina", "concubino", "marido", "mujer", "senora",
                "wife", "husband", "spouse", "partner"},
     "child": {"hijo", "hija", "son", "daughter", "child"},
     "father": {"padre", "papa", "father", "dad"},
@@ -128,6 +141,9 @@ def parse_curp(text: str, data: Data) -> Parsed:
                          "letter or digit and a final digit. For example: *%(example)s*"), example=CURP_EXAMPLE)
     birth = stdnum_curp.get_birth_date(curp)
     today = today_from(data)
+    if birth > today and curp[16] == "O":  # a letter there means born in 2000 or later: most likely a zero
+        return _error(N_("Character 17 of your CURP is the letter O: if it is a zero, write 0. For example: "
+                         "*%(example)s*"), example=CURP_EXAMPLE)
     if birth > today:
         return bad_date
     notes: tuple[str, ...] = ()
@@ -164,6 +180,30 @@ def parse_rfc(text: str, data: Data) -> Parsed:
     return Parsed(value=rfc, updates={"rfc_check_digit_ok": False}, notes=(N_(
         "I saved your RFC, but its last characters don't pass the usual check. Please double-check them "
         "against your Constancia de Situación Fiscal."),))
+
+
+GENERAL_PUBLIC_RFC = "XAXX010101000"  # SAT's generic RFC for an invoice to the general public
+_OWN_RFC = re.compile(r"\b(?:el mio|el mismo|mi rfc|al mismo|a mi nombre|el de arriba|el que te di|mine|my rfc|"
+                      r"the same)\b")
+_GENERAL_PUBLIC = re.compile(r"\b(?:publico en general|general public)\b")
+
+
+def parse_invoice_rfc(text: str, data: Data) -> Parsed:
+    """The RFC an invoice goes to: the applicant's ("el mío"), someone else's, a company's (12 characters) or the
+    general public's; checked like the applicant's, without comparing it with the applicant's CURP."""
+    said = normalise(text)
+    if _GENERAL_PUBLIC.search(said):
+        return Parsed(value=GENERAL_PUBLIC_RFC)
+    if _OWN_RFC.search(said) and data.get("rfc"):
+        return Parsed(value=str(data["rfc"]))
+    rfc = _SEPARATORS.sub("", text).upper()
+    if len(rfc) == 12 and stdnum_rfc.is_valid(rfc, validate_check_digits=False):
+        return Parsed(value=rfc)  # a company's
+    if not any(ch.isdigit() for ch in rfc):
+        return _error(N_("Write the RFC the invoice goes to (13 characters for a person, 12 for a company), or "
+                         "*público en general*, for example: *%(example)s*"), example=RFC_EXAMPLE)
+    parsed = parse_rfc(text, {})
+    return Parsed(value=parsed.value, error=parsed.error, error_values=parsed.error_values)
 
 
 def parse_nss(text: str, data: Data) -> Parsed:
@@ -209,7 +249,22 @@ def parse_email(text: str, data: Data) -> Parsed:
     except EmailNotValidError:
         return _error(N_("That email doesn't look right. Please check it and send it like this: "
                          "*%(example)s*"), example=EMAIL_EXAMPLE)
-    return Parsed(value=checked.normalized)
+    near = _near_common_domain(domain)
+    if near is None:
+        return Parsed(value=checked.normalized)
+    # One letter off a common provider ("gmil.com"): said before the address is confirmed, not refused, since a
+    # company's own domain may be that close.
+    return Parsed(value=checked.normalized, notes=(N_("Check the end of it: did you mean *%(suggestion)s*?"),),
+                  note_values={"suggestion": near})
+
+
+def _near_common_domain(domain: str) -> str | None:
+    """The common provider a domain is one or two typos away from ("yhaoo.com" -> "yahoo.com"), if only one."""
+    if domain in COMMON_DOMAINS or len(domain) < 6:
+        return None
+    distances = sorted((DamerauLevenshtein.distance(domain, known), known) for known in COMMON_DOMAINS)
+    (closest, known), (runner_up, _) = distances[0], distances[1]
+    return known if closest <= 2 and closest < runner_up else None
 
 
 def parse_phone(text: str, data: Data) -> Parsed:
@@ -220,6 +275,8 @@ def parse_phone(text: str, data: Data) -> Parsed:
         text = "+52" + digits[3:]
     elif len(digits) == 13 and digits[:3] in ("044", "045"):
         text = digits[3:]
+    elif len(digits) == 12 and digits.startswith("01"):  # the old long-distance prefix: "01 55 1234 5678"
+        text = digits[2:]
     try:
         number = phonenumbers.parse(text, "MX")
     except phonenumbers.NumberParseException:
@@ -245,13 +302,16 @@ def parse_postal_code(text: str, data: Data) -> Parsed:
 def parse_address(text: str, data: Data) -> Parsed:
     """A street address with a street name and a number ("S/N" counts: many homes have none)."""
     address = _collapse(text)
+    if _NO_NUMBER.search(address) and len(address.split()) <= 2:  # "domicilio conocido" alone: which town?
+        return _error(N_("Please add your town and municipality, for example: *Domicilio conocido, San Pedro, "
+                         "Oaxaca*"))
     if not 10 <= len(address) <= 200:
         return _error(N_("Please write your address in 10 to 200 characters: street, number, neighbourhood "
                          "and municipality, for example: *%(example)s*"), example=ADDRESS_EXAMPLE)
     if not any(ch.isalpha() for ch in address):
         return _error(N_("Please include the name of your street, for example: *%(example)s*"),
                       example=ADDRESS_EXAMPLE)
-    if not (any(ch.isdigit() for ch in address) or _NO_NUMBER.search(address)):
+    if not (any(ch.isdigit() for ch in spelled_out_numbers(address)) or _NO_NUMBER.search(address)):
         return _error(N_("Please include your street number (or *S/N* if it has none), for example: "
                          "*%(example)s*"), example=ADDRESS_EXAMPLE)
     return Parsed(value=address)
@@ -291,6 +351,10 @@ WEEKLY_INCOME = N_("I counted %(amount)s a week as about %(monthly)s a month. If
                    "monthly income.")
 FORTNIGHTLY_INCOME = N_("I counted %(amount)s a fortnight as %(monthly)s a month. If that is not right, write your "
                         "monthly income.")
+YEARLY_INCOME = N_("I counted %(amount)s a year as %(monthly)s a month. If that is not right, write your monthly "
+                   "income.")
+RANGE_INCOME = N_("I took the middle of %(low)s and %(high)s: %(monthly)s a month. If that is not right, write your "
+                  "monthly income.")
 CHANGING_INCOME = N_("If your income changes from month to month, write about what you earn in a usual month, "
                      "just the number, for example: *%(example)s*")
 
@@ -299,20 +363,35 @@ def parse_income(text: str, data: Data) -> Parsed:
     """A monthly income in pesos: "$12,500", "12 mil", "12.5k", "$ 9 500", "ocho mil". Not clamped here."""
     said = spelled_out_numbers(text.lower())
     per, times = (WEEKLY_INCOME, 52 / 12) if _PER_WEEK.search(said) else \
-        (FORTNIGHTLY_INCOME, 2.0) if _PER_FORTNIGHT.search(said) else (None, 1.0)
-    said = _PER_FORTNIGHT.sub(" ", _PER_WEEK.sub(" ", said))
+        (FORTNIGHTLY_INCOME, 2.0) if _PER_FORTNIGHT.search(said) else \
+        (YEARLY_INCOME, 1 / 12) if _PER_YEAR.search(said) else (None, 1.0)
+    said = _PER_YEAR.sub(" ", _PER_FORTNIGHT.sub(" ", _PER_WEEK.sub(" ", said)))
     cleaned = _INCOME_NOISE.sub(" ", said).strip().rstrip(".").strip()
+    cleaned = _THOUSANDS_AND.sub(lambda m: str(int(m.group(1)) * 1000 + int(m.group(2))), cleaned)
+    if per is None and (ranged := _income_range(cleaned)) is not None:
+        return ranged
     match = _INCOME.fullmatch(cleaned)
     amount = _amount(match.group(2), bool(match.group(3))) if match else None
+    if (match is None or amount is None) and _NO_INCOME.search(normalise(text)):
+        return _error(N_("IMSS enrolls you on a declared monthly income of at least one minimum wage. Write what you "
+                         "usually earn in a month, for example: *%(example)s*"), example=INCOME_EXAMPLE)
     if (match is None or amount is None) and _CHANGING_INCOME.search(normalise(text)):
         return _error(CHANGING_INCOME, example=INCOME_EXAMPLE)
     if match is None or amount is None:
         return _error(N_("Please write your monthly income in pesos, just the number, for example: "
                          "*%(example)s*"), example=INCOME_EXAMPLE)
+    # "8", "12,5": thousands, most likely; never stored as pesos
+    if not match.group(1) and not match.group(3) and 0 < amount < 100:
+        return _error(N_("Is that %(thousands)s a month? Please write the whole amount in pesos, for example: "
+                         "*%(example)s*"), thousands=f"${amount * 1000:,.0f}", example=INCOME_EXAMPLE)
     amount *= 1000 if match.group(3) else 1
     if match.group(1) or amount <= 0:
         return _error(N_("Your monthly income should be more than zero. Please write it in pesos, for "
                          "example: *%(example)s*"), example=INCOME_EXAMPLE)
+    if per is None and 100 <= amount < LOWEST_MONTHLY:
+        return _error(N_("%(amount)s seems low for a whole month. If it is per day or per week, say so (e.g. *2 mil a "
+                         "la semana*), or write your monthly income, for example: *%(example)s*"),
+                      amount=f"${amount:,.0f}", example=INCOME_EXAMPLE)
     monthly = round(amount * times, 2)
     if monthly > MAX_INCOME:
         return _error(N_("That amount seems too high for a monthly income. Please check it, for example: "
@@ -320,6 +399,24 @@ def parse_income(text: str, data: Data) -> Parsed:
     if per is None:
         return Parsed(value=monthly)
     return Parsed(value=monthly, notes=(per,), note_values={"amount": f"${amount:,.0f}", "monthly": f"${monthly:,.0f}"})
+
+
+def _income_range(cleaned: str) -> Parsed | None:
+    """ "entre 8 y 10 mil" -> 9,000 with a note; None when the text is not a range of two amounts."""
+    match = _INCOME_RANGE.fullmatch(cleaned)
+    if match is None:
+        return None
+    low, high = _amount(match.group(1), True), _amount(match.group(3), True)
+    if low is None or high is None:
+        return None
+    thousands = bool(match.group(4) or match.group(2))
+    low *= 1000 if match.group(2) or (match.group(4) and low < 1000) else 1
+    high *= 1000 if match.group(4) or (match.group(2) and high < 1000) else 1
+    if not thousands and high < 100 or not 0 < low < high <= MAX_INCOME:
+        return None
+    monthly = round((low + high) / 2, 2)
+    return Parsed(value=monthly, notes=(RANGE_INCOME,),
+                  note_values={"low": f"${low:,.0f}", "high": f"${high:,.0f}", "monthly": f"${monthly:,.0f}"})
 
 
 def _relationship(text: str) -> str | None:
@@ -330,7 +427,11 @@ def _relationship(text: str) -> str | None:
 def parse_beneficiary(text: str, data: Data) -> Parsed:
     """ "María López, esposa": a beneficiary's full name and relationship (spouse, child, father, mother)."""
     parts = [part.strip() for part in re.split(r"[,;()]| [-–] ", text) if part.strip()]
+    if len(parts) > 2:  # "Sofía Pérez López, hija, 5 años": an age said with it is not needed here
+        parts = [part for part in parts if not any(ch.isdigit() for ch in part)]
     words = text.split()
+    if len(words) > 2 and normalise(words[0]) in ("mi", "my") and _relationship(words[1]):  # "mi esposa María López"
+        words = words[1:]
     if len(parts) == 1 and _relationship(words[-1]):  # no separator: "María López esposa"
         parts = [" ".join(words[:-1]), words[-1]]
     elif len(parts) == 1 and _relationship(words[0]):  # "esposa María López"
@@ -353,14 +454,29 @@ def parse_beneficiary(text: str, data: Data) -> Parsed:
 # -- refusing what is obviously not an answer -----------------------------------------------------------------
 # A question's parser only sees text the intent layer did not recognise; these checks stop the rest of the
 # non-answers ("no sé", "¿y eso para qué?", "cuánto cobran ustedes") from being stored as a name or a number.
-_NAME_LEAD = re.compile(r"^(?:(?:hola|buenas|buenos dias|hi|hello)[\s,.!]+)?(?:mi nombre completo es|mi nombre es|"
-                        r"me llamo|mi nombre|my full name is|my name is|i am|i'm|im|soy|nombre|ah[ií] va|aqu[ií] va|"
-                        r"va)[\s:,]+", re.IGNORECASE)
+_GREETING_LEAD = (r"(?:(?:hola|buenas noches|buenas tardes|buenos d[ií]as|buenas|qu[eé] onda|qu[eé] tal|hi|hello)"
+                  r"[\s,.!]+)?")
+_NAME_LEAD = re.compile(_GREETING_LEAD + r"(?:mi nombre completo es|mi nombre es|me llamo|mi nombre|my full name is|"
+                        r"my name is|i am|i'm|im|soy|nombre|ah[ií] va|aqu[ií] va|va)[\s:,]+", re.IGNORECASE)
+_ADDRESS_LEAD = re.compile(_GREETING_LEAD + r"(?:mi direcci[oó]n es|mi domicilio es|mi direcci[oó]n|mi domicilio|"
+                           r"direcci[oó]n|domicilio:|vivo en|my address is|i live (?:at|in))[\s:,]+", re.IGNORECASE)
+# "curp:GODE…", "correo: ana@…": a label glued to the answer.
+_LABEL = re.compile(r"^\s*(?:mi\s+)?(?:curp|rfc|nss|correo|email|e-mail|mail|cel|celular|tel|tel[eé]fono|c\.?p\.?)"
+                    r"\s*[:=]\s*", re.IGNORECASE)
+_QUOTES = "\"'“”‘’«»`"
+_REFUSAL = re.compile(r"\b(?:no (?:te|se) (?:lo |la )?(?:voy a|vamos a) (?:dar|decir|pasar)|no (?:te|se) (?:lo |la )?"
+                      r"(?:doy|digo|paso)|no te importa|que te importa|(?:no es|ninguna) de (?:tu|su) incumbencia|"
+                      r"prefiero no (?:dar|decir|darlo|darla|decirlo)|no quiero (?:dar|decir)(?:lo|la|te)?\b|"
+                      r"none of your business|i (?:won ?t|will not|do not want to|don ?t want to) (?:give|tell|say))")
+# Someone else's identifier is not the applicant's: "el de mi esposo es 43127807204".
+_SOMEONE_ELSE = frozenset({word for words in _RELATIONSHIPS.values() for word in words} | {
+    "papas", "padres", "hijos", "hermano", "hermana", "suegra", "suegro", "abuela", "abuelo", "novio", "novia",
+    "senora", "mujer", "tio", "tia", "amigo", "amiga"})
 # Titles are not part of the name IMSS records: "la sra. Guadalupe Ramírez" is Guadalupe Ramírez.
 _HONORIFIC = re.compile(r"^(?:(?:la|el)\s+)?(?:sra|sr|srita|se[ñn]ora|se[ñn]or|se[ñn]orita|don|do[ñn]a|lic|ing|dr|dra|"
                         r"mtro|mtra|profe?|maestra|maestro)\.?\s+", re.IGNORECASE)
-_PLEASANTRY_TAIL = re.compile(r"[\s,.!]+(?:muchas\s+)?(?:gracias|por\s+favor|porfa|saludos|thanks|thank\s+you)[\s.!]*$",
-                              re.IGNORECASE)
+_PLEASANTRY_TAIL = re.compile(r"(?:[\s,.!]+(?:muchas\s+)?(?:gracias|por\s+favor|porfa|saludos|thanks|thank\s+you|ok|"
+                              r"okay|s[ií]|ya|listo|mucho gusto|soy yo|es todo|eso es todo))+[\s.!]*$", re.IGNORECASE)
 _NOT_NAME_WORDS = frozenset({
     "quiero", "tengo", "cuanto", "cuanta", "cobran", "cuesta", "ustedes", "usted", "que", "como", "porque", "para",
     "pero", "no", "se", "si", "gracias", "hola", "donde", "cuando", "es", "son", "esta", "estoy", "mi",
@@ -373,12 +489,29 @@ _NO_OCCUPATION = frozenset({"nada", "ahorita", "no", "ninguna", "ninguno", "por"
                             "nothing", "none", "ya", "ok"})
 _EMAIL_LEAD_IN = frozenset({
     "", "mi", "correo", "email", "mail", "e mail", "electronico", "es", "este", "seria", "aqui", "esta", "va", "te",
-    "lo", "paso", "dejo", "el", "my", "is", "its", "here", "gracias", "ok", "listo", "personal",
+    "lo", "paso", "dejo", "el", "my", "is", "its", "here", "gracias", "ok", "listo", "personal", "de", "y",
+    *_SOMEONE_ELSE,  # "el de mi hija es lupita@gmail.com": an address the applicant can open
 })
-_DIGIT_FIELDS = frozenset({"curp", "rfc", "nss", "phone", "postal_code", "monthly_income"})
+# Words around an identifier that are not part of it: "PEHJ 901105 K77 es mi rfc", "3312345678 gracias".
+_FILLER = frozenset({
+    "mi", "es", "el", "la", "este", "esta", "seria", "aqui", "va", "te", "lo", "paso", "dejo", "gracias", "porfa",
+    "ok", "listo", "numero", "num", "no", "de", "curp", "rfc", "nss", "cel", "celular", "tel", "telefono", "cp",
+    "codigo", "postal", "homoclave", "con", "my", "is", "its", "here", "number", "phone", "zip", "code", "y", "ya",
+})
+_DICTATED_EMAIL = {"arroba": "@", "punto": ".", "guion bajo": "_", "guion": "-", "at": "@", "dot": "."}
+_NO_EMAIL = re.compile(r"\b(?:no tengo|no uso|no me acuerdo|no me lo se|no lo tengo|no la tengo|don ?t have|"
+                       r"do not have|no email)\b")
+_DONT_KNOW = re.compile(r"\b(?:no se|no lo se|no me lo se|no me acuerdo|no recuerdo|ni idea|como lo busco|donde lo veo|"
+                        r"donde lo busco|dont know|do not know)\b")
+_NOT_MY_PHONE = re.compile(r"\b(?:este mismo|el mismo|este numero|este de aqui|same|this one|this number)\b")
+_DIGIT_FIELDS = frozenset({"curp", "rfc", "nss", "phone", "postal_code", "monthly_income", "invoice_rfc",
+                           "invoice_postal_code"})
+_IDENTIFIERS = frozenset({"curp", "rfc", "nss", "phone", "postal_code", "invoice_rfc", "invoice_postal_code"})
 _SHAPES = {  # a token that is clearly the answer inside a sentence: "mi curp es GODE561231HDFNZD03"
     "curp": re.compile(r"[A-Za-zÑñ]{4}\d{6}[A-Za-z]{6}[A-Za-z0-9]\d"),
     "rfc": re.compile(r"[A-Za-zÑñ&]{4}\d{6}[A-Za-z0-9]{3}"),
+    "invoice_rfc": re.compile(r"[A-Za-zÑñ&]{3,4}\d{6}[A-Za-z0-9]{3}"),
+    "invoice_postal_code": re.compile(r"\d{5}"),
     "nss": re.compile(r"\d{11}"),
     "postal_code": re.compile(r"\d{5}"),
     "email": re.compile(r"\S+@\S+"),
@@ -391,32 +524,89 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
     "Mi nombre es José Luis Pérez" gives "José Luis Pérez"; "mi correo es ana@x.mx" gives the address; a
     question, or a sentence where a name or a number goes, is refused (None is never stored).
     """
-    stripped = text.strip()
+    stripped = _LABEL.sub("", text.strip()).strip(_QUOTES + " ")
     if field == "monthly_income":
         stripped = spelled_out_numbers(stripped)
+    said = normalise(stripped)
+    if _REFUSAL.search(said):
+        return stripped, REFUSED
+    if field in ("curp", "rfc", "nss") and set(said.split()) & _SOMEONE_ELSE:
+        return stripped, N_("Here I need %(where)s, not someone else's: the enrollment is yours.")
+    if field == "email" and "@" not in stripped:
+        if _NO_EMAIL.search(said):
+            return stripped, N_("IMSS needs an email to send its confirmation. You can create a free one (Gmail or "
+                                "Outlook) or use one you can open, or write *asesor* for help.")
+        stripped = _dictated_email(stripped)
+    if field == "phone" and not any(ch.isdigit() for ch in stripped) and _NOT_MY_PHONE.search(said):
+        return stripped, N_("I cannot see your number from this chat. Please type it, 10 digits.")
+    if field == "postal_code" and not any(ch.isdigit() for ch in stripped) and _DONT_KNOW.search(said):
+        return stripped, N_("It is on your electricity or water bill and on your proof of address. If you cannot find "
+                            "it, write *asesor*.")
+    if field == "phone" and not any(ch.isdigit() for ch in stripped) and _NO_EMAIL.search(said):
+        return stripped, N_("IMSS asks for a phone number to reach you: any number where you take calls works. Or "
+                            "write *asesor* for help.")
+    if field not in ("full_name", "beneficiaries"):
+        stripped = _PLEASANTRY_TAIL.sub("", without_symbols(stripped)).rstrip(".!")
     shape = _SHAPES.get(field)
-    if shape is not None and len(stripped.split()) > 1:
-        tokens = [token.strip(".,;:!¡¿?()") for token in stripped.split()]
+    if shape is not None:
+        tokens = [token.strip(".,;:!¡¿?()" + _QUOTES) for token in re.split(r"[\s:=]+", stripped)]
         found = [token for token in tokens if shape.fullmatch(token)]
         # "juan perez@gmail.com" is an address typed with a space, not "perez@gmail.com" after a lead-in.
         lead_in = field != "email" or all(normalise(token) in _EMAIL_LEAD_IN for token in tokens if token not in found)
         if len(found) == 1 and lead_in:
             return found[0], None
+    if field in _IDENTIFIERS:  # "PEHJ 901105 K77 es mi rfc": the identifier without the words around it
+        filler = _FILLER | _SOMEONE_ELSE if field in ("phone", "invoice_rfc") else _FILLER
+        kept = [token for token in stripped.split() if normalise(token) not in filler]
+        if kept and len(kept) < len(stripped.split()) and any(ch.isdigit() for ch in "".join(kept)):
+            stripped = " ".join(kept)
     has_digit = any(ch.isdigit() for ch in stripped)
     if ("?" in stripped or "¿" in stripped) and (field not in _DIGIT_FIELDS or not has_digit):
         return stripped, N_("I could not answer that question here. Write *ayuda* to see what I can do, or "
                             "*asesor* to talk to a person.")
     if field in ("full_name", "beneficiaries"):
         stripped = _PLEASANTRY_TAIL.sub("", without_symbols(stripped))
-        name = _HONORIFIC.sub("", _NAME_LEAD.sub("", stripped)) if field == "full_name" else stripped
-        said = set(normalise(name).split())
-        if field == "full_name" and said & _NOT_NAME_WORDS:
+        name = _name_part(stripped) if field == "full_name" else _HONORIFIC_INSIDE.sub("", stripped)
+        said_words = set(normalise(name).split())
+        if field == "full_name" and said_words & _NOT_NAME_WORDS:
             return name, N_("I only need your name and surnames here, for example: *%(example)s*")
         return name, None
+    if field == "address":
+        return _ADDRESS_LEAD.sub("", stripped), None
     if field == "nss" and not has_digit and set(normalise(stripped).split()) & _NO_NSS:
         return stripped, None  # "nunca he tenido": the parser records that there is none
-    if field == "monthly_income" and not has_digit and _CHANGING_INCOME.search(normalise(stripped)):
+    if field == "monthly_income" and not has_digit and (_CHANGING_INCOME.search(said) or _NO_INCOME.search(said)):
         return stripped, None  # the parser says how to answer when it changes
+    if field == "invoice_rfc" and (_OWN_RFC.search(said) or _GENERAL_PUBLIC.search(said)):
+        return stripped, None
     if field in _DIGIT_FIELDS and not has_digit and len(normalise(stripped).split()) >= 3:
         return stripped, N_("I only need %(where)s here, without other words.")
     return stripped, None
+
+
+REFUSED = N_("I understand. IMSS asks for it to enroll you, so I cannot file without it. You can send it later, or "
+             "write *asesor* to talk to a person.")
+# A title inside a beneficiary's answer: "la señora María López, esposa", "Lic. Ana López, esposa".
+_HONORIFIC_INSIDE = re.compile(r"(?:^|(?<=[,;]\s))(?:(?:la|el)\s+)?(?:sra|sr|srita|se[ñn]ora|se[ñn]or|se[ñn]orita|don|"
+                               r"do[ñn]a|lic|ing|dr|dra|mtro|mtra|profe?|maestra|maestro)\.?\s+", re.IGNORECASE)
+
+
+def _name_part(text: str) -> str:
+    """The name in "Buenas noches, soy Juan Pérez", "como viene en mi acta: Juana Inés de la Cruz", "Juan Pérez
+    (así viene en mi INE)" or "Pedro Infante Cruz, soy taxista": lead-ins, notes and what follows a comma go."""
+    name = re.sub(r"\([^)]*\)", " ", text).rpartition(":")[2] if ":" in text or "(" in text else text
+    name = _HONORIFIC.sub("", _NAME_LEAD.sub("", name.strip()))
+    first, comma, _ = name.partition(",")
+    if comma and len(first.split()) >= 2:
+        name = first
+    return _PLEASANTRY_TAIL.sub("", name).strip().rstrip(".!")
+
+
+def _dictated_email(text: str) -> str:
+    """ "juan perez arroba gmail punto com" -> "juanperez@gmail.com" (voice typing spells the symbols out)."""
+    said = normalise(text)
+    if "arroba" not in said.split() and " at " not in f" {said} ":
+        return text
+    for word, symbol in _DICTATED_EMAIL.items():
+        said = re.sub(rf"\s*\b{word}\b\s*", symbol, said)
+    return said.replace(" ", "")

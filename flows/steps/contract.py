@@ -19,7 +19,7 @@ from flows.rules.document_slots import has_case
 from flows.rules.legal import TERMS
 from flows.rules.matching import LATER
 from flows.rules.prices import SERVICE, amount, quote_values
-from flows.rules.validators import parse_postal_code, parse_rfc
+from flows.rules.validators import parse_invoice_rfc, parse_postal_code
 from locales import N_
 
 
@@ -55,12 +55,6 @@ def has_rfc(data: Data) -> bool:
     return bool(data.get("rfc"))
 
 
-def parse_invoice_rfc(text: str, data: Data) -> Parsed:
-    """The RFC the CFDI is made out to: checked like the applicant's, without touching the applicant's flags."""
-    parsed = parse_rfc(text, data)
-    return Parsed(value=parsed.value, error=parsed.error, error_values=parsed.error_values)
-
-
 def parse_invoice_postal_code(text: str, data: Data) -> Parsed:
     """The postal code of the tax address (it may differ from where the applicant lives: no border zone)."""
     parsed = parse_postal_code(text, data)
@@ -74,6 +68,7 @@ REGIMES = (("612", N_("612 Business and professional activities")), ("626", N_("
            ("605", N_("605 Wages and salaries")), ("616", N_("616 No tax obligations")))
 INVOICE = Choice("invoice", N_("I need an invoice (CFDI)"), (Route("invoice_rfc", has_rfc), Route("invoice_ask_rfc")),
                  ("factura", "cfdi", "quiero factura", "invoice"), {"invoice_requested": True, "invoice_rfc": ""})
+AFTER_INVOICE = (Route("status_awaiting_payment", awaiting_payment), Route("main_menu"))
 PAY_LATER = Choice("later", N_("I will pay later"), "payment_later", ("despues", "luego", "mas tarde", "later"))
 METHODS = (
     Choice("card", N_("Card or OXXO cash"), "payment_starting", ("tarjeta", "oxxo", "efectivo", "card"), {},
@@ -119,9 +114,11 @@ STEPS = (
         Choice("yes", N_("Yes"), "invoice_regime", ("si", "correcto", "ok")),
         Choice("no", N_("No, to another RFC"), "invoice_ask_rfc", ("no", "otro")),
     ), where=INVOICE_WHERE, values=invoice_values, resumable=False),
-    Step("invoice_ask_rfc", (N_("Which RFC is the invoice made out to (13 characters)?"),),
-         question=Question("invoice_rfc", parse_invoice_rfc, "invoice_regime"), where=INVOICE_WHERE,
-         resumable=False),
+    Step("invoice_ask_rfc", (N_("Which RFC is the invoice made out to (13 characters)?"),), (
+        Choice("cancel", N_("No invoice after all"), AFTER_INVOICE, (
+            "ya no", "cancelar", "sin factura", "ya no quiero factura", "no quiero factura", "no necesito factura",
+            "no invoice"), {"invoice_requested": False}),
+    ), question=Question("invoice_rfc", parse_invoice_rfc, "invoice_regime"), where=INVOICE_WHERE, resumable=False),
     Step("invoice_regime", (N_("What is your tax regime? It is on your Constancia de Situación Fiscal."),),
          tuple(Choice(f"regime_{code}", title, "invoice_postal_code", (code,), {"invoice_regime": code},
                       numbers=(int(code), int(code))) for code, title in REGIMES), where=INVOICE_WHERE,
@@ -131,7 +128,7 @@ STEPS = (
          resumable=False),
     Step("invoice_done", (N_("Thank you! I saved your invoice data: RFC %(rfc)s, regime %(regime)s, postal code "
                              "%(postal_code)s. A person sends you the CFDI once your payment is confirmed."),),
-         then=(Route("status_awaiting_payment", awaiting_payment), Route("main_menu")), where=INVOICE_WHERE,
+         then=AFTER_INVOICE, where=INVOICE_WHERE,
          values=invoice_values, resumable=False),
     # With Stripe configured, the turn service enters this step after the contract is accepted.
     Step("payment_method", (N_("How do you want to pay *%(amount)s MXN*?"),), METHODS, where=WHERE,
