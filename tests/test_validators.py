@@ -600,3 +600,14 @@ def test_a_letter_o_where_the_curp_has_a_digit_is_pointed_out() -> None:
 ])
 def test_beneficiaries_said_the_usual_ways(said: str, name: str, relationship: str) -> None:
     assert accepted(v.parse_beneficiary(said, {})) == {"name": name, "relationship": relationship}
+
+
+@pytest.mark.parametrize(("said", "field", "extra"), [
+    ("es PEHJ901105HDFRRN05 y mi rfc PEHJ901105K77", "curp", {"rfc": "PEHJ901105K77"}),
+    ("Juan Pérez, PEHJ901105HDFRRN05, ana@gmail.com", "full_name", {"curp": "PEHJ901105HDFRRN05",
+                                                                     "email": "ana@gmail.com"}),
+    ("PEHJ901105HDFRRN05", "curp", {}), ("la mía GODE561231HDFNZD03 y la de mi esposa PEHJ901105HDFRRN05", "rfc", {}),
+])
+def test_what_else_a_message_answers_is_kept_for_the_questions_that_follow(said: str, field: str,
+                                                                           extra: dict[str, str]) -> None:
+    assert v.extra_answers(said, field) == extra

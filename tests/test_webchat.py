@@ -184,3 +184,21 @@ def test_answers_typed_the_way_people_type_them_are_stored_clean(phone: Phone, s
     assert data["email"] == "ana@example.mx" and data["phone"] == "+525512345678" and data["postal_code"] == "06600"
     assert data["address"] == "Av. Juárez 123, Centro, CDMX" and data["occupation"] == "carpintero"
     assert data["monthly_income"] == 9000.0
+
+
+def test_identifiers_sent_ahead_are_taken_by_the_questions_that_follow(phone: Phone, services: Services) -> None:
+    """ "Eduardo González Díaz, GODE…, GODE…GR8": the name is stored, and the CURP and RFC are taken on arrival at
+    their questions instead of being asked for (nothing the applicant sent is lost); the NSS is then asked."""
+    phone.send("hola")
+    phone.send("1")
+    phone.send("acepto")
+    phone.send("acepto")
+    for answer in [*ELIGIBLE, "2", "continuar"]:
+        phone.send(answer)
+    replies = phone.send(f"{FULL_NAME}, mi curp es {CURP} y mi rfc {RFC}")
+    texts = " ".join(message["text"] for message in replies)
+    assert "También tomé tu CURP de tu mensaje." in texts and "También tomé tu RFC de tu mensaje." in texts
+    assert "NSS" in phone.text()
+    with services.database.session_scope() as session:
+        data = services.cipher.decrypt_json(session.execute(select(Conversation.data)).scalar_one())
+    assert (data["full_name"], data["curp"], data["rfc"]) == (FULL_NAME, CURP, RFC) and "_carried" not in data

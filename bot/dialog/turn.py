@@ -28,7 +28,7 @@ from flows.rules.document_slots import SLOTS
 from flows.rules.intents import BY_NAME as INTENTS
 from flows.rules.intents import applies, asks, faq_values, looks_english, looks_spanish, only_pleasantries, understand
 from flows.rules.matching import pick
-from flows.rules.validators import NAME_EXAMPLE, screen_answer
+from flows.rules.validators import NAME_EXAMPLE, extra_answers, screen_answer
 from locales import N_, translate
 
 if TYPE_CHECKING:
@@ -131,9 +131,33 @@ class Turn:
             conversation.data.setdefault("_at", {})[flow.name] = state
         if step.event:
             self.events.append(step.event)
+        if self.take_carried(step):
+            return
         self.replies.extend(self.engine.render(state, conversation, self.engine.local_date(self.now)))
         if step.then and not position.trigger(PROCEED):
             self.reprompt()
+
+    def take_carried(self, step: Step) -> bool:
+        """A question answered ahead ("Juan Pérez, mi CURP es …"): taken on arrival instead of asked; True if so.
+
+        Only the very next questions take what was carried: the first step that does not want it drops the rest.
+        """
+        data = self.conversation.data
+        carried = data.pop("_carried", None) or {}
+        field = step.question.field if step.question else None
+        if field not in carried:
+            return False
+        value = carried.pop(field)
+        parsed = step.question.parse(value, data) if step.question else Parsed()
+        if not parsed.ok:  # said, but not right: what is wrong, then the question as usual
+            self.say(parsed.error or N_("Sorry, I did not get that."), **dict(parsed.error_values))
+            return False
+        if carried:
+            data["_carried"] = carried
+        self.say(N_("I also took %(where)s from your message."), where=self.where())
+        self.accept(str(field), parsed, append=False)
+        self.move("answer")
+        return True
 
     def leave(self, target: str, *, remember: bool) -> None:
         """On reaching an exit of a flow: another flow's step, a global command, or where a flow was left."""
@@ -215,6 +239,8 @@ class Turn:
                 Parsed(error=refusal, error_values={"example": NAME_EXAMPLE, "where": self.where()})
             if parsed.ok:
                 self.accept(step.question.field, parsed, append=step.question.append)
+                if carried := extra_answers(text, step.question.field):
+                    self.conversation.data["_carried"] = carried  # taken by the questions that follow
                 self.move("answer")
             else:
                 self.miss(parsed.error, parsed.error_values, forgive=forgive)

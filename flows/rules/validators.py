@@ -549,7 +549,7 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
         stripped = _PLEASANTRY_TAIL.sub("", without_symbols(stripped)).rstrip(".!")
     shape = _SHAPES.get(field)
     if shape is not None:
-        tokens = [token.strip(".,;:!¡¿?()" + _QUOTES) for token in re.split(r"[\s:=]+", stripped)]
+        tokens = _tokens(stripped)
         found = [token for token in tokens if shape.fullmatch(token)]
         # "juan perez@gmail.com" is an address typed with a space, not "perez@gmail.com" after a lead-in.
         lead_in = field != "email" or all(normalise(token) in _EMAIL_LEAD_IN for token in tokens if token not in found)
@@ -565,6 +565,8 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
         return stripped, N_("I could not answer that question here. Write *ayuda* to see what I can do, or "
                             "*asesor* to talk to a person.")
     if field in ("full_name", "beneficiaries"):
+        if field == "full_name":  # "Juan Pérez, mi CURP es …": the CURP is the next question's (`extra_answers`)
+            stripped = " ".join(token for token in stripped.split() if not _carried_shape(token))
         stripped = _PLEASANTRY_TAIL.sub("", without_symbols(stripped))
         name = _name_part(stripped) if field == "full_name" else _HONORIFIC_INSIDE.sub("", stripped)
         said_words = set(normalise(name).split())
@@ -582,6 +584,27 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
     if field in _DIGIT_FIELDS and not has_digit and len(normalise(stripped).split()) >= 3:
         return stripped, N_("I only need %(where)s here, without other words.")
     return stripped, None
+
+
+# Identifiers a message may carry beyond the one asked for, which the following questions then take.
+CARRIED_FIELDS = ("curp", "rfc", "nss", "email")
+
+
+def _tokens(text: str) -> list[str]:
+    return [token.strip(".,;:!¡¿?()" + _QUOTES) for token in re.split(r"[\s:=]+", text)]
+
+
+def _carried_shape(token: str) -> bool:
+    return any(_SHAPES[field].fullmatch(token.strip(".,;:!¡¿?()" + _QUOTES)) for field in CARRIED_FIELDS)
+
+
+def extra_answers(text: str, field: str) -> dict[str, str]:
+    """What else a message answers ahead ("es GODE561231HDFNZD03 y mi rfc GODE561231GR8" at the CURP): each other
+    identifier that appears exactly once, by field, so nothing the applicant sent is lost."""
+    tokens = _tokens(text)
+    found = {other: [token for token in tokens if _SHAPES[other].fullmatch(token)]
+             for other in CARRIED_FIELDS if other != field}
+    return {other: matches[0] for other, matches in found.items() if len(matches) == 1}
 
 
 REFUSED = N_("I understand. IMSS asks for it to enroll you, so I cannot file without it. You can send it later, or "
