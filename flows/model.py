@@ -128,6 +128,8 @@ class Choice:
     # Consent, confirming, deleting: taken only when tapped or said plainly (the strict pass, and not as a question),
     # never guessed from a sentence ("sí, pero primero quiero leerlo", "ni loco acepto", "todo bien excepto…").
     explicit: bool = False
+    # Intents that, said as a statement here, are this answer: "tengo diabetes" at "any pre-existing condition?"
+    intents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,8 @@ class Upload:
 
     slot: str
     goto: str | tuple[Route, ...]
+    # While this holds, a file sent anywhere is this upload: a transfer receipt sent from the menu days later.
+    catches: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -346,3 +346,21 @@ def test_upload_outside_a_document_step_is_kept_but_the_question_repeats(phone: 
     phone.send("hola")
     replies = phone.upload(document_photo(), "foto.jpg")
     assert replies[-1]["text"] == t("es_MX", "How can I help you? Choose an option:")
+
+
+def test_any_document_can_be_sent_again_from_the_summary(phone: Phone, services: Services) -> None:
+    """With every document held, "Documents" in the correction menu asks which one, and the one chosen is
+    replaced; the summary comes back (before, only the ID's front could be sent again)."""
+    from tests.helpers import applicant_at_summary
+
+    applicant_at_summary(phone)
+    phone.press(t("es_MX", "Correct something"))
+    phone.press(t("es_MX", "Documents"))
+    assert t("es_MX", "Which document do you want to send again?") in phone.text()
+    assert t("es_MX", "proof of address (less than 3 months old)") in phone.buttons()
+    phone.send("el comprobante de domicilio")
+    phone.upload(document_photo(seed=41), "recibo-nuevo.jpg")
+    assert t("es_MX", "Everything is right, send it") in phone.buttons()
+    with services.database.session_scope() as session:
+        slots = session.execute(select(Document.slot).where(Document.slot == "proof_of_address")).scalars().all()
+    assert len(slots) >= 1

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.wiring import Services
 from locales import translate
-from storage.models import AuditEntry, Case, Consent, Contract, Payment
+from storage.models import AuditEntry, Case, Consent, Contract, Document, Payment
 from tests.helpers import Phone, applicant_at_summary, make_settings, post_form
 from tests.samples import document_photo, pdf_document
 
@@ -146,10 +146,31 @@ def test_thinking_it_over_at_the_offer_opens_nothing_and_the_enrollment_comes_ba
     with services.database.session_scope() as session:
         assert session.execute(select(func.count()).select_from(Payment)).scalar_one() == 0
         assert session.execute(select(func.count()).select_from(Contract)).scalar_one() == 0
+    phone.send("estado")  # not "no enrollment filed yet": only accepting and paying is left
+    assert "solo falta aceptar nuestro servicio y pagarlo" in phone.text()
+    phone.press(es("Main menu"))
     phone.press(es("Start my enrollment"))
     assert "Total $1,499.00 MXN (IVA incluido)" in phone.text()
     phone.press(es("I accept"))
     assert the_payment(services).status == "pending"
+
+
+def test_a_receipt_sent_from_the_menu_days_after_pay_later_is_the_pending_transfers(phone: Phone,
+                                                                                      services: Services) -> None:
+    """The applicant chose "I will pay later", and later sends the transfer receipt from anywhere (the menu): it is
+    kept as that payment's receipt for staff to check, not dropped as a file nobody asked for."""
+    applicant_at_summary(phone)
+    phone.send("1")
+    phone.press(es("I accept"))
+    phone.press(es("I will pay later"))
+    phone.send("menu")
+    phone.upload(document_photo(seed=33), "transferencia.jpg")
+    assert es("Thank you! An advisor checks your transfer and then we file your enrollment with IMSS. I will "
+              "tell you here.") in phone.text()
+    with services.database.session_scope() as session:
+        kept = session.execute(select(Document.slot).where(Document.slot == "payment_receipt")).scalars().all()
+    assert kept == ["payment_receipt"]
+    assert cases(services) == 0
 
 
 def test_ya_pague_during_a_transfer_asks_for_its_receipt(phone: Phone, services: Services) -> None:

@@ -41,7 +41,7 @@ YES_NO = (("yes", "si"), ("no",))
 OTHER_LANGUAGE = {"es_MX": N_("Prefer English? Write *English*."), "en": N_("Prefer Spanish? Write *español*.")}
 HISTORY_LIMIT = 30
 QUIET_SPELL = timedelta(minutes=10)  # while waiting for a person: a message after this long gets one line
-MISSING_KEYS = ("missing", "none")  # the "I do not have it" button of an identifier's question
+MISSING_KEYS = ("missing", "none", "later")  # "I do not have it" at an identifier's question or a document
 HOME = "main_menu"
 DOCUMENT_STEPS = {slot: step for slot, step, _, _ in SLOTS}
 COMMAND_STEPS = {"status": "case_status", "language": "choose_language", "my_data": "my_data",
@@ -213,7 +213,12 @@ class Turn:
         if intent in keys:  # "requisitos" at the menu: the topic's own button says more than the FAQ line
             self.choose(step.choices[keys.index(intent)])
             return
-        if step.question and intent in ("missing", "unsure"):  # "no la tengo a la mano": how to get it, a pause
+        stated = next((c for c in step.choices if intent in c.intents), None) if intent and not asks(text) else None
+        if stated is not None:  # "tengo diabetes desde hace 5 años" answers "any pre-existing condition?"
+            self.choose(stated)
+            return
+        # "no la tengo a la mano": how to get it and a pause; at a document, "later"
+        if (step.question or step.upload) and intent in ("missing", "unsure"):
             key = next((key for key in MISSING_KEYS if key in keys), None)
             if key is not None:
                 self.choose(step.choices[keys.index(key)])
@@ -412,6 +417,12 @@ class Turn:
         elif event == SystemEvent.DOCUMENT_READY:
             awaited = self.awaited_document()
             if (step is None or step.upload is None) and awaited is None:
+                if (caught := self.stray_upload()) is not None:  # the receipt of a pending transfer
+                    state, slot = caught
+                    self.keep_document(slot, int(values["document_id"]))
+                    self.say(N_("Received, thank you! ✅"))
+                    self.position(state).trigger("upload")
+                    return
                 if (self.conversation.data.get("case") or {}).get("status") == "documents_observed":
                     # Staff observed the documents without naming one: the file is kept for them to review.
                     self.say(N_("Thanks, I received your file: our team will review it with your case."))
@@ -461,6 +472,13 @@ class Turn:
             data["requested_documents"].remove(slot)
         self.effects.append(AssignDocument(document_id, slot))
         self.conversation.misses = 0
+
+    def stray_upload(self) -> tuple[str, str] | None:
+        """The step (and its slot) whose upload catches a file sent elsewhere now (`Upload.catches`), if any."""
+        data = self.conversation.data
+        return next(((name, step.upload.slot) for name, (_, step) in self.engine.steps.items()
+                     if step.upload is not None and step.upload.catches is not None and step.upload.catches(data)),
+                    None)
 
     def awaited_document(self) -> str | None:
         """The document a file sent outside its request stands for: one staff asked for again, else (once the

@@ -236,6 +236,8 @@ INTENTS: tuple[Intent, ...] = (
         "inscribirme", "quiero inscribirme", "me quiero inscribir", "inscribir", "inscribo", "inscripcion",
         "darme de alta", "afiliarme", "registrarme", "enroll", "sign up", "register", "enrollment", "enrol",
         "asegurarme", "tener seguro", "quiero el seguro", "quiero seguro social", "sacar mi seguro",
+        "continuar con mi tramite", "seguir con mi tramite", "continuar mi inscripcion", "seguir con mi inscripcion",
+        "listo para pagar", "ya quiero pagar", "quiero contratar", "continue my enrollment",
     )),
     Intent("english", "language", ("english", "ingles", "en ingles", "in english", "speak english",
                                    "habla ingles", "hablas ingles")),

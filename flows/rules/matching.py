@@ -158,7 +158,13 @@ def _named_inside(said: str, text: str, names: Sequence[Sequence[str]]) -> int |
         return None
     # A "no" in the sentence denies the option, unless the option's own name is the negative ("nunca", "ni uno").
     negative = any(word in NO_WORDS for name in (n for i, n in named if i == index) for word in name.split())
-    return index if negative or not any(word in NO_WORDS for word in said.split()) else None
+    # "no, quiero corregir algo": a "no" set apart by a comma answers the question; the rest says what instead,
+    # unless what it names is the yes ("no, ya regresé a México" at "do you live in Mexico?" says both).
+    first, _, rest = said.partition(" ")
+    apart = first in NO_WORDS and re.match(r"^\W*\w+\s*[,.;:!]", text) is not None \
+        and not any(name in YES_WORDS for name in names[index])
+    denials = rest.split() if apart else said.split()
+    return index if negative or not any(word in NO_WORDS for word in denials) else None
 
 
 def _by_range(said: str, ranges: Sequence[tuple[float, float] | None]) -> int | None:

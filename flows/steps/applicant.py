@@ -243,8 +243,10 @@ STEPS = (
                {"beneficiaries": []}),
         Choice("keep", N_("Keep them"), "summary", ("dejar", "asi", "mantener", "listo")),
     ), where=N_("your beneficiaries"), values=beneficiary_values),
+    # "Juan González López, hijo" typed here is the next one, added without a "yes" first.
     Step("more_beneficiaries", (N_("Registered:\n%(beneficiaries)s\nAdd another one?"),), (
         Choice("yes", N_("Yes, add one"), "ask_beneficiary", ("si", "yes", "otro")),
         Choice("no", N_("No, continue"), then("doc_intro"), ("no", "continuar", "listo")),
-    ), where=N_("your beneficiaries"), values=beneficiary_values),
+    ), Question("beneficiaries", parse_beneficiary, "more_beneficiaries", append=True),
+        where=N_("your beneficiaries"), values=beneficiary_values),
 )

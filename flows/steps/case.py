@@ -16,7 +16,7 @@ from flows.model import Choice, Context, Data, Route, Step
 from flows.rules.case_status import STATUSES
 from flows.rules.document_slots import LABELS, SLOTS, has_case, missing_required
 from flows.rules.records import ITEMS, display
-from flows.steps.contract import AWAITING_PAYMENT
+from flows.steps.contract import AWAITING_PAYMENT, OFFER_PENDING
 from flows.steps.documents import FIRST_MISSING
 from locales import N_, translate
 
@@ -65,10 +65,19 @@ EDIT_WORDS: dict[str, tuple[str, ...]] = {
     "payment_frequency": ("frecuencia", "cada cuando pago", "frequency"),
     "beneficiaries": ("beneficiarios", "beneficiario", "beneficiaries"),
 }
+# How people name each document when they want to send it again.
+DOCUMENT_WORDS = {
+    "id_front": ("frente", "identificacion", "ine", "credencial", "pasaporte", "id"),
+    "id_back": ("reverso", "parte de atras", "vuelta", "atras de la ine", "back"),
+    "tax_certificate": ("constancia", "constancia de situacion fiscal", "csf", "situacion fiscal"),
+    "proof_of_address": ("comprobante", "comprobante de domicilio", "recibo", "recibo de luz", "proof of address"),
+    "curp_document": ("curp", "documento curp"),
+}
 EDIT_CHOICES = tuple(
     Choice(f"edit_{key}", label, step, EDIT_WORDS.get(key, ()), {"editing": True}) for label, key, step in ITEMS
-) + (Choice("edit_documents", N_("Documents"), FIRST_MISSING[:-1] + (Route("doc_id_front"),), (),
-            {"editing": True}),
+) + (Choice("edit_documents", N_("Documents"), FIRST_MISSING[:-1] + (Route("edit_which_document"),), (
+    "documentos", "comprobante", "comprobante de domicilio", "identificacion", "ine", "credencial", "constancia",
+    "constancia de situacion fiscal", "foto", "fotos", "documents"), {"editing": True}),
      Choice("back", N_("Back to the summary"), "summary", ("volver", "regresar", "atras", "ya nada", "nada")))
 
 STEPS = (
@@ -85,6 +94,11 @@ STEPS = (
                                                               "falta")),
     ), where=N_("the summary of your data"), values=summary_values),
     Step("edit_menu", (N_("What do you want to correct?"),), EDIT_CHOICES, where=N_("the summary of your data")),
+    # Any document can be sent again from the summary, not only the first one.
+    Step("edit_which_document", (N_("Which document do you want to send again?"),), tuple(
+        Choice(f"doc_{slot}", label, step, DOCUMENT_WORDS.get(slot, ())) for slot, step, label, _ in SLOTS
+    ) + (Choice("back", N_("Back to the summary"), "summary", ("volver", "regresar", "ninguno")),),
+        where=N_("the summary of your data"), resumable=False),
     # Filing says nothing itself: storage creates the case, then the "case_filed" event shows the folio.
     Step("filing", (), where=N_("the summary of your data"), resumable=False),
     Step("case_filed", (N_(
@@ -98,7 +112,7 @@ STEPS = (
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your case"), values=case_values, resumable=False),
     Step("case_status", (), then=(Route("status_of_case", awaits_documents), Route("status_complete", has_case),
-                                  AWAITING_PAYMENT, Route("status_without_case")),
+                                  AWAITING_PAYMENT, OFFER_PENDING, Route("status_without_case")),
          where=N_("your case status"), resumable=False),
     Step("status_of_case", (N_("Your case *%(folio)s* is: %(status)s.\n%(pending)s"),), (
         Choice("documents", N_("Send pending documents"), FIRST_MISSING, ("documentos", "enviar")),

@@ -69,6 +69,9 @@ STEPS = (
         "No problem. Without accepting we cannot file your enrollment, and I did not keep any personal data. "
         "If you have questions, a person from our team can help you."
     ),), (
+        # Changing one's mind shows the terms again, to be accepted there with their own button.
+        Choice("again", N_("See the terms again"), "enroll_start", ("acepto", "si acepto", "bueno si", "mejor si",
+                                                                   "ya acepto", "cambie de opinion", "terminos")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=WHERE, resumable=False),

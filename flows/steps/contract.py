@@ -20,7 +20,7 @@ from flows.rules.legal import TERMS
 from flows.rules.matching import LATER
 from flows.rules.prices import SERVICE, amount, quote_values
 from flows.rules.validators import parse_invoice_rfc, parse_postal_code
-from locales import N_
+from locales import N_, translate
 
 
 def awaiting_payment(data: Data) -> bool:
@@ -30,6 +30,13 @@ def awaiting_payment(data: Data) -> bool:
 
 def paying_by_card(data: Data) -> bool:
     return (data.get("payment") or {}).get("method") == "stripe"
+
+
+def awaiting_transfer(data: Data) -> bool:
+    return awaiting_payment(data) and not paying_by_card(data)
+
+
+RECEIPT = Upload("payment_receipt", "payment_receipt_received", catches=awaiting_transfer)
 
 
 def offer_values(context: Context) -> Mapping[str, Any]:
@@ -48,7 +55,8 @@ def payment_values(context: Context) -> Mapping[str, Any]:
 def invoice_values(context: Context) -> Mapping[str, Any]:
     data = context.data
     return {"rfc": data.get("invoice_rfc") or data.get("rfc") or "", "postal_code": data.get("invoice_postal_code", ""),
-            "regime": next((title for code, title in REGIMES if code == data.get("invoice_regime")), "")}
+            "regime": next((translate(context.locale, title) for code, title in REGIMES
+                            if code == data.get("invoice_regime")), "")}
 
 
 def has_rfc(data: Data) -> bool:
@@ -88,11 +96,11 @@ STEPS = (
         "Do you accept and want to pay?"),), (
         Choice("accept", N_("I accept"), "payment_starting", ("acepto", "si", "si acepto", "de acuerdo", "ok"),
                {}, (AcceptContract("service", SERVICE, TERMS.version),), explicit=True),
-        Choice("summary", N_("Back to the summary"), "summary", ("volver", "regresar", "corregir", "no")),
+        Choice("summary", N_("Back to the summary"), "summary", ("volver", "regresar", "corregir", "cambiar algo")),
         # Thinking it over, or paying another day: nothing is lost, and "Start my enrollment" comes back here.
         Choice("later", N_("Not now, later"), "contract_later", (
-            *LATER, "manana", "no tengo dinero", "no tengo para pagar", "no me alcanza", "cuando me paguen",
-            "en la quincena", "tomorrow")),
+            *LATER, "no", "manana", "no tengo dinero", "no tengo para pagar", "no me alcanza",
+            "cuando me paguen", "en la quincena", "tomorrow")),
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
     ), where=N_("what you are hiring"), values=offer_values, prompt=N_("Do you accept and want to pay?")),
     Step("contract_later", (N_(
@@ -107,7 +115,7 @@ STEPS = (
         "Beneficiary: %(beneficiary)s\n"
         "Reference: *%(reference)s* (write it in the concept of the transfer)\n"
         "When you have paid, send me here a photo or PDF of the transfer receipt."),), (PAY_LATER,),
-        upload=Upload("payment_receipt", "payment_receipt_received"), where=WHERE, values=payment_values,
+        upload=RECEIPT, where=WHERE, values=payment_values,
         prompt=N_("Send me a photo or PDF of the transfer receipt (reference *%(reference)s*).")),
     Step("invoice_rfc", (N_("Sure. A person sends you the invoice (CFDI) of our fee; I only take your data. Is it "
                             "made out to your RFC *%(rfc)s*?"),), (
@@ -152,7 +160,7 @@ STEPS = (
         "you here."),), then="main_menu", where=WHERE, resumable=False),
     Step("payment_receipt_rejected", (N_(
         "We could not confirm your transfer: %(note)s\nPlease check it and send me the receipt again."),),
-        (PAY_LATER,), upload=Upload("payment_receipt", "payment_receipt_received"), where=WHERE,
+        (PAY_LATER,), upload=RECEIPT, where=WHERE,
         values=payment_values, resumable=False),
     Step("status_awaiting_payment", (N_(
         "Your enrollment is ready and waits for the payment of *%(amount)s MXN* (reference *%(reference)s*). "
@@ -163,7 +171,25 @@ STEPS = (
         Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
         Choice("menu", N_("Main menu"), "@menu", ("menu",)),
     ), where=N_("your case status"), values=payment_values, resumable=False),
+    Step("status_offer_pending", (N_(
+        "Your data is ready: only accepting our service and paying is left. We file your enrollment with IMSS as "
+        "soon as the payment is confirmed."),), (
+        Choice("offer", N_("See the offer"), "contract_offer", ("continuar", "pagar", "aceptar", "acepto",
+                                                                 "contratar", "ver la oferta")),
+        Choice("human", N_("Talk to a person"), "@human", ("asesor",)),
+        Choice("menu", N_("Main menu"), "@menu", ("menu",)),
+    ), where=N_("your case status"), resumable=False),
 )
 
 # "estado" while the payment is pending: the route the case status takes before "no case yet".
 AWAITING_PAYMENT = Route("status_awaiting_payment", awaiting_payment)
+
+
+def offer_pending(data: Data) -> bool:
+    """The summary is confirmed and the offer was left for later: no contract, no payment, no case yet."""
+    return (data.get("_at") or {}).get("enrollment") == "contract_offer" and not data.get("payment") \
+        and not has_case(data)
+
+
+# "estado" after "déjame pensarlo" at the offer: everything is ready but accepting and paying.
+OFFER_PENDING = Route("status_offer_pending", offer_pending)

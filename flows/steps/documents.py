@@ -13,6 +13,7 @@ from typing import Any
 
 from flows.model import Choice, Context, Route, Step, Upload
 from flows.rules.document_slots import SLOTS, has_case, missing, still_offered
+from flows.rules.matching import LATER
 from flows.rules.payments import long_date
 from locales import N_, translate
 
@@ -47,7 +48,7 @@ REQUESTS = {
 def document_step(index: int) -> Step:
     slot, name, _, required = SLOTS[index]
     later = Choice("later", N_("Later") if required else N_("Skip"), after(index),
-                   ("despues", "luego", "mas tarde", "omitir", "saltar", "skip", "later"))
+                   (*LATER, "omitir", "saltar", "skip", "no la tengo", "no lo tengo", "no tengo"))
     return Step(name, (REQUESTS[slot],), (later,), upload=Upload(slot, after(index)),
                 where=N_("your documents"))
 

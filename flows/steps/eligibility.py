@@ -170,7 +170,7 @@ STEPS = (
         "end coverage without refund."
     ),), (
         Choice("no", NO[0], "q_pregnancy", NO[1], {"elig_preexisting": "no"}),
-        Choice("yes", YES[0], "q_pregnancy", (*YES[1], *CONDITIONS), {"elig_preexisting": "yes"}),
+        Choice("yes", YES[0], "q_pregnancy", (*YES[1], *CONDITIONS), {"elig_preexisting": "yes"}, intents=("health",)),
         Choice("skip", N_("I prefer not to say"), "q_pregnancy", ("prefiero no decir", "omitir", "saltar"),
                {"elig_preexisting": "skipped"}),
     ), where=WHERE),

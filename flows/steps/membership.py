@@ -34,17 +34,13 @@ from flows.rules.matching import LATER
 from flows.rules.payments import long_date
 from flows.rules.prices import MEMBERSHIP_PLANS, amount, price_for, quote_values
 from flows.rules.records import FREQUENCIES
-from flows.steps.contract import awaiting_payment, paying_by_card
+from flows.steps.contract import awaiting_transfer
 from locales import N_, translate
 
 CONSENT_VERSION = TERMS.version
 PAYMENT = "membership_payment"  # the membership's payment, beside the service's "payment" in the data
 PLAN_NAMES = {"membership_monthly": N_("Monthly plan"), "membership_yearly": N_("Yearly plan")}
 PERIODS = {"membership_monthly": N_("one month"), "membership_yearly": N_("one year")}
-
-
-def awaiting_transfer(data: Data) -> bool:
-    return awaiting_payment(data) and not paying_by_card(data)
 
 
 def subscribed(data: Data) -> bool:
@@ -115,7 +111,8 @@ METHODS = (
            {}, (StartPayment("spei", "membership"),)),
     PAY_LATER,
 )
-RECEIPT = Upload("membership_receipt", "membership_receipt_received")  # RECEIPT_SLOTS, bot.service.payments
+RECEIPT = Upload("membership_receipt", "membership_receipt_received",  # RECEIPT_SLOTS, bot.service.payments
+                 catches=awaiting_membership_transfer)
 TO_TERMS = tuple(_chose(plan) for plan in MEMBERSHIP_PLANS)
 
 
