@@ -325,7 +325,8 @@ CONSENT_COMES_FIRST_AND_IS_RECORDED: list[Row] = [
 DECLINING_ENDS_POLITELY: list[Row] = [
     *TO_THE_TERMS,
     ("no acepto", Bot("No hay problema. Si no aceptas, no podemos hacer tu inscripción, y no guardé ningún dato "
-                      "personal tuyo.", buttons=("Hablar con un asesor", "Menú principal"), step="consent_declined",
+                      "personal tuyo.", buttons=("Ver otra vez los términos", "Hablar con un asesor", "Menú principal"),
+                      step="consent_declined",
                       effects=(RecordConsent("terms", TERMS.version, False),))),
     ("mis datos", Bot("No tengo guardado ningún dato personal tuyo.", step="my_data")),
     ("menu", AT_THE_MENU),

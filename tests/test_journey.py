@@ -76,13 +76,18 @@ def test_terms_come_first_with_links_to_versioned_full_texts(phone: Phone, clien
 def test_declining_ends_politely_stores_nothing_personal(phone: Phone, services: Services) -> None:
     start(phone)
     phone.press(t("es_MX", "I do not accept"))
-    assert phone.buttons() == [t("es_MX", "Talk to a person"), t("es_MX", "Main menu")]
+    assert phone.buttons() == [t("es_MX", "See the terms again"), t("es_MX", "Talk to a person"),
+                               t("es_MX", "Main menu")]
     assert consents(services) == [("terms", TERMS.version, False)]
     phone.send("mis datos")
     assert t("es_MX", "I have no personal data of yours saved.") in phone.text()
     phone.send("menu")
     phone.press(t("es_MX", "Start my enrollment"))  # starts over with the terms
     assert f"/legal/terms?v={TERMS.version}" in phone.text()
+    phone.press(t("es_MX", "I do not accept"))
+    phone.send("bueno sí, sí acepto")  # changing one's mind shows the terms again, to accept with their button
+    assert f"/legal/terms?v={TERMS.version}" in phone.text()
+    assert consents(services) == [("terms", TERMS.version, False)] * 2
 
 
 ELIGIBILITY_CASES = [
