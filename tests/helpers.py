@@ -148,14 +148,19 @@ def enrolled_applicant(phone: Phone) -> None:
     assert re.search(r"PTI-2026-\d{6}", phone.text())
 
 
-def applicant_at_summary(phone: Phone) -> None:
-    """The sample applicant goes from "hola" to the summary of their data with every document."""
+def applicant_at_the_name(phone: Phone) -> None:
+    """The sample applicant goes from "hola" through consent and eligibility to the question of their name."""
     phone.send("hola")
     phone.send("1")
     phone.send("acepto")
     phone.send("acepto")
     for answer in [*ELIGIBLE, "2", "continuar"]:
         phone.send(answer)
+
+
+def applicant_at_summary(phone: Phone) -> None:
+    """The sample applicant goes from "hola" to the summary of their data with every document."""
+    applicant_at_the_name(phone)
     for answer in (FULL_NAME, CURP, RFC, NSS, "ana@example.mx", "si", "5512345678", "06600",
                    "Av. Juárez 123, Centro, CDMX", "carpintero", "si", "15000", "mensual", "continuar", "no"):
         phone.send(answer)

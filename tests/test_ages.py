@@ -41,3 +41,12 @@ def test_what_is_not_a_birth_year_is_left_alone(said: str) -> None:
 def test_the_age_options_take_a_birth_year_only_when_both_possible_ages_fall_in_one(said: str,
                                                                                      option: int | None) -> None:
     assert pick(birth_age(said, TODAY) or said, AGE_OPTIONS, AGE_RANGES, strict=True) == option
+
+
+def test_a_curps_age_set_against_the_questionnaires_is_flagged_when_it_differs() -> None:
+    from flows.rules.ages import age_bracket, age_differs
+
+    assert [age_bracket(age) for age in (17, 18, 59, 60, 64, 65)] == ["under_18", "18_59", "18_59", "60_64", "60_64",
+                                                                      "65_plus"]
+    assert age_differs({"elig_age": "18_59", "age": 69})
+    assert not age_differs({"elig_age": "65_plus", "age": 69}) and not age_differs({"elig_age": "18_59"})

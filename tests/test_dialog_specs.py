@@ -436,8 +436,10 @@ COMING_BACK_LATER: list[Row] = [
     *AT_THE_CURP,
     # Back two days later: a short reminder of where we were, and the same question; the greeting is no mistake.
     (Later("hola", timedelta(days=2)), Bot(WELCOME_BACK + "tu CURP.", asks=CURP_QUESTION, bubbles=2, step="ask_curp")),
-    # Back within the resume interval: no reminder, the answer simply counts.
-    (Later(CURP, timedelta(minutes=10)), Bot(asks=RFC_QUESTION, bubbles=1, step="ask_rfc", data={"curp": CURP})),
+    # Back within the resume interval: no reminder, the answer simply counts (the sample CURP is 69 years old and
+    # the questionnaire said 18 to 59: the applicant hears that an advisor confirms it).
+    (Later(CURP, timedelta(minutes=10)), Bot(("Tu CURP dice que tienes 69 años", RFC_QUESTION), bubbles=2,
+                                             step="ask_rfc", data={"curp": CURP})),
     # Back days later with the answer itself: reminded, and the answer counts.
     (Later(RFC, timedelta(days=3)), Bot((WELCOME_BACK + "tu RFC.", NSS_QUESTION), step="ask_nss", data={"rfc": RFC})),
     # Back days later with something else: reminded and asked again, without a correction.

@@ -264,6 +264,7 @@ def test_whole_journey_to_a_folio_with_documents(phone: Phone, services: Service
         assert data["beneficiaries"] == [{"name": "María López", "relationship": "spouse"}]
         assert data["birth_date"] == "1956-12-31" and data["sex"] == "H"
         assert "documents_pending" in case.flags
+        assert "age_differs" in case.flags  # born 1956, and the questionnaire said 18 to 59
         assert [e.status for e in session.execute(select(CaseEvent)).scalars()] == ["received"]
         documents = {d.slot: d for d in session.execute(select(Document)).scalars()}
         assert set(documents) == {"id_front", "id_back", "tax_certificate", "payment_receipt",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.wiring import Services
 from locales import translate
 from storage.models import Conversation
-from tests.helpers import CURP, ELIGIBLE, FULL_NAME, NSS, RFC, Phone, conversation_id_of, post_form
+from tests.helpers import CURP, FULL_NAME, NSS, RFC, Phone, applicant_at_the_name, conversation_id_of, post_form
 from tests.samples import document_photo, id_card_photo
 
 
@@ -154,12 +154,7 @@ def test_consent_is_never_guessed_from_a_sentence_and_a_plain_answer_still_gives
 def test_answers_typed_the_way_people_type_them_are_stored_clean(phone: Phone, services: Services) -> None:
     """Through the web chat API: the answer is taken out of greetings, labels, thanks and emoji; someone else's
     NSS, an implausible income and a refusal are answered and never stored; a range of incomes keeps its middle."""
-    phone.send("hola")
-    phone.send("1")
-    phone.send("acepto")
-    phone.send("acepto")
-    for answer in [*ELIGIBLE, "2", "continuar"]:
-        phone.send(answer)
+    applicant_at_the_name(phone)
     assert "nombre completo" in phone.text()
     phone.send(f"buenas noches, soy {FULL_NAME} mucho gusto")
     phone.send("no te voy a dar eso")
@@ -189,12 +184,7 @@ def test_answers_typed_the_way_people_type_them_are_stored_clean(phone: Phone, s
 def test_identifiers_sent_ahead_are_taken_by_the_questions_that_follow(phone: Phone, services: Services) -> None:
     """ "Eduardo González Díaz, GODE…, GODE…GR8": the name is stored, and the CURP and RFC are taken on arrival at
     their questions instead of being asked for (nothing the applicant sent is lost); the NSS is then asked."""
-    phone.send("hola")
-    phone.send("1")
-    phone.send("acepto")
-    phone.send("acepto")
-    for answer in [*ELIGIBLE, "2", "continuar"]:
-        phone.send(answer)
+    applicant_at_the_name(phone)
     replies = phone.send(f"{FULL_NAME}, mi curp es {CURP} y mi rfc {RFC}")
     texts = " ".join(message["text"] for message in replies)
     assert "También tomé tu CURP de tu mensaje." in texts and "También tomé tu RFC de tu mensaje." in texts
@@ -202,3 +192,32 @@ def test_identifiers_sent_ahead_are_taken_by_the_questions_that_follow(phone: Ph
     with services.database.session_scope() as session:
         data = services.cipher.decrypt_json(session.execute(select(Conversation.data)).scalar_one())
     assert (data["full_name"], data["curp"], data["rfc"]) == (FULL_NAME, CURP, RFC) and "_carried" not in data
+
+
+def test_an_earlier_answer_corrected_at_a_later_question_is_replaced(phone: Phone, services: Services) -> None:
+    """ "no, perdón, mi correo es otro: …" at the phone question replaces the email, and the phone is asked again;
+    "ok" where an identifier goes is not read as one."""
+    applicant_at_the_name(phone)
+    phone.send(FULL_NAME)
+    phone.send("ok")
+    assert "Estoy esperando tu CURP" in phone.text()
+    for answer in (CURP, RFC, NSS, "ana@example.mx", "si"):
+        phone.send(answer)
+    assert "teléfono" in phone.text()
+    phone.send("no, perdón, mi correo es otro: ana.lopez@gmail.com")
+    assert "Listo, corregí tu correo electrónico: ana.lopez@gmail.com" in phone.text() and "teléfono" in phone.text()
+    phone.send("5512345678")
+    with services.database.session_scope() as session:
+        data = services.cipher.decrypt_json(session.execute(select(Conversation.data)).scalar_one())
+    assert data["email"] == "ana.lopez@gmail.com" and data["phone"] == "+525512345678"
+
+
+def test_a_correction_typed_with_its_value_at_the_summary_keeps_the_value(phone: Phone) -> None:
+    """ "mi correo es …" at "what do you want to correct?": the email question takes the address on arrival."""
+    from tests.helpers import applicant_at_summary
+
+    applicant_at_summary(phone)
+    phone.send("corregir")
+    phone.send("mi correo es eduardo.g@gmail.com")
+    assert "También tomé tu correo electrónico de tu mensaje." in phone.text()
+    assert "eduardo.g@gmail.com" in phone.text()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.events import DialogEvent, SystemEvent
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.state import DialogState
-from bot.core.text import split_text
+from bot.core.text import normalise, split_text
 from bot.dialog.machines import ARRIVE, PROCEED, Position
 from flows.model import AssignDocument, Choice, Effect, Parsed, Step
 from flows.rules.ages import birth_age
@@ -28,7 +28,8 @@ from flows.rules.document_slots import SLOTS
 from flows.rules.intents import BY_NAME as INTENTS
 from flows.rules.intents import applies, asks, faq_values, looks_english, looks_spanish, only_pleasantries, understand
 from flows.rules.matching import pick
-from flows.rules.validators import NAME_EXAMPLE, extra_answers, screen_answer
+from flows.rules.records import ITEMS
+from flows.rules.validators import CORRECTION, NAME_EXAMPLE, extra_answers, screen_answer
 from locales import N_, translate
 
 if TYPE_CHECKING:
@@ -137,6 +138,38 @@ class Turn:
         if step.then and not position.trigger(PROCEED):
             self.reprompt()
 
+    def choose_typed(self, choice: Choice, text: str) -> None:
+        """A button picked by typing: an identifier said with it ("mi correo es ana@x.mx" at "what do you want to
+        correct?") is kept for the question it leads to."""
+        if carried := extra_answers(text, ""):
+            self.conversation.data["_carried"] = carried
+        self.choose(choice)
+
+    def correct_earlier(self, text: str, step: Step) -> bool:
+        """ "perdón, mi correo es otro: ana@x.mx" at a later question: the earlier answer is replaced, and the
+        question at hand is asked again. Only with words that say it is a correction, and only for an identifier
+        already answered (the one asked now is simply its answer)."""
+        if not CORRECTION.search(normalise(text)):
+            return False
+        data = self.conversation.data
+        asked = step.question.field if step.question else ""
+        for field, value in extra_answers(text, asked).items():
+            question = next((candidate.question for _, candidate in self.engine.steps.values()
+                             if candidate.question and candidate.question.field == field), None)
+            if field not in data or question is None:
+                continue
+            parsed = question.parse(value, data)
+            if parsed.ok:
+                self.accept(field, parsed, append=False)
+                label = next((label for label, key, _ in ITEMS if key == field), field)
+                self.say(N_("Done, I corrected your %(item)s: %(value)s"), item=translate(
+                    self.conversation.locale, label).lower(), value=str(parsed.value))
+            else:
+                self.say(parsed.error or N_("Sorry, I did not get that."), **dict(parsed.error_values))
+            self.reprompt(short=True)
+            return True
+        return False
+
     def take_carried(self, step: Step) -> bool:
         """A question answered ahead ("Juan Pérez, mi CURP es …"): taken on arrival instead of asked; True if so.
 
@@ -204,7 +237,9 @@ class Turn:
         said = (birth_age(text, self.engine.local_date(self.now)) if step.ages else None) or text
         index = pick(said, names, ranges, strict=True) if step.choices else None
         if index is not None and not (step.choices[index].explicit and ("?" in text or "¿" in text)):
-            self.choose(step.choices[index])  # "¿acepto?" is a question, not consent
+            self.choose_typed(step.choices[index], text)  # "¿acepto?" is a question, not consent
+            return
+        if self.correct_earlier(text, step):
             return
         intent = understand(text)
         if step.question and intent in ("greeting", "thanks") and not only_pleasantries(text):
@@ -237,7 +272,7 @@ class Turn:
         if index is not None and step.choices[index].explicit:
             index = None  # guessing from a sentence never consents, confirms or deletes: asked again
         if index is not None:
-            self.choose(step.choices[index])
+            self.choose_typed(step.choices[index], text)
         elif step.question:
             answer, refusal = screen_answer(text, step.question.field)
             parsed = step.question.parse(answer, self.conversation.data) if refusal is None else \

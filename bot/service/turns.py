@@ -22,6 +22,7 @@ from bot.dialog.engine import DialogResult, Engine
 from bot.service.payments import RECEIPT_SLOTS, Payments, SpeiAccount, without_spei
 from bot.service.stripe_checkout import StripeCheckout
 from flows.model import AcceptContract, AssignDocument, FileCase, RecordConsent, StartPayment, Subscribe, Unsubscribe
+from flows.rules.ages import age_differs
 from flows.rules.document_slots import missing_required
 from flows.rules.eligibility_assessment import assess
 from flows.rules.legal import TERMS
@@ -269,6 +270,7 @@ class TurnService:
             ("documents_pending", bool(missing_required(data))),
             ("nss_missing", data.get("nss_status") == "none"),  # optional: staff look it up (issue 14)
             ("health_question", data.get("_health_question")),  # asked a health question in the chat
+            ("age_differs", age_differs(data)),  # the CURP's age is not the one chosen in the questionnaire
         ) if raised]
         return CaseRepository(session, self.cipher).create(contact_id, conversation_id, snapshot, result.outcome,
                                                            result.reasons, flags, now)

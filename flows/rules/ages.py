@@ -9,7 +9,9 @@ it alone: only birth words, a day and a month may surround the year. Pure: no I/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from bot.core.text import normalise
 
@@ -25,6 +27,19 @@ _BORN = frozenset({"naci", "nacido", "nacida", "nacimiento", "born", "del"})
 _AROUND = _BORN | frozenset({"yo", "pues", "soy", "fue", "fui", "de", "el", "en", "ano", "mi", "fecha", "es", "i",
                              "was", "in", "on", "the", "my", "birth", "date", "year", "is"})
 _OLDEST = 120
+# The age question's options (flows/steps/eligibility.py): key, youngest, oldest.
+AGE_BRACKETS = (("under_18", 0, 17), ("18_59", 18, 59), ("60_64", 60, 64), ("65_plus", 65, _OLDEST))
+
+
+def age_bracket(age: int) -> str | None:
+    """The age question's option an age falls in ("18_59"), so a CURP's age can be set against the answer."""
+    return next((key for key, youngest, oldest in AGE_BRACKETS if youngest <= age <= oldest), None)
+
+
+def age_differs(data: Mapping[str, Any]) -> bool:
+    """The CURP's age (once known) is not in the option chosen at "how old are you?": staff confirm eligibility."""
+    age, chosen = data.get("age"), data.get("elig_age")
+    return isinstance(age, int) and bool(chosen) and age_bracket(age) != chosen
 
 
 def birth_age(text: str, today: date) -> str | None:

@@ -136,6 +136,14 @@ INTENTS: tuple[Intent, ...] = (
         "cada 15 dias", "weekly", "every week", "biweekly", "fortnightly", "every two weeks", "daily",
     ), N_("IMSS takes its contributions in advance: monthly, every 2 months, every 6 months or yearly. It has no "
           "weekly or fortnightly payment."), asked=True, brief=True),
+    # What the identifiers are ("¿qué es el RFC?" at the RFC's question), and where each is found.
+    Intent("identifiers", "faq", (
+        "que es el rfc", "que es la curp", "que es el nss", "que es la homoclave", "que es eso del rfc",
+        "que es el curp", "que significa rfc", "que significa curp", "que significa nss", "what is rfc",
+        "what is curp", "what is nss", "what is the homoclave",
+    ), N_("CURP: your 18-character personal ID code (on your INE, or for free at gob.mx/curp). RFC: your "
+          "13-character tax ID from SAT; its last 3 characters are the homoclave (on your Constancia de Situación "
+          "Fiscal). NSS: your 11-digit IMSS number, if you have ever had one.")),
     # Beneficiaries (DOMAIN.md "Beneficiaries"): who may be registered with the applicant.
     # A relative named with what would be done for them ("¿puedo meter a mis hijos?"), not "es el de mi mamá".
     Intent("family", "faq", (

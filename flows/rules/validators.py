@@ -21,6 +21,7 @@ from stdnum.mx import rfc as stdnum_rfc
 
 from bot.core.text import normalise, spelled_out_numbers, without_symbols
 from flows.model import Parsed
+from flows.rules.ages import age_differs
 from flows.rules.border_zone import zone_of_postal_code
 from flows.rules.identity import (
     age_on,
@@ -151,8 +152,14 @@ def parse_curp(text: str, data: Data) -> Parsed:
         notes = (N_("Please check that your CURP and your name are written exactly as in your RENAPO "
                     "record: the first letters of the CURP don't seem to match your name."),)
     sex = {"M": "H", "F": "M"}[stdnum_curp.get_gender(curp)]  # stdnum says M/F; the CURP says H/M
-    return Parsed(value=curp, notes=notes, updates={
-        "birth_date": birth.isoformat(), "age": age_on(birth, today), "sex": sex, "birth_state": curp[11:13],
+    age = age_on(birth, today)
+    note_values: dict[str, Any] = {}
+    if age_differs({**data, "age": age}):  # the questionnaire's age is not the CURP's: staff are told too
+        notes += (N_("Your CURP says you are %(age)s years old: an advisor will confirm your eligibility with that "
+                     "age."),)
+        note_values["age"] = age
+    return Parsed(value=curp, notes=notes, note_values=note_values, updates={
+        "birth_date": birth.isoformat(), "age": age, "sex": sex, "birth_state": curp[11:13],
     })
 
 
@@ -501,6 +508,9 @@ _FILLER = frozenset({
 _DICTATED_EMAIL = {"arroba": "@", "punto": ".", "guion bajo": "_", "guion": "-", "at": "@", "dot": "."}
 _NO_EMAIL = re.compile(r"\b(?:no tengo|no uso|no me acuerdo|no me lo se|no lo tengo|no la tengo|don ?t have|"
                        r"do not have|no email)\b")
+# A message that only acknowledges ("ok", "sí", "va, gracias"): not an identifier, however short.
+_ACKNOWLEDGEMENTS = frozenset({"ok", "okay", "oki", "si", "va", "sale", "listo", "claro", "gracias", "thanks", "ya",
+                               "bueno", "perfecto", "yes", "sure", "de", "acuerdo", "esta", "bien", "muchas"})
 _DONT_KNOW = re.compile(r"\b(?:no se|no lo se|no me lo se|no me acuerdo|no recuerdo|ni idea|como lo busco|donde lo veo|"
                         r"donde lo busco|dont know|do not know)\b")
 _NOT_MY_PHONE = re.compile(r"\b(?:este mismo|el mismo|este numero|este de aqui|same|this one|this number)\b")
@@ -579,6 +589,8 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
         return stripped, None  # "nunca he tenido": the parser records that there is none
     if field == "monthly_income" and not has_digit and (_CHANGING_INCOME.search(said) or _NO_INCOME.search(said)):
         return stripped, None  # the parser says how to answer when it changes
+    if field in _IDENTIFIERS | {"email"} and said and set(said.split()) <= _ACKNOWLEDGEMENTS:
+        return stripped, N_("I am waiting for %(where)s: please type it here.")  # "ok", "sí", "ok gracias"
     if field == "invoice_rfc" and (_OWN_RFC.search(said) or _GENERAL_PUBLIC.search(said)):
         return stripped, None
     if field in _DIGIT_FIELDS and not has_digit and len(normalise(stripped).split()) >= 3:
@@ -586,6 +598,10 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
     return stripped, None
 
 
+# Words that say a message corrects an earlier answer: "perdón, me equivoqué, mi correo es …".
+CORRECTION = re.compile(r"\b(?:perdon|me equivoque|me equivoco|equivocado|equivocada|corrijo|correccion|corregir|"
+                        r"era|estaba mal|esta mal|mejor|en realidad|ya encontre|ya lo encontre|ya la encontre|sorry|"
+                        r"actually|i made a mistake|wrong|correction)\b")
 # Identifiers a message may carry beyond the one asked for, which the following questions then take.
 CARRIED_FIELDS = ("curp", "rfc", "nss", "email")
 

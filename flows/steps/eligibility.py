@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.core.events import DialogEvent
 from flows.model import Choice, Context, RecordConsent, Route, Step
+from flows.rules.ages import AGE_BRACKETS
 from flows.rules.eligibility_assessment import assess
 from flows.rules.legal import TERMS
 from flows.rules.matching import UNSURE
@@ -79,6 +80,7 @@ PAYROLL = ("nomina", "trabajo en una empresa", "tengo patron", "asalariado", "as
 # "Solo quiero pensión": the pension-only alternatives, as information (the menu's topic, DOMAIN.md "pitfalls").
 PENSION_ONLY = Choice("pension_only", N_("Only a pension? (Modalidad 40)"), "pension_only", PENSION_ONLY_WORDS)
 WHERE = N_("the eligibility questions")
+AGES = {key: (youngest, oldest) for key, youngest, oldest in AGE_BRACKETS}
 STEPS = (
     Step("elig_intro", (N_(
         "First, a few quick questions for a preliminary review. It is informative only: the official decision "
@@ -133,11 +135,11 @@ STEPS = (
     Step("q_age", (N_("How old are you?"),), (
         Choice("under_18", N_("Under 18"), "q_pensioner", ("menor de edad", "soy menor", "menos de 18"),
                {"elig_age": "under_18"},
-               numbers=(0, 17)),
-        Choice("18_59", N_("18 to 59"), "q_pensioner", ("18 a 59",), {"elig_age": "18_59"}, numbers=(18, 59)),
-        Choice("60_64", N_("60 to 64"), "q_pensioner", ("60 a 64",), {"elig_age": "60_64"}, numbers=(60, 64)),
+               numbers=AGES["under_18"]),
+        Choice("18_59", N_("18 to 59"), "q_pensioner", ("18 a 59",), {"elig_age": "18_59"}, numbers=AGES["18_59"]),
+        Choice("60_64", N_("60 to 64"), "q_pensioner", ("60 a 64",), {"elig_age": "60_64"}, numbers=AGES["60_64"]),
         Choice("65_plus", N_("65 or more"), "q_pensioner", ("65 o mas", "mas de 65"), {"elig_age": "65_plus"},
-               numbers=(65, 120)),
+               numbers=AGES["65_plus"]),
     ), where=WHERE, ages=True),
     Step("q_pensioner", (N_("Do you receive a pension (from IMSS or another institution)?"),),
          yes_no("elig_pensioner", "health_consent", yes=("jubilado", "jubilada", "pensionado", "pensionada",
