@@ -206,6 +206,8 @@ def test_an_earlier_answer_corrected_at_a_later_question_is_replaced(phone: Phon
     assert "teléfono" in phone.text()
     phone.send("no, perdón, mi correo es otro: ana.lopez@gmail.com")
     assert "Listo, corregí tu correo electrónico: ana.lopez@gmail.com" in phone.text() and "teléfono" in phone.text()
+    phone.send(f"cambia mi curp, es {CURP}")  # an acronym keeps its capitals
+    assert f"Listo, corregí tu CURP: {CURP}" in phone.text()
     phone.send("5512345678")
     with services.database.session_scope() as session:
         data = services.cipher.decrypt_json(session.execute(select(Conversation.data)).scalar_one())

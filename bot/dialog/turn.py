@@ -161,9 +161,9 @@ class Turn:
             parsed = question.parse(value, data)
             if parsed.ok:
                 self.accept(field, parsed, append=False)
-                label = next((label for label, key, _ in ITEMS if key == field), field)
-                self.say(N_("Done, I corrected your %(item)s: %(value)s"), item=translate(
-                    self.conversation.locale, label).lower(), value=str(parsed.value))
+                label = translate(self.conversation.locale, next(label for label, key, _ in ITEMS if key == field))
+                item = label if label.isupper() else label[:1].lower() + label[1:]  # "tu CURP", "tu correo"
+                self.say(N_("Done, I corrected your %(item)s: %(value)s"), item=item, value=str(parsed.value))
             else:
                 self.say(parsed.error or N_("Sorry, I did not get that."), **dict(parsed.error_values))
             self.reprompt(short=True)
@@ -177,18 +177,17 @@ class Turn:
         """
         data = self.conversation.data
         carried = data.pop("_carried", None) or {}
-        field = step.question.field if step.question else None
-        if field not in carried:
+        if step.question is None or step.question.field not in carried:
             return False
-        value = carried.pop(field)
-        parsed = step.question.parse(value, data) if step.question else Parsed()
+        field = step.question.field
+        parsed = step.question.parse(carried.pop(field), data)
         if not parsed.ok:  # said, but not right: what is wrong, then the question as usual
             self.say(parsed.error or N_("Sorry, I did not get that."), **dict(parsed.error_values))
             return False
         if carried:
             data["_carried"] = carried
         self.say(N_("I also took %(where)s from your message."), where=self.where())
-        self.accept(str(field), parsed, append=False)
+        self.accept(field, parsed, append=False)
         self.move("answer")
         return True
 

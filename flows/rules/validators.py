@@ -506,7 +506,7 @@ _FILLER = frozenset({
     "codigo", "postal", "homoclave", "con", "my", "is", "its", "here", "number", "phone", "zip", "code", "y", "ya",
 })
 _DICTATED_EMAIL = {"arroba": "@", "punto": ".", "guion bajo": "_", "guion": "-", "at": "@", "dot": "."}
-_NO_EMAIL = re.compile(r"\b(?:no tengo|no uso|no me acuerdo|no me lo se|no lo tengo|no la tengo|don ?t have|"
+_DONT_HAVE = re.compile(r"\b(?:no tengo|no uso|no me acuerdo|no me lo se|no lo tengo|no la tengo|don ?t have|"
                        r"do not have|no email)\b")
 # A message that only acknowledges ("ok", "sí", "va, gracias"): not an identifier, however short.
 _ACKNOWLEDGEMENTS = frozenset({"ok", "okay", "oki", "si", "va", "sale", "listo", "claro", "gracias", "thanks", "ya",
@@ -543,7 +543,7 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
     if field in ("curp", "rfc", "nss") and set(said.split()) & _SOMEONE_ELSE:
         return stripped, N_("Here I need %(where)s, not someone else's: the enrollment is yours.")
     if field == "email" and "@" not in stripped:
-        if _NO_EMAIL.search(said):
+        if _DONT_HAVE.search(said):
             return stripped, N_("IMSS needs an email to send its confirmation. You can create a free one (Gmail or "
                                 "Outlook) or use one you can open, or write *asesor* for help.")
         stripped = _dictated_email(stripped)
@@ -552,7 +552,7 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
     if field == "postal_code" and not any(ch.isdigit() for ch in stripped) and _DONT_KNOW.search(said):
         return stripped, N_("It is on your electricity or water bill and on your proof of address. If you cannot find "
                             "it, write *asesor*.")
-    if field == "phone" and not any(ch.isdigit() for ch in stripped) and _NO_EMAIL.search(said):
+    if field == "phone" and not any(ch.isdigit() for ch in stripped) and _DONT_HAVE.search(said):
         return stripped, N_("IMSS asks for a phone number to reach you: any number where you take calls works. Or "
                             "write *asesor* for help.")
     if field not in ("full_name", "beneficiaries"):
@@ -600,6 +600,7 @@ def screen_answer(text: str, field: str) -> tuple[str, str | None]:
 
 # Words that say a message corrects an earlier answer: "perdón, me equivoqué, mi correo es …".
 CORRECTION = re.compile(r"\b(?:perdon|me equivoque|me equivoco|equivocado|equivocada|corrijo|correccion|corregir|"
+                        r"corrige|corrigelo|corrigela|cambia|cambialo|cambiala|cambiar|no era|"
                         r"era|estaba mal|esta mal|mejor|en realidad|ya encontre|ya lo encontre|ya la encontre|sorry|"
                         r"actually|i made a mistake|wrong|correction)\b")
 # Identifiers a message may carry beyond the one asked for, which the following questions then take.
